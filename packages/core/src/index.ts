@@ -1,0 +1,6 @@
+// Public surface of @vitkit/core. Family packages and advanced users import from here;
+// building blocks that only families need live in '@vitkit/core/internal'.
+export { VitkitError, isVitkitError, type VitkitErrorCode } from './errors/vitkit-error.js';
+export { Tensor, type Shape } from './tensor/tensor.js';
+export type { DType } from './tensor/dtype.js';
+export { readSafetensors, writeSafetensors, type SafetensorsFile } from './weights/safetensors.js';

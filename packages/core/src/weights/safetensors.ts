@@ -1,0 +1,147 @@
+import { VitkitError } from '../errors/vitkit-error.js';
+import { BYTES_PER_ELEMENT, type DType, viewAs } from '../tensor/dtype.js';
+import { shapeSize, Tensor } from '../tensor/tensor.js';
+
+/** Safetensors dtype names and the Tensor dtype each loads as. */
+const SAFETENSORS_DTYPES: Record<string, DType> = {
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  F64: 'float64',
+  I64: 'int64',
+  I32: 'int32',
+  I16: 'int16',
+  I8: 'int8',
+  U8: 'uint8',
+  BOOL: 'bool',
+};
+const TO_SAFETENSORS: Partial<Record<DType, string>> = Object.fromEntries(
+  Object.entries(SAFETENSORS_DTYPES).map(([k, v]) => [v, k]),
+);
+
+/** Headers above this are refused before parsing: real checkpoints stay far below (100 MB is the format's own cap). */
+export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
+
+export interface SafetensorsFile {
+  /** Free-form `__metadata__` strings (e.g. `{ format: 'pt' }`). */
+  metadata: Record<string, string>;
+  tensors: Map<string, Tensor>;
+}
+
+interface HeaderEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+/**
+ * Parses a safetensors buffer. Tensors are zero-copy views into `bytes` wherever the data offset is
+ * aligned for the element type; misaligned tensors are copied.
+ */
+export function readSafetensors(bytes: Uint8Array, source = 'safetensors file'): SafetensorsFile {
+  if (bytes.byteLength < 8) {
+    throw new VitkitError('WEIGHTS_TRUNCATED', `${source}: ${bytes.byteLength} bytes is too short to hold a safetensors header; the file is truncated or not safetensors.`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getBigUint64(0, true);
+  if (headerLength > BigInt(MAX_SAFETENSORS_HEADER_BYTES)) {
+    throw new VitkitError('WEIGHTS_HEADER_TOO_LARGE', `${source}: header length ${headerLength} exceeds the ${MAX_SAFETENSORS_HEADER_BYTES}-byte limit; the file is corrupt or not safetensors.`);
+  }
+  const headerEnd = 8 + Number(headerLength);
+  if (headerEnd > bytes.byteLength) {
+    throw new VitkitError('WEIGHTS_TRUNCATED', `${source}: header claims ${headerLength} bytes but the file has ${bytes.byteLength - 8} after the length; the file is truncated.`);
+  }
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd)));
+  } catch (cause) {
+    throw new VitkitError('WEIGHTS_HEADER_INVALID', `${source}: the header is not valid UTF-8 JSON.`, { cause });
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+    throw new VitkitError('WEIGHTS_HEADER_INVALID', `${source}: the header must be a JSON object.`);
+  }
+  const dataLength = bytes.byteLength - headerEnd;
+  const metadata: Record<string, string> = {};
+  const entries: [string, HeaderEntry][] = [];
+  for (const [name, value] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      Object.assign(metadata, value);
+      continue;
+    }
+    entries.push([name, checkEntry(source, name, value)]);
+  }
+  checkOffsets(source, entries, dataLength);
+
+  const tensors = new Map<string, Tensor>();
+  for (const [name, entry] of entries) {
+    const dtype = SAFETENSORS_DTYPES[entry.dtype];
+    const [start, end] = entry.data_offsets;
+    const raw = bytes.subarray(headerEnd + start, headerEnd + end);
+    tensors.set(name, new Tensor(dtype, viewAs(dtype, raw), entry.shape));
+  }
+  return { metadata, tensors };
+}
+
+function checkEntry(source: string, name: string, value: unknown): HeaderEntry {
+  const e = value as Partial<HeaderEntry> | null;
+  if (!e || typeof e !== 'object' || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
+    throw new VitkitError('WEIGHTS_HEADER_INVALID', `${source}: tensor "${name}" needs dtype, shape and data_offsets in the header.`);
+  }
+  const dtype = SAFETENSORS_DTYPES[e.dtype];
+  if (!dtype) {
+    throw new VitkitError('WEIGHTS_DTYPE_UNSUPPORTED', `${source}: tensor "${name}" has dtype ${e.dtype}; supported: ${Object.keys(SAFETENSORS_DTYPES).join(', ')}.`);
+  }
+  if (!e.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || !e.data_offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+    throw new VitkitError('WEIGHTS_HEADER_INVALID', `${source}: tensor "${name}" has a negative or non-integer shape or offset.`);
+  }
+  const [start, end] = e.data_offsets;
+  if (end - start !== shapeSize(e.shape) * BYTES_PER_ELEMENT[dtype]) {
+    throw new VitkitError('WEIGHTS_OFFSETS_INVALID', `${source}: tensor "${name}" spans ${end - start} bytes but dtype ${e.dtype} shape [${e.shape.join(', ')}] needs ${shapeSize(e.shape) * BYTES_PER_ELEMENT[dtype]}.`);
+  }
+  return e as HeaderEntry;
+}
+
+function checkOffsets(source: string, entries: [string, HeaderEntry][], dataLength: number): void {
+  const sorted = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  let cursor = 0;
+  for (const [name, { data_offsets: [start, end] }] of sorted) {
+    if (start < cursor) {
+      throw new VitkitError('WEIGHTS_OFFSETS_INVALID', `${source}: tensor "${name}" overlaps the tensor before it (starts at ${start}, previous ends at ${cursor}).`);
+    }
+    if (end > dataLength) {
+      throw new VitkitError('WEIGHTS_TRUNCATED', `${source}: tensor "${name}" ends at byte ${end} but the data section has ${dataLength}; the file is truncated.`);
+    }
+    cursor = end;
+  }
+}
+
+/** Serializes tensors in safetensors layout, names sorted as the Python writer does. */
+export function writeSafetensors(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
+  const map = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));
+  const names = [...map.keys()].sort();
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const name of names) {
+    const t = map.get(name) as Tensor;
+    const dtype = TO_SAFETENSORS[t.dtype];
+    if (!dtype) throw new VitkitError('TENSOR_DTYPE_UNSUPPORTED', `Cannot write dtype ${t.dtype} to safetensors.`);
+    const n = t.data.byteLength;
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + n] };
+    offset += n;
+  }
+  let json = JSON.stringify(header);
+  // Pad the header with spaces so tensor data starts 8-byte aligned, as the reference writer does.
+  json += ' '.repeat((8 - ((8 + new TextEncoder().encode(json).length) % 8)) % 8);
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let cursor = 8 + headerBytes.length;
+  for (const name of names) {
+    const t = map.get(name) as Tensor;
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), cursor);
+    cursor += t.data.byteLength;
+  }
+  return out;
+}
