@@ -1,0 +1,2 @@
+// Browser side of '#platform': chosen by the "browser"/"default" condition in package.json "imports".
+export const platformName = 'browser' as const;

@@ -1,0 +1,3 @@
+// Node side of '#platform': chosen by the "node" condition in package.json "imports",
+// so browser bundles never see sharp, fs or onnxruntime-node.
+export const platformName = 'node' as const;
