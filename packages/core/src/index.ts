@@ -4,3 +4,4 @@ export { VitkitError, isVitkitError, type VitkitErrorCode } from './errors/vitki
 export { Tensor, type Shape } from './tensor/tensor.js';
 export type { DType } from './tensor/dtype.js';
 export { readSafetensors, writeSafetensors, type SafetensorsFile } from './weights/safetensors.js';
+export { loadPretrained, type PretrainedOptions, type PretrainedFiles } from './hub/load-pretrained.js';
