@@ -117,7 +117,9 @@ describe('postProcessObjectDetection semantics', () => {
       [0.4, 0.3, 0.6, 0.7],
       [0.8, 0.4, 1.1, 0.6],
     ];
-    image.boxes.forEach((box, i) => box.forEach((v, k) => expect(v).toBeCloseTo(expected[i][k], 6)));
+    image.boxes.forEach((box, i) => {
+      box.forEach((v, k) => expect(v).toBeCloseTo(expected[i][k], 6));
+    });
     // A score exactly at the threshold is dropped (strict >): use q0's own float32 score.
     const [atScore] = postProcessObjectDetection({ logits, pred_boxes: predBoxes }, { threshold: image.scores[0] });
     expect(atScore.labels.length).toBe(0);
@@ -130,7 +132,9 @@ describe('postProcessObjectDetection semantics', () => {
       { threshold: 0.5, targetSizes: Tensor.fromFloat32([100, 200], [1, 2]) },
     );
     // (0.4, 0.3, 0.6, 0.7) * (w=200, h=100, 200, 100)
-    fromArray[0].boxes[0].forEach((v, k) => expect(v).toBeCloseTo([80, 30, 120, 70][k], 4));
+    fromArray[0].boxes[0].forEach((v, k) => {
+      expect(v).toBeCloseTo([80, 30, 120, 70][k], 4);
+    });
     expect(fromTensor).toEqual(fromArray);
   });
 
