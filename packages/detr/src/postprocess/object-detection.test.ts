@@ -118,7 +118,7 @@ describe('postProcessObjectDetection semantics', () => {
       [0.8, 0.4, 1.1, 0.6],
     ];
     image.boxes.forEach((box, i) => {
-      box.forEach((v, k) => expect(v).toBeCloseTo(expected[i][k], 6));
+      for (const [k, v] of box.entries()) expect(v).toBeCloseTo(expected[i][k], 6);
     });
     // A score exactly at the threshold is dropped (strict >): use q0's own float32 score.
     const [atScore] = postProcessObjectDetection({ logits, pred_boxes: predBoxes }, { threshold: image.scores[0] });
