@@ -61,6 +61,22 @@ describe('loadPretrained from a local folder', () => {
     expect(files.weights.keys().sort()).toEqual(names);
   });
 
+  it('prefers model.safetensors when a folder also has pytorch_model.bin', async () => {
+    const files = await loadPretrained(join(FIXTURES, 'dinov2/pytorch-bin'));
+    expect(files.weights.source.endsWith('model.safetensors')).toBe(true);
+  });
+
+  it('loads pytorch_model.bin when it is the only weight file', async () => {
+    const dir = await tempDir();
+    const source = join(FIXTURES, 'dinov2/pytorch-bin');
+    await copyFile(join(source, 'config.json'), join(dir, 'config.json'));
+    await copyFile(join(source, 'pytorch_model.bin'), join(dir, 'pytorch_model.bin'));
+    const files = await loadPretrained(dir);
+    expect(files.weights.source.endsWith('pytorch_model.bin')).toBe(true);
+    const reference = readSafetensors(new Uint8Array(readFileSync(join(source, 'model.safetensors')))).tensors;
+    expect(files.weights.keys().sort()).toEqual([...reference.keys()].sort());
+  });
+
   it('names the folder and the missing config.json', async () => {
     const dir = await tempDir();
     await copyFile(join(DEFAULT_RES, 'model.safetensors'), join(dir, 'model.safetensors'));

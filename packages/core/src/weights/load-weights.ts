@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { VitkitError } from '../errors/vitkit-error.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { readPytorchBin } from './pytorch-bin.js';
 import { readSafetensors } from './safetensors.js';
 import { WeightStore } from './weight-store.js';
 
@@ -90,5 +91,5 @@ async function readShards(
 async function readWeightFile(path: string, format: WeightFormat, source: string): Promise<Map<string, Tensor>> {
   const bytes = new Uint8Array(await readFile(path));
   if (format === 'safetensors') return readSafetensors(bytes, source).tensors;
-  throw new VitkitError('WEIGHTS_DTYPE_UNSUPPORTED', `${source}: PyTorch .bin checkpoints are not supported yet; use model.safetensors.`);
+  return readPytorchBin(bytes, source);
 }
