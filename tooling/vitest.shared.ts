@@ -1,7 +1,13 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const core = (p: string) => fileURLToPath(new URL(`../packages/core/src/${p}`, import.meta.url));
+
+// A CPU-only machine gets a WebGPU adapter from Chromium's SwiftShader Vulkan driver (apt: chromium).
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const gpuEnv: Record<string, string> =
+  !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD) ? { VK_ICD_FILENAMES: SWIFTSHADER_ICD } : {};
 
 /**
  * Tests run against sources, not builds: workspace packages resolve to their `src/`, so a change
@@ -19,6 +25,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    env: gpuEnv,
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
   },
 });

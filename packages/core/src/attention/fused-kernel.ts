@@ -1,0 +1,38 @@
+import { float, type GraphBuilder, MS_DOMAIN } from '../graph/graph-builder.js';
+import { add } from '../graph/ops.js';
+import type { Value } from '../graph/value.js';
+import { Tensor } from '../tensor/tensor.js';
+import type { AttentionKernel } from './attention.js';
+import { keyPaddingBias } from './mask-bias.js';
+import { referenceAttention } from './reference-kernel.js';
+
+/**
+ * onnxruntime's com.microsoft MultiHeadAttention: one node instead of ~10, with the backend's own
+ * fused kernel. Key padding is folded into `attention_bias`, because the WebGPU provider does not
+ * implement the `key_padding_mask` input.
+ */
+export const fusedAttention: AttentionKernel = (g, args) => {
+  const { q, k, v, numHeads, scale, bias, keyPaddingMask } = args;
+  // attention_bias broadcasts only a leading 1; windows that repeat along the batch need the reference path.
+  if (bias && bias.shape[0] !== 1) return referenceAttention(g, args);
+  let attnBias: Value | undefined = bias;
+  if (keyPaddingMask) {
+    const maskBias = keyPaddingBias(g, keyPaddingMask); // [B, 1, 1, L]
+    attnBias = bias ? add(g, bias, maskBias) : expandQueries(g, maskBias, q.shape[1] as number);
+  }
+  const [output] = g.node(
+    'MultiHeadAttention',
+    [q, k, v, undefined, undefined, attnBias],
+    { num_heads: numHeads, scale: float(scale) },
+    [{ dtype: q.dtype, shape: q.shape }],
+    { domain: MS_DOMAIN },
+  );
+  return { output };
+};
+
+/** [B, 1, 1, L] → [B, 1, S, L]: attention_bias needs the query axis spelled out. */
+function expandQueries(g: GraphBuilder, maskBias: Value, queries: number): Value {
+  const shape = g.constant(new Tensor('int64', BigInt64Array.from([1n, 1n, BigInt(queries), 1n]), [4]), 'expand_shape');
+  const [b, , , l] = maskBias.shape;
+  return g.node('Expand', [maskBias, shape], {}, [{ dtype: maskBias.dtype, shape: [b, 1, queries, l] }])[0];
+}

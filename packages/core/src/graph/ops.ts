@@ -1,0 +1,242 @@
+import { Tensor } from '../tensor/tensor.js';
+import type { DType } from '../tensor/dtype.js';
+import { type Attrs, float, type GraphBuilder, MS_DOMAIN, shapeError } from './graph-builder.js';
+import { type Dim, knownSize, type Value } from './value.js';
+
+// Typed op helpers: each computes its output shape, and refuses inputs whose shapes cannot work.
+
+function broadcastShapes(op: string, a: Value, b: Value): Dim[] {
+  const rank = Math.max(a.shape.length, b.shape.length);
+  const out: Dim[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a.shape[a.shape.length - rank + i] ?? 1;
+    const db = b.shape[b.shape.length - rank + i] ?? 1;
+    if (da === db || db === 1) out.push(da);
+    else if (da === 1) out.push(db);
+    else if (typeof da === 'string' || typeof db === 'string') out.push(typeof da === 'string' ? da : db);
+    else throw shapeError(op, `cannot broadcast dimension ${da} with ${db}`, a, b);
+  }
+  return out;
+}
+
+function normAxis(axis: number, rank: number): number {
+  return axis < 0 ? axis + rank : axis;
+}
+
+function binary(op: string) {
+  return (g: GraphBuilder, a: Value, b: Value): Value =>
+    g.node(op, [a, b], {}, [{ dtype: a.dtype, shape: broadcastShapes(op, a, b) }])[0];
+}
+export const add = binary('Add');
+export const sub = binary('Sub');
+export const mul = binary('Mul');
+export const div = binary('Div');
+export const pow = binary('Pow');
+
+function unary(op: string) {
+  return (g: GraphBuilder, x: Value, attrs: Attrs = {}): Value => g.node(op, [x], attrs, [{ dtype: x.dtype, shape: x.shape }])[0];
+}
+export const relu = unary('Relu');
+export const tanh = unary('Tanh');
+export const sigmoid = unary('Sigmoid');
+export const sqrt = unary('Sqrt');
+export const erf = unary('Erf');
+export const neg = unary('Neg');
+export const identity = unary('Identity');
+/** Exact (erf) GELU, as Hugging Face's "gelu" activation. */
+export const gelu = (g: GraphBuilder, x: Value) => unary('Gelu')(g, x, { approximate: 'none' });
+export const softmax = (g: GraphBuilder, x: Value, axis = -1) => unary('Softmax')(g, x, { axis });
+
+export function matMul(g: GraphBuilder, a: Value, b: Value): Value {
+  if (a.shape.length < 2 || b.shape.length < 2) throw shapeError('MatMul', 'both inputs need rank >= 2', a, b);
+  const k1 = a.shape[a.shape.length - 1];
+  const k2 = b.shape[b.shape.length - 2];
+  if (typeof k1 === 'number' && typeof k2 === 'number' && k1 !== k2) {
+    throw shapeError('MatMul', `inner dimensions differ (${k1} vs ${k2})`, a, b);
+  }
+  const batchA = { ...a, shape: a.shape.slice(0, -2) };
+  const batchB = { ...b, shape: b.shape.slice(0, -2) };
+  const batch = broadcastShapes('MatMul', batchA, batchB);
+  return g.node('MatMul', [a, b], {}, [{ dtype: a.dtype, shape: [...batch, a.shape[a.shape.length - 2], b.shape[b.shape.length - 1]] }])[0];
+}
+
+/** Constant-shape reshape. 0 copies the input dimension (keeps the symbolic batch); -1 is inferred. */
+export function reshape(g: GraphBuilder, x: Value, shape: readonly number[]): Value {
+  const out: Dim[] = shape.map((d, i) => (d === 0 ? x.shape[i] : d));
+  const inferAt = out.indexOf(-1);
+  if (inferAt >= 0) out[inferAt] = inferDim(x, out, inferAt);
+  checkSameSize('Reshape', x, out);
+  const shapeConst = g.constant(new Tensor('int64', BigInt64Array.from(shape.map(BigInt)), [shape.length]), 'shape');
+  return g.node('Reshape', [x, shapeConst], {}, [{ dtype: x.dtype, shape: out }])[0];
+}
+
+/**
+ * Symbolic dims are products written as text ('batch', 'batch*4', 'batch/4'): enough algebra to
+ * infer a -1 (Swin's windows multiply and divide the batch) and compare shapes while building.
+ */
+interface Product {
+  names: string[];
+  num: number;
+  den: number;
+}
+
+function parseDim(d: Dim): Product {
+  if (typeof d === 'number') return { names: [], num: d, den: 1 };
+  const [body, den = '1'] = d.split('/');
+  const names: string[] = [];
+  let num = 1;
+  for (const part of body.split('*')) {
+    if (/^\d+$/.test(part)) num *= Number(part);
+    else names.push(part);
+  }
+  return { names, num, den: Number(den) };
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+function formatProduct({ names, num, den }: Product): Dim {
+  const k = gcd(num, den);
+  const n = num / k;
+  const dd = den / k;
+  if (names.length === 0 && dd === 1) return n;
+  const body = [...[...names].sort(), ...(n === 1 && names.length ? [] : [String(n)])].join('*');
+  return dd === 1 ? body : `${body}/${dd}`;
+}
+
+function inferDim(x: Value, out: Dim[], at: number): Dim {
+  const total: Product = { names: [], num: 1, den: 1 };
+  for (const d of x.shape) {
+    const p = parseDim(d);
+    total.names.push(...p.names);
+    total.num *= p.num;
+    total.den *= p.den;
+  }
+  for (let i = 0; i < out.length; i++) {
+    if (i === at) continue;
+    const p = parseDim(out[i]);
+    total.num *= p.den;
+    total.den *= p.num;
+    for (const n of p.names) {
+      const k = total.names.indexOf(n);
+      if (k < 0) throw shapeError('Reshape', `cannot infer -1: symbolic dimension ${n} is not in the input`, x);
+      total.names.splice(k, 1);
+    }
+  }
+  if (total.den === 0 || (total.names.length === 0 && total.num % total.den !== 0)) {
+    throw shapeError('Reshape', `cannot infer -1 for target [${out.join(', ')}]`, x);
+  }
+  return formatProduct(total);
+}
+
+function checkSameSize(op: string, x: Value, out: readonly Dim[]): void {
+  const a = knownSize(x.shape);
+  const b = knownSize(out);
+  if (a !== undefined && b !== undefined && a !== b) throw shapeError(op, `cannot change ${a} elements into shape [${out.join(', ')}]`, x);
+}
+
+export function transpose(g: GraphBuilder, x: Value, perm: readonly number[]): Value {
+  if (perm.length !== x.shape.length) throw shapeError('Transpose', `perm [${perm.join(', ')}] does not match the rank`, x);
+  return g.node('Transpose', [x], { perm }, [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]) }])[0];
+}
+
+export function concat(g: GraphBuilder, xs: readonly Value[], axis: number): Value {
+  const rank = xs[0].shape.length;
+  const ax = normAxis(axis, rank);
+  const shape = [...xs[0].shape];
+  let total: Dim = 0;
+  for (const x of xs) {
+    if (x.shape.length !== rank) throw shapeError('Concat', 'inputs differ in rank', ...xs);
+    x.shape.forEach((d, i) => {
+      if (i !== ax && d !== shape[i] && typeof d === 'number' && typeof shape[i] === 'number') {
+        throw shapeError('Concat', `dimension ${i} differs`, ...xs);
+      }
+    });
+    const d = x.shape[ax];
+    total = typeof total === 'number' && typeof d === 'number' ? total + d : `${total}+${d}`;
+  }
+  shape[ax] = total;
+  return g.node('Concat', xs, { axis }, [{ dtype: xs[0].dtype, shape }])[0];
+}
+
+const int64s = (g: GraphBuilder, values: readonly number[], hint: string) =>
+  g.constant(new Tensor('int64', BigInt64Array.from(values.map(BigInt)), [values.length]), hint);
+
+/** Static slice along the given axes (ends are clamped, as ONNX does). */
+export function slice(g: GraphBuilder, x: Value, starts: readonly number[], ends: readonly number[], axes: readonly number[], steps?: readonly number[]): Value {
+  const shape = [...x.shape];
+  axes.forEach((axis, i) => {
+    const ax = normAxis(axis, shape.length);
+    const d = shape[ax];
+    const step = steps?.[i] ?? 1;
+    if (typeof d !== 'number') {
+      shape[ax] = `${d}[${starts[i]}:${ends[i]}]`;
+      return;
+    }
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
+    shape[ax] = Math.max(0, Math.ceil((clamp(ends[i]) - clamp(starts[i])) / step));
+  });
+  const inputs = [x, int64s(g, starts, 'starts'), int64s(g, ends, 'ends'), int64s(g, axes, 'axes')];
+  if (steps) inputs.push(int64s(g, steps, 'steps'));
+  return g.node('Slice', inputs, {}, [{ dtype: x.dtype, shape }])[0];
+}
+
+/** Gather with constant indices along `axis`. */
+export function gather(g: GraphBuilder, x: Value, indices: readonly number[] | number, axis: number): Value {
+  const ax = normAxis(axis, x.shape.length);
+  const scalar = typeof indices === 'number';
+  const idx = scalar
+    ? g.constant(new Tensor('int64', BigInt64Array.of(BigInt(indices)), []), 'index')
+    : int64s(g, indices, 'indices');
+  const shape = [...x.shape];
+  if (scalar) shape.splice(ax, 1);
+  else shape[ax] = indices.length;
+  return g.node('Gather', [x, idx], { axis }, [{ dtype: x.dtype, shape }])[0];
+}
+
+export function layerNorm(g: GraphBuilder, x: Value, scale: Value, bias: Value | undefined, epsilon: number): Value {
+  const c = x.shape[x.shape.length - 1];
+  if (scale.shape.length !== 1 || (typeof c === 'number' && scale.shape[0] !== c)) {
+    throw shapeError('LayerNormalization', `scale must be [${c}]`, x, scale);
+  }
+  return g.node('LayerNormalization', [x, scale, bias], { axis: -1, epsilon: float(epsilon) }, [{ dtype: x.dtype, shape: x.shape }])[0];
+}
+
+export function reduceMean(g: GraphBuilder, x: Value, axes: readonly number[], keepdims: boolean): Value {
+  const norm = axes.map((a) => normAxis(a, x.shape.length));
+  const shape = keepdims ? x.shape.map((d, i) => (norm.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !norm.includes(i));
+  return g.node('ReduceMean', [x, int64s(g, axes, 'axes')], { keepdims: keepdims ? 1 : 0 }, [{ dtype: x.dtype, shape }])[0];
+}
+
+export interface ConvOptions {
+  strides?: [number, number];
+  pads?: [number, number, number, number];
+  dilations?: [number, number];
+  group?: number;
+}
+
+export function conv2d(g: GraphBuilder, x: Value, weight: Value, bias: Value | undefined, o: ConvOptions = {}): Value {
+  const [n, cin, h, w] = x.shape;
+  const [cout, cinPerGroup, kh, kw] = weight.shape as number[];
+  const group = o.group ?? 1;
+  if (typeof cin === 'number' && cin !== cinPerGroup * group) {
+    throw shapeError('Conv', `input has ${cin} channels but the weight expects ${cinPerGroup * group}`, x, weight);
+  }
+  const [sh, sw] = o.strides ?? [1, 1];
+  const [pt, pl, pb, pr] = o.pads ?? [0, 0, 0, 0];
+  const [dh, dw] = o.dilations ?? [1, 1];
+  const outDim = (d: Dim, k: number, s: number, p0: number, p1: number, dil: number): Dim =>
+    typeof d === 'number' ? Math.floor((d + p0 + p1 - dil * (k - 1) - 1) / s) + 1 : `conv(${d})`;
+  const shape = [n, cout, outDim(h, kh, sh, pt, pb, dh), outDim(w, kw, sw, pl, pr, dw)];
+  return g.node(
+    'Conv',
+    [x, weight, bias],
+    { strides: [sh, sw], pads: [pt, pl, pb, pr], dilations: [dh, dw], group, kernel_shape: [kh, kw] },
+    [{ dtype: x.dtype, shape }],
+  )[0];
+}
+
+export function cast(g: GraphBuilder, x: Value, to: DType, onnxType: number): Value {
+  return g.node('Cast', [x], { to: onnxType }, [{ dtype: to, shape: x.shape }])[0];
+}
+
+export { MS_DOMAIN };

@@ -1,0 +1,128 @@
+import { loadOnnxRuntime } from '#platform';
+import { VitkitError } from '../errors/vitkit-error.js';
+import type { DType } from '../tensor/dtype.js';
+import { Tensor } from '../tensor/tensor.js';
+import type { Device } from './device.js';
+import type { OrtModule, OrtSession, OrtSessionOptions, OrtTensor } from './onnxruntime-api.js';
+
+export interface SessionOptions {
+  /** Defaults to 'cpu' in Node and 'wasm' in browsers. */
+  device?: Device;
+  /** Intra-op threads for cpu (default: every core) and wasm (default: 1 in Node). */
+  threads?: number;
+  /** onnxruntime graph optimization level (default 'all'). */
+  graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Write onnxruntime's JSON profile with this file prefix. */
+  profilePrefix?: string;
+  /** Save the optimized graph here (cpu), to cut cold starts or to inspect node placement. */
+  optimizedModelPath?: string;
+  /** onnxruntime log severity (0 verbose … 4 fatal); default 3. */
+  logSeverity?: 0 | 1 | 2 | 3 | 4;
+}
+
+export function defaultDevice(): Device {
+  return typeof process !== 'undefined' && process.versions?.node ? 'cpu' : 'wasm';
+}
+
+/** One onnxruntime session over a graph vitkit built, taking and returning vitkit Tensors. */
+export class ModelSession {
+  private constructor(
+    private readonly ort: OrtModule,
+    private session: OrtSession | undefined,
+    readonly device: Device,
+  ) {}
+
+  static async create(model: Uint8Array, options: SessionOptions = {}): Promise<ModelSession> {
+    const device = options.device ?? defaultDevice();
+    const ort = await loadOnnxRuntime(device);
+    checkProviderInstalled(ort, device);
+    if (device === 'wasm' && options.threads && ort.env.wasm) ort.env.wasm.numThreads = options.threads;
+    const sessionOptions: OrtSessionOptions = {
+      executionProviders: [device === 'wasm' ? 'wasm' : device],
+      graphOptimizationLevel: options.graphOptimization ?? 'all',
+      logSeverityLevel: options.logSeverity ?? 3,
+    };
+    if (device === 'cpu') sessionOptions.intraOpNumThreads = options.threads ?? availableCores();
+    if (options.profilePrefix) {
+      sessionOptions.enableProfiling = true;
+      sessionOptions.profileFilePrefix = options.profilePrefix;
+    }
+    if (options.optimizedModelPath) sessionOptions.optimizedModelFilePath = options.optimizedModelPath;
+    try {
+      return new ModelSession(ort, await ort.InferenceSession.create(model, sessionOptions), device);
+    } catch (cause) {
+      throw sessionError(device, cause);
+    }
+  }
+
+  get inputNames(): readonly string[] {
+    return this.live().inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.live().outputNames;
+  }
+
+  async run(feeds: Record<string, Tensor>, outputNames?: readonly string[]): Promise<Record<string, Tensor>> {
+    const session = this.live();
+    const ortFeeds: Record<string, OrtTensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new this.ort.Tensor(t.dtype, t.data, t.shape);
+    let results: Record<string, OrtTensor>;
+    try {
+      results = await session.run(ortFeeds);
+    } catch (cause) {
+      throw new VitkitError('RUN_FAILED', `onnxruntime (${this.device}) failed to run the model: ${(cause as Error)?.message ?? cause}`, { cause });
+    }
+    const out: Record<string, Tensor> = {};
+    for (const name of outputNames ?? session.outputNames) {
+      const r = results[name];
+      out[name] = new Tensor(r.type as DType, r.data as never, r.dims);
+    }
+    return out;
+  }
+
+  /** Ends onnxruntime's profiling and returns the profile file it wrote, if profiling was on. */
+  endProfiling(): void {
+    this.live().endProfiling?.();
+  }
+
+  async dispose(): Promise<void> {
+    const s = this.session;
+    this.session = undefined;
+    await s?.release();
+  }
+
+  private live(): OrtSession {
+    if (!this.session) throw new VitkitError('INVALID_ARGUMENT', 'This model session was disposed.');
+    return this.session;
+  }
+}
+
+function availableCores(): number {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  return nav?.hardwareConcurrency ?? 1;
+}
+
+function checkProviderInstalled(ort: OrtModule, device: Device): void {
+  if (device !== 'cuda' || !ort.listSupportedBackends) return;
+  const cuda = ort.listSupportedBackends().find((b) => b.name === 'cuda');
+  if (!cuda?.bundled) {
+    // The npm tarball has no CUDA provider; its postinstall downloads one (needs network and CUDA 12).
+    throw new VitkitError(
+      'BACKEND_UNAVAILABLE',
+      'The "cuda" device needs onnxruntime-node\'s CUDA provider, which is not installed: reinstall onnxruntime-node with its install script enabled on a machine with CUDA (see onnxruntime-node\'s README), or use "cpu"/"webgpu".',
+    );
+  }
+}
+
+function sessionError(device: Device, cause: unknown): VitkitError {
+  const message = (cause as Error)?.message ?? String(cause);
+  if (device === 'webgpu' && /adapter|webgpu|dawn|vulkan/i.test(message)) {
+    return new VitkitError(
+      'BACKEND_UNAVAILABLE',
+      `No WebGPU adapter is available to onnxruntime (${message}). On a machine without a GPU, install Chromium's SwiftShader and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json.`,
+      { cause },
+    );
+  }
+  return new VitkitError('SESSION_FAILED', `onnxruntime (${device}) could not load the graph: ${message}`, { cause });
+}
