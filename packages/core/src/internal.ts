@@ -10,3 +10,4 @@ export * as ops from './graph/ops.js';
 export * from './graph/blocks.js';
 export { attention, type AttentionArgs, type AttentionResult, type AttentionKernelName } from './attention/attention.js';
 export { defaultAttentionKernel } from './runtime/device.js';
+export { readEncoderLayer } from './graph/hf-encoder-layer.js';

@@ -1,0 +1,19 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Tensor } from '../tensor/tensor.js';
+import { readSafetensors } from '../weights/safetensors.js';
+
+/** The repo's fixtures/ folder (copied from the reference fixtures; tests never read ../shared). */
+export const FIXTURES_DIR = fileURLToPath(new URL('../../../../fixtures/', import.meta.url));
+
+export function fixturePath(rel: string): string {
+  return `${FIXTURES_DIR}${rel}`;
+}
+
+export function readFixtureTensors(rel: string): Map<string, Tensor> {
+  return readSafetensors(readFileSync(fixturePath(rel)), rel).tensors;
+}
+
+export function readFixtureJson<T = Record<string, unknown>>(rel: string): T {
+  return JSON.parse(readFileSync(fixturePath(rel), 'utf8')) as T;
+}
