@@ -2,8 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { RawConfig } from '../config/model-config.js';
 import { VitkitError } from '../errors/vitkit-error.js';
-import { type CheckpointFiles, loadWeights } from '../weights/load-weights.js';
+import { type CheckpointFiles, findWeightFiles, loadWeights } from '../weights/load-weights.js';
 import type { WeightStore } from '../weights/weight-store.js';
+import { hubCheckpointFiles } from './hub-files.js';
+import { checkRepoId, resolveHubSettings } from './hub-settings.js';
 import { isDirectory, localFolderFiles } from './local-folder.js';
 
 export interface PretrainedOptions {
@@ -33,26 +35,57 @@ export interface PretrainedFiles {
 
 /**
  * What every family's `fromPretrained` calls: resolves a local folder or a Hub id to its config,
- * optional preprocessor config and weights.
+ * optional preprocessor config and weights. Hub files land in the Hugging Face cache, shared with
+ * Python's huggingface_hub.
  */
 export async function loadPretrained(idOrPath: string, options: PretrainedOptions = {}): Promise<PretrainedFiles> {
-  if (await isDirectory(idOrPath)) {
-    return loadCheckpoint(localFolderFiles(idOrPath), idOrPath);
-  }
-  throw new VitkitError(
-    'HUB_NOT_FOUND',
-    `${idOrPath} is not a local folder, and Hub downloads are not wired up yet (options: ${JSON.stringify(Object.keys(options))}).`,
-  );
+  const files = await checkpointFiles(idOrPath, options);
+  const { configPath, config, preprocessorConfig } = await readConfigs(files);
+  const weights = await loadWeights(files);
+  return { source: idOrPath, dir: dirname(configPath), config, preprocessorConfig, weights };
 }
 
-async function loadCheckpoint(files: CheckpointFiles, source: string): Promise<PretrainedFiles> {
+export interface DownloadedCheckpoint {
+  source: string;
+  /** The folder holding the files (for the Hub: the cache snapshot folder). */
+  dir: string;
+  /** Local paths of everything `loadPretrained` will read. */
+  files: string[];
+}
+
+/**
+ * Fetches everything `loadPretrained` needs into the cache without parsing the weights, for
+ * `vitkit download` and for warming a cache before going offline.
+ */
+export async function downloadPretrained(idOrPath: string, options: PretrainedOptions = {}): Promise<DownloadedCheckpoint> {
+  const files = await checkpointFiles(idOrPath, options);
+  const configPath = await files.required('config.json');
+  const preprocessorPath = await files.optional('preprocessor_config.json');
+  const weights = await findWeightFiles(files);
+  const paths = [configPath, ...(preprocessorPath ? [preprocessorPath] : []), ...weights.paths];
+  return { source: idOrPath, dir: dirname(configPath), files: paths };
+}
+
+async function checkpointFiles(idOrPath: string, options: PretrainedOptions): Promise<CheckpointFiles> {
+  if (await isDirectory(idOrPath)) return localFolderFiles(idOrPath);
+  if (looksLikePath(idOrPath)) {
+    throw new VitkitError('FILE_NOT_FOUND', `No checkpoint folder at ${idOrPath}. Check the path (Hub ids look like "facebook/dinov2-small").`);
+  }
+  checkRepoId(idOrPath);
+  return hubCheckpointFiles(idOrPath, resolveHubSettings(options));
+}
+
+/** Paths are told from Hub ids (`org/name`) by their shape: relative markers, roots, or deeper nesting. */
+function looksLikePath(value: string): boolean {
+  return /^(\.{1,2}[/\\]|[/\\~]|[a-zA-Z]:[/\\])/.test(value) || value.includes('\\') || value.split('/').length > 2;
+}
+
+async function readConfigs(files: CheckpointFiles): Promise<{ configPath: string; config: RawConfig; preprocessorConfig?: RawConfig }> {
   const configPath = await files.required('config.json');
   const config = await readJson(configPath, `${files.source}/config.json`);
   const preprocessorPath = await files.optional('preprocessor_config.json');
-  const preprocessorConfig =
-    preprocessorPath === undefined ? undefined : await readJson(preprocessorPath, `${files.source}/preprocessor_config.json`);
-  const weights = await loadWeights(files);
-  return { source, dir: dirname(configPath), config, preprocessorConfig, weights };
+  const preprocessorConfig = preprocessorPath === undefined ? undefined : await readJson(preprocessorPath, `${files.source}/preprocessor_config.json`);
+  return { configPath, config, preprocessorConfig };
 }
 
 async function readJson(path: string, label: string): Promise<RawConfig> {
