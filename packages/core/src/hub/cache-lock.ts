@@ -28,9 +28,13 @@ export async function withCacheLock<T>(lockPath: string, work: () => Promise<T>)
   try {
     const result = await work();
     if (compromised) {
-      throw new VitkitError('HUB_DOWNLOAD_INTERRUPTED', `Lost the cache lock ${lockPath} while writing (${compromised.message}); another process may have taken it. Try again.`, {
-        cause: compromised,
-      });
+      throw new VitkitError(
+        'HUB_DOWNLOAD_INTERRUPTED',
+        `Lost the cache lock ${lockPath} while writing (${compromised.message}); another process may have taken it. Try again.`,
+        {
+          cause: compromised,
+        },
+      );
     }
     return result;
   } finally {

@@ -42,7 +42,11 @@ export async function fetchFileMetadata(request: FileRequest, token: string | un
   let url = resolveUrl(request);
   for (let hop = 0; ; hop++) {
     // identity: a gzip-encoded HEAD would report the compressed length.
-    const response = await fetch(url, { method: 'HEAD', redirect: 'manual', headers: { ...authHeaders(token), 'accept-encoding': 'identity' } });
+    const response = await fetch(url, {
+      method: 'HEAD',
+      redirect: 'manual',
+      headers: { ...authHeaders(token), 'accept-encoding': 'identity' },
+    });
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location && isRelative(location) && hop < MAX_RELATIVE_REDIRECTS) {
       url = new URL(location, url).toString();

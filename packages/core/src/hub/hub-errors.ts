@@ -29,14 +29,26 @@ export function hubHttpError(request: FileRequest, status: number, headers: Head
   }
   if (status === 404) {
     if (errorCode === 'RepoNotFound') {
-      return new VitkitError('HUB_NOT_FOUND', `The Hub has no repo ${repoId} (asked for ${file} at revision "${revision}"). Check the id at ${endpoint}/models.`);
+      return new VitkitError(
+        'HUB_NOT_FOUND',
+        `The Hub has no repo ${repoId} (asked for ${file} at revision "${revision}"). Check the id at ${endpoint}/models.`,
+      );
     }
     if (errorCode === 'RevisionNotFound') {
-      return new VitkitError('HUB_NOT_FOUND', `${repoId} has no revision "${revision}" (asked for ${file}). Use a branch, tag or commit listed at ${endpoint}/${repoId}.`);
+      return new VitkitError(
+        'HUB_NOT_FOUND',
+        `${repoId} has no revision "${revision}" (asked for ${file}). Use a branch, tag or commit listed at ${endpoint}/${repoId}.`,
+      );
     }
-    return new VitkitError('HUB_NOT_FOUND', `The Hub has no ${where}. Check the file name and revision at ${endpoint}/${repoId}/tree/${encodeURIComponent(revision)}.`);
+    return new VitkitError(
+      'HUB_NOT_FOUND',
+      `The Hub has no ${where}. Check the file name and revision at ${endpoint}/${repoId}/tree/${encodeURIComponent(revision)}.`,
+    );
   }
-  return new VitkitError('HUB_HTTP_ERROR', `The Hub answered HTTP ${status} for ${where}; try again later, or set HF_HUB_OFFLINE=1 to use the cache.`);
+  return new VitkitError(
+    'HUB_HTTP_ERROR',
+    `The Hub answered HTTP ${status} for ${where}; try again later, or set HF_HUB_OFFLINE=1 to use the cache.`,
+  );
 }
 
 /** The Hub's "this file is not in the repo" (as opposed to a missing repo or revision). */

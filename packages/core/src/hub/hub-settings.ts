@@ -49,7 +49,8 @@ function isTruthy(value: string | undefined): boolean {
 
 /** `org/name` or a bare `name`, with the characters the Hub allows; refuses anything path-like. */
 export function checkRepoId(repoId: string): void {
-  const ok = /^(?:[\w.-]+\/)?[\w.-]+$/.test(repoId) && !repoId.includes('..') && !/(^|\/)[.-]|[.-]($|\/)/.test(repoId) && repoId.length <= 96;
+  const ok =
+    /^(?:[\w.-]+\/)?[\w.-]+$/.test(repoId) && !repoId.includes('..') && !/(^|\/)[.-]|[.-]($|\/)/.test(repoId) && repoId.length <= 96;
   if (!ok) {
     throw new VitkitError(
       'INVALID_ARGUMENT',

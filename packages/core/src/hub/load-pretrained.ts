@@ -69,7 +69,10 @@ export async function downloadPretrained(idOrPath: string, options: PretrainedOp
 async function checkpointFiles(idOrPath: string, options: PretrainedOptions): Promise<CheckpointFiles> {
   if (await isDirectory(idOrPath)) return localFolderFiles(idOrPath);
   if (looksLikePath(idOrPath)) {
-    throw new VitkitError('FILE_NOT_FOUND', `No checkpoint folder at ${idOrPath}. Check the path (Hub ids look like "facebook/dinov2-small").`);
+    throw new VitkitError(
+      'FILE_NOT_FOUND',
+      `No checkpoint folder at ${idOrPath}. Check the path (Hub ids look like "facebook/dinov2-small").`,
+    );
   }
   checkRepoId(idOrPath);
   return hubCheckpointFiles(idOrPath, resolveHubSettings(options));
@@ -84,7 +87,8 @@ async function readConfigs(files: CheckpointFiles): Promise<{ configPath: string
   const configPath = await files.required('config.json');
   const config = await readJson(configPath, `${files.source}/config.json`);
   const preprocessorPath = await files.optional('preprocessor_config.json');
-  const preprocessorConfig = preprocessorPath === undefined ? undefined : await readJson(preprocessorPath, `${files.source}/preprocessor_config.json`);
+  const preprocessorConfig =
+    preprocessorPath === undefined ? undefined : await readJson(preprocessorPath, `${files.source}/preprocessor_config.json`);
   return { configPath, config, preprocessorConfig };
 }
 

@@ -71,13 +71,17 @@ export async function loadWeights(files: CheckpointFiles): Promise<WeightStore> 
   const sharded = found.entry.endsWith('.index.json');
   const tensors = new Map<string, Tensor>();
   for (const path of sharded ? found.paths.slice(1) : found.paths) {
-    for (const [name, t] of await readWeightFile(path, found.format, sharded ? `${files.source}/${basename(path)}` : where)) tensors.set(name, t);
+    for (const [name, t] of await readWeightFile(path, found.format, sharded ? `${files.source}/${basename(path)}` : where))
+      tensors.set(name, t);
   }
   if (sharded) {
     const weightMap = (await readIndex(found.paths[0], where)).weight_map;
     for (const name of Object.keys(weightMap)) {
       if (!tensors.has(name)) {
-        throw new VitkitError('WEIGHTS_MISSING_TENSOR', `${where} places "${name}" in ${weightMap[name]}, but that shard has no such tensor.`);
+        throw new VitkitError(
+          'WEIGHTS_MISSING_TENSOR',
+          `${where} places "${name}" in ${weightMap[name]}, but that shard has no such tensor.`,
+        );
       }
     }
   }
@@ -89,7 +93,9 @@ async function readIndex(indexPath: string, where: string): Promise<ShardIndex> 
   try {
     index = JSON.parse(await readFile(indexPath, 'utf8'));
   } catch (cause) {
-    throw new VitkitError('WEIGHTS_HEADER_INVALID', `${where} is not valid JSON; delete it (or the cache entry) and download again.`, { cause });
+    throw new VitkitError('WEIGHTS_HEADER_INVALID', `${where} is not valid JSON; delete it (or the cache entry) and download again.`, {
+      cause,
+    });
   }
   if (!index || typeof index.weight_map !== 'object' || index.weight_map === null) {
     throw new VitkitError('WEIGHTS_HEADER_INVALID', `${where} has no "weight_map" object naming the shard of each tensor.`);
