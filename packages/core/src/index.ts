@@ -8,3 +8,17 @@ export { loadPretrained, type PretrainedOptions, type PretrainedFiles } from './
 export { ModelSession, type SessionOptions } from './runtime/model-session.js';
 export { type Device, DEVICES } from './runtime/device.js';
 export { ConfigReader, type RawConfig } from './config/model-config.js';
+export { RgbImage } from './image/rgb-image.js';
+export { loadImage } from './image/load-image.js';
+export { DEFAULT_MAX_IMAGE_PIXELS, type ImageSource, type LoadImageOptions, type PixelData } from './image/image-source.js';
+export { Resample, resizeRgb } from './preprocess/resample-pillow.js';
+export {
+  BitImageProcessor,
+  createImageProcessor,
+  DeiTImageProcessor,
+  DetrImageProcessor,
+  ImageProcessor,
+  type PreprocessorConfig,
+  type ProcessorOutput,
+  ViTImageProcessor,
+} from './preprocess/image-processor.js';

@@ -191,7 +191,7 @@ export abstract class ImageProcessor {
 function stackChw(images: RgbImage[], height: number, width: number, ops: RescaleNormalize): Tensor<'float32'> {
   const perImage = 3 * height * width;
   const data = new Float32Array(images.length * perImage);
-  images.forEach((im, i) => writeChwFloat32(im, data, i * perImage, height, width, ops));
+  for (let i = 0; i < images.length; i++) writeChwFloat32(images[i], data, i * perImage, height, width, ops);
   return new Tensor('float32', data, [images.length, 3, height, width]);
 }
 

@@ -80,7 +80,7 @@ export function computeResizeCoefficients(inSize: number, outSize: number, filte
   const f = FILTERS[filter];
   if (!f) throw new VitkitError('INVALID_ARGUMENT', `Resample filter ${filter} has no convolution kernel (NEAREST is resampled by index).`);
   const scale = Math.fround(Math.fround(in1) - Math.fround(in0)) / outSize;
-  const filterScale = scale < 1 ? 1 : scale;
+  const filterScale = Math.max(scale, 1);
   const support = f.support * filterScale;
   const ksize = Math.ceil(support) * 2 + 1;
   const bounds = new Int32Array(outSize * 2);
@@ -113,11 +113,9 @@ export function computeResizeCoefficients(inSize: number, outSize: number, filte
   return { ksize, bounds, weights };
 }
 
-/** Pillow's clip8: drop the fraction bits (arithmetic shift) and clamp to a byte. */
-function clip8(acc: number): number {
-  const v = acc >> PRECISION_BITS;
-  return v < 0 ? 0 : v > 255 ? 255 : v;
-}
+// Pillow's clip8 drops the fraction bits with an arithmetic shift and clamps to a byte. The passes
+// below write `acc >> PRECISION_BITS` (an integer) into a Uint8ClampedArray view, which does the
+// clamping in the store itself.
 
 /** Horizontal pass over rows [rowOffset, rowOffset + outHeight) of `src`, all channels interleaved. */
 function resampleHorizontal(
@@ -130,6 +128,7 @@ function resampleHorizontal(
   c: ResizeCoefficients,
 ): Uint8Array {
   const out = new Uint8Array(outWidth * outHeight * channels);
+  const clamped = new Uint8ClampedArray(out.buffer);
   const { ksize, bounds, weights } = c;
   const srcStride = srcWidth * channels;
   let o = 0;
@@ -150,14 +149,14 @@ function resampleHorizontal(
           s1 += src[p + 1] * k;
           s2 += src[p + 2] * k;
         }
-        out[o++] = clip8(s0);
-        out[o++] = clip8(s1);
-        out[o++] = clip8(s2);
+        clamped[o++] = s0 >> PRECISION_BITS;
+        clamped[o++] = s1 >> PRECISION_BITS;
+        clamped[o++] = s2 >> PRECISION_BITS;
       } else {
         for (let ch = 0; ch < channels; ch++) {
           let s = HALF;
           for (let x = 0; x < count; x++) s += src[p + x * channels + ch] * weights[kBase + x];
-          out[o++] = clip8(s);
+          clamped[o++] = s >> PRECISION_BITS;
         }
       }
     }
@@ -176,6 +175,7 @@ function resampleVertical(
 ): Uint8Array {
   const stride = width * channels;
   const out = new Uint8Array(stride * outHeight);
+  const clamped = new Uint8ClampedArray(out.buffer);
   const { ksize, bounds, weights } = c;
   const acc = new Int32Array(stride);
   for (let yy = 0; yy < outHeight; yy++) {
@@ -191,7 +191,7 @@ function resampleVertical(
       for (let i = 0; i < stride; i++, p++) acc[i] += src[p] * k;
     }
     const o = yy * stride;
-    for (let i = 0; i < stride; i++) out[o + i] = clip8(acc[i]);
+    for (let i = 0; i < stride; i++) clamped[o + i] = acc[i] >> PRECISION_BITS;
   }
   return out;
 }
