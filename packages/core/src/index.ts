@@ -5,6 +5,7 @@ export { Tensor, type Shape } from './tensor/tensor.js';
 export type { DType } from './tensor/dtype.js';
 export { readSafetensors, writeSafetensors, type SafetensorsFile } from './weights/safetensors.js';
 export { loadPretrained, type PretrainedOptions, type PretrainedFiles } from './hub/load-pretrained.js';
+export { downloadPretrained, type DownloadedCheckpoint } from './hub/load-pretrained.js';
 export { ModelSession, type SessionOptions } from './runtime/model-session.js';
 export { type Device, DEVICES } from './runtime/device.js';
 export { ConfigReader, type RawConfig } from './config/model-config.js';

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { registerDownload } from './download.js';
+import { registerPreprocess } from './preprocess.js';
 
 /** Each command lives in its own file and registers itself here, one line each. */
-const commands: ((program: Command) => void)[] = [];
+const commands: ((program: Command) => void)[] = [registerDownload, registerPreprocess];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);
