@@ -19,6 +19,7 @@ export default defineConfig({
       { find: /^@vitkit\/core\/internal$/, replacement: core('internal.ts') },
       { find: /^@vitkit\/core$/, replacement: core('index.ts') },
       { find: /^#platform$/, replacement: core('platform/node.ts') },
+      { find: /^@vitkit\/test-support$/, replacement: fileURLToPath(new URL('./test-support/index.ts', import.meta.url)) },
     ],
   },
   test: {

@@ -1,4 +1,4 @@
-import type { Device } from '../runtime/device.js';
+import type { Device } from '../../packages/core/src/runtime/device.js';
 
 /**
  * Devices the parity tests run on here: cpu and wasm always; webgpu where an adapter can be had

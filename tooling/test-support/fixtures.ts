@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Tensor } from '../tensor/tensor.js';
-import { readSafetensors } from '../weights/safetensors.js';
+import type { Tensor } from '../../packages/core/src/tensor/tensor.js';
+import { readSafetensors } from '../../packages/core/src/weights/safetensors.js';
 
 /** The repo's fixtures/ folder (copied from the reference fixtures; tests never read ../shared). */
-export const FIXTURES_DIR = fileURLToPath(new URL('../../../../fixtures/', import.meta.url));
+export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
 export function fixturePath(rel: string): string {
   return `${FIXTURES_DIR}${rel}`;

@@ -9,6 +9,7 @@ export { downloadPretrained, type DownloadedCheckpoint } from './hub/load-pretra
 export { ModelSession, type SessionOptions } from './runtime/model-session.js';
 export { type Device, DEVICES } from './runtime/device.js';
 export { ConfigReader, type RawConfig } from './config/model-config.js';
+export { VisionModel, type ModelOptions, type ForwardOptions, type ModelInputs, type ModelDtype } from './model/vision-model.js';
 export { RgbImage } from './image/rgb-image.js';
 export { loadImage } from './image/load-image.js';
 export { DEFAULT_MAX_IMAGE_PIXELS, type ImageSource, type LoadImageOptions, type PixelData } from './image/image-source.js';

@@ -11,3 +11,5 @@ export * from './graph/blocks.js';
 export { attention, type AttentionArgs, type AttentionResult, type AttentionKernelName } from './attention/attention.js';
 export { defaultAttentionKernel } from './runtime/device.js';
 export { readEncoderLayer } from './graph/hf-encoder-layer.js';
+export { bicubicResize, interpolatePositionEmbeddings, type PositionInterpolation } from './tensor/interpolate.js';
+export type { GraphRequest } from './model/vision-model.js';

@@ -1,0 +1,131 @@
+import type { AttentionKernelName } from '../attention/attention.js';
+import { VitkitError } from '../errors/vitkit-error.js';
+import type { GraphBuilder } from '../graph/graph-builder.js';
+import type { PretrainedFiles } from '../hub/load-pretrained.js';
+import { defaultAttentionKernel, type Device } from '../runtime/device.js';
+import { defaultDevice, ModelSession, type SessionOptions } from '../runtime/model-session.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** Weight precision a graph is built for. */
+export type ModelDtype = 'fp32';
+
+export interface ModelOptions {
+  device?: Device;
+  dtype?: ModelDtype;
+  threads?: number;
+  /** Override the backend's default attention kernel. */
+  attentionKernel?: AttentionKernelName;
+}
+
+export interface ForwardOptions {
+  outputHiddenStates?: boolean;
+  outputAttentions?: boolean;
+}
+
+/** What a family's graph builder is asked for: one input size and set of outputs. */
+export interface GraphRequest {
+  height: number;
+  width: number;
+  outputHiddenStates: boolean;
+  outputAttentions: boolean;
+  attentionKernel: AttentionKernelName;
+  /** Whether a `pixel_mask` input is wired (DETR). */
+  withPixelMask: boolean;
+}
+
+export interface ModelInputs {
+  /** [B, 3, H, W] float32 */
+  pixel_values: Tensor;
+  /** [B, H, W], 1 = real pixel (DETR). */
+  pixel_mask?: Tensor;
+}
+
+/**
+ * A Hugging Face checkpoint turned into onnxruntime sessions. A family supplies `buildGraph`;
+ * this class caches one graph and session per (input size, outputs asked for), because position
+ * embeddings and window masks are constants of the input size.
+ */
+export abstract class VisionModel {
+  readonly files: PretrainedFiles;
+  readonly device: Device;
+  readonly options: Required<Pick<ModelOptions, 'dtype'>> & ModelOptions;
+  private readonly sessions = new Map<string, Promise<{ session: ModelSession; nodeCount: number }>>();
+
+  constructor(files: PretrainedFiles, options: ModelOptions = {}) {
+    const dtype = options.dtype ?? 'fp32';
+    if (dtype !== 'fp32') throw new VitkitError('INVALID_ARGUMENT', `dtype "${dtype}" is not supported yet; use "fp32".`);
+    this.files = files;
+    this.device = options.device ?? defaultDevice();
+    this.options = { ...options, dtype };
+  }
+
+  /** `config.json` → `architectures[0]`, the class this model reproduces. */
+  abstract readonly architecture: string;
+
+  /** Builds the graph for one request. Output names follow Hugging Face (see `run`). */
+  protected abstract buildGraph(request: GraphRequest): GraphBuilder;
+
+  /** Runs the model on preprocessed inputs; outputs keep HF names, tuples flattened `<name>_<i>`. */
+  async run(inputs: ModelInputs, options: ForwardOptions = {}): Promise<Record<string, Tensor>> {
+    const px = inputs.pixel_values;
+    if (px.rank !== 4 || px.shape[1] !== 3 || px.dtype !== 'float32') {
+      throw new VitkitError('INPUT_SHAPE_INVALID', `pixel_values must be float32 [batch, 3, height, width], got ${px.dtype} [${px.shape.join(', ')}].`);
+    }
+    const [batch, , height, width] = px.shape;
+    if (inputs.pixel_mask && (inputs.pixel_mask.rank !== 3 || inputs.pixel_mask.shape[0] !== batch || inputs.pixel_mask.shape[1] !== height || inputs.pixel_mask.shape[2] !== width)) {
+      throw new VitkitError('INPUT_SHAPE_INVALID', `pixel_mask must be [${batch}, ${height}, ${width}], got [${inputs.pixel_mask.shape.join(', ')}].`);
+    }
+    const request = this.request(height, width, options, inputs.pixel_mask !== undefined);
+    const { session } = await this.session(request);
+    const feeds: Record<string, Tensor> = { pixel_values: px };
+    if (request.withPixelMask && inputs.pixel_mask) feeds.pixel_mask = inputs.pixel_mask;
+    return session.run(feeds);
+  }
+
+  /** The serialized graph for an input size (for inspection, export and benchmarks). */
+  graphFor(height: number, width: number, options: ForwardOptions & { withPixelMask?: boolean } = {}): GraphBuilder {
+    return this.buildGraph(this.request(height, width, options, options.withPixelMask ?? false));
+  }
+
+  /** Builds and loads the session for an input size ahead of the first call. */
+  async warmup(height: number, width: number, options: ForwardOptions = {}): Promise<{ nodeCount: number }> {
+    const { nodeCount } = await this.session(this.request(height, width, options, false));
+    return { nodeCount };
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const s of all) await (await s).session.dispose();
+  }
+
+  protected sessionOptions(): SessionOptions {
+    return { device: this.device, threads: this.options.threads };
+  }
+
+  private request(height: number, width: number, o: ForwardOptions, withPixelMask: boolean): GraphRequest {
+    return {
+      height,
+      width,
+      outputHiddenStates: o.outputHiddenStates ?? false,
+      outputAttentions: o.outputAttentions ?? false,
+      attentionKernel: this.options.attentionKernel ?? defaultAttentionKernel(this.device),
+      withPixelMask,
+    };
+  }
+
+  private session(request: GraphRequest) {
+    const key = JSON.stringify(request);
+    let entry = this.sessions.get(key);
+    if (!entry) {
+      entry = (async () => {
+        const g = this.buildGraph(request);
+        const session = await ModelSession.create(g.toModelProto(), this.sessionOptions());
+        return { session, nodeCount: g.nodeCount };
+      })();
+      entry.catch(() => this.sessions.delete(key));
+      this.sessions.set(key, entry);
+    }
+    return entry;
+  }
+}

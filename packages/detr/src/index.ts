@@ -1,0 +1,21 @@
+export { type Box, boxArea, boxIouAndUnion, centerToCorners, generalizedBoxIou, generalizedBoxIouMatrix } from './postprocess/boxes.js';
+export {
+  type Detection,
+  type DetrDetectionOutputs,
+  type ImageDetections,
+  type PostProcessObjectDetectionOptions,
+  postProcessObjectDetection,
+  type TargetSize,
+} from './postprocess/object-detection.js';
+export { type Assignment, type CostMatrix, type LinearSumAssignmentOptions, linearSumAssignment } from './matching/linear-sum-assignment.js';
+export { type DetectionTarget, type HungarianMatcherOptions, hungarianMatch, type MatchIndices, matchingCostMatrices } from './matching/hungarian-matcher.js';
+export { detrSetPredictionLoss, type SetPredictionLoss, type SetPredictionLossOptions, type SetPredictionLossTerms } from './matching/set-prediction-loss.js';
+export {
+  type CocoDetection,
+  type CocoEvaluation,
+  type CocoEvaluationOptions,
+  type CocoGroundTruth,
+  type CocoImage,
+  type CocoMetrics,
+  evaluateCoco,
+} from './evaluation/coco-eval.js';

@@ -1,0 +1,2 @@
+export { DinoModel, type DinoLoadOptions } from './dino-model.js';
+export { DINO_ARCHITECTURES, type DinoArchitecture } from './model.js';

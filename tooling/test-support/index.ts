@@ -1,0 +1,4 @@
+// Shared by every package's tests as '@vitkit/test-support' (a vitest alias; never published).
+export * from './devices.js';
+export * from './fixtures.js';
+export * from './parity.js';
