@@ -23,7 +23,10 @@ export type CachedFile =
  *   <cache>/models--<org>--<name>/snapshots/<commit>/<file>    relative symlink to ../../blobs/<etag>
  *   <cache>/models--<org>--<name>/refs/<revision>              the commit the revision last resolved to
  *   <cache>/models--<org>--<name>/.no_exist/<commit>/<file>    empty: the Hub has no such file
- *   <cache>/.locks/models--<org>--<name>/<etag>.lock           held while a blob is written
+ *   <cache>/.locks/models--<org>--<name>/<etag>.vitkit.lock    held while a blob is written
+ *
+ * The lock is not Python's `<etag>.lock`: Python holds an flock on a file, vitkit an atomic mkdir
+ * (Node has no flock), and a stale-lock sweep must never delete a file Python may hold.
  */
 export class RepoCache {
   readonly folderName: string;
@@ -54,7 +57,7 @@ export class RepoCache {
   }
 
   lockPath(etag: string): string {
-    return join(this.cacheDir, '.locks', this.folderName, `${etag}.lock`);
+    return join(this.cacheDir, '.locks', this.folderName, `${etag}.vitkit.lock`);
   }
 
   private refPath(revision: string): string {
