@@ -24,3 +24,4 @@ export {
   type ProcessorOutput,
   ViTImageProcessor,
 } from './preprocess/image-processor.js';
+export type { ModelFamily } from './model/model-family.js';
