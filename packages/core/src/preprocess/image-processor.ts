@@ -156,14 +156,22 @@ export abstract class ImageProcessor {
     const list = Array.isArray(images) ? images : [images];
     if (list.length === 0) throw new VitkitError('INVALID_ARGUMENT', 'No images to preprocess.');
     const o = this.options;
+    const crop = o.cropSize;
     const prepared = list.map((image) => {
-      let out = image;
-      if (o.doResize) {
-        const [h, w] = this.resizeOutputSize(out.height, out.width);
-        out = resizeRgb(out, w, h, o.resample);
+      if (!o.doResize) return o.doCenterCrop ? centerCropRgb(image, crop.height, crop.width) : image;
+      const [h, w] = this.resizeOutputSize(image.height, image.width);
+      if (o.doCenterCrop && h >= crop.height && w >= crop.width) {
+        // Resize only the pixels the center crop keeps: same bytes, less work.
+        const window = {
+          left: Math.floor((w - crop.width) / 2),
+          top: Math.floor((h - crop.height) / 2),
+          width: crop.width,
+          height: crop.height,
+        };
+        return resizeRgb(image, w, h, o.resample, window);
       }
-      if (o.doCenterCrop) out = centerCropRgb(out, o.cropSize.height, o.cropSize.width);
-      return out;
+      const resized = resizeRgb(image, w, h, o.resample);
+      return o.doCenterCrop ? centerCropRgb(resized, crop.height, crop.width) : resized;
     });
     const ops: RescaleNormalize = {
       rescaleFactor: o.doRescale ? o.rescaleFactor : undefined,

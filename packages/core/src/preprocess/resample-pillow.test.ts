@@ -121,3 +121,24 @@ describe('resamplePillow', () => {
     }
   });
 });
+
+describe('resize windows', () => {
+  it('computing only a window gives the same bytes as a full resize then crop, for every filter', () => {
+    const [w, h] = [53, 41];
+    const src = noise(w * h * 3, 11);
+    const full = new RgbImage(src, w, h);
+    for (const filter of [Resample.NEAREST, Resample.BOX, Resample.BILINEAR, Resample.HAMMING, Resample.BICUBIC, Resample.LANCZOS]) {
+      for (const [ow, oh] of [
+        [30, 20],
+        [53, 20],
+        [30, 41],
+        [120, 90],
+        [53, 41],
+      ]) {
+        const window = { left: 3, top: 2, width: ow - 7, height: oh - 5 };
+        const expected = resizeRgb(full, ow, oh, filter).crop(window.left, window.top, window.width, window.height);
+        expect(resizeRgb(full, ow, oh, filter, window).data, `filter ${filter} ${ow}x${oh}`).toEqual(expected.data);
+      }
+    }
+  });
+});
