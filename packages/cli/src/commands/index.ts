@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { registerDownload } from './download.js';
 import { registerPreprocess } from './preprocess.js';
+import { registerRun } from './run.js';
 
 /** Each command lives in its own file and registers itself here, one line each. */
-const commands: ((program: Command) => void)[] = [registerDownload, registerPreprocess];
+const commands: ((program: Command) => void)[] = [registerDownload, registerPreprocess, registerRun];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);

@@ -1,0 +1,54 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readSafetensors, VitkitError } from '@vitkit/core';
+import { compareArrays, fixturePath, listModelCases, testDevices } from '@vitkit/test-support';
+import { Command } from 'commander';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FAMILIES } from '../families.js';
+import { registerRun } from './run.js';
+
+// The parity contract tools rely on: `vitkit run <case> --pixels input.safetensors --out out.safetensors`
+// reproduces expected.safetensors, for every fixture case whose class a registered family builds.
+const KNOWN = new Set(FAMILIES.flatMap((f) => f.architectures));
+const CASES = listModelCases(['dinov2', 'dinov2_with_registers', 'vit', 'deit', 'swin', 'detr']).filter((c) => KNOWN.has(c.modelClass));
+const workDir = mkdtempSync(join(tmpdir(), 'vitkit-run-'));
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+async function vitkit(...args: string[]): Promise<void> {
+  const program = new Command('vitkit').exitOverride();
+  registerRun(program);
+  await program.parseAsync(args, { from: 'user' });
+}
+
+describe.each(testDevices())('vitkit run on %s', (device) => {
+  it.each(CASES.map((c) => [c.id, c] as const))('reproduces %s', async (id, c) => {
+    const out = join(workDir, `${id.replace('/', '_')}-${device}.safetensors`);
+    const flags = [...(c.outputHiddenStates ? ['--output-hidden-states'] : []), ...(c.outputAttentions ? ['--output-attentions'] : [])];
+    await vitkit('run', fixturePath(id), '--pixels', fixturePath(`${id}/input.safetensors`), '--out', out, '--device', device, ...flags);
+    const written = readSafetensors(readFileSync(out)).tensors;
+    for (const [name, expected] of c.expected) {
+      const actual = written.get(name);
+      expect(actual?.shape, name).toEqual(expected.shape);
+      const cmp = compareArrays(actual!.data as Float32Array, expected.data as Float32Array, c.atol, c.rtol);
+      expect(cmp.ok, `${name}: max |diff| ${cmp.maxAbs}`).toBe(true);
+    }
+  });
+});
+
+describe('vitkit run errors', () => {
+  it('names a missing pixel_values tensor', async () => {
+    const id = 'dinov2/default-res';
+    await expect(vitkit('run', fixturePath(id), '--pixels', fixturePath(`${id}/expected.safetensors`), '--out', join(workDir, 'x.safetensors'))).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+
+  it('refuses an unreadable pixels file with FILE_NOT_FOUND and writes nothing', async () => {
+    const out = join(workDir, 'never.safetensors');
+    const err = await vitkit('run', fixturePath('dinov2/default-res'), '--pixels', join(workDir, 'missing.safetensors'), '--out', out).catch((e) => e);
+    expect(err).toBeInstanceOf(VitkitError);
+    expect(err.code).toBe('FILE_NOT_FOUND');
+    expect(() => readFileSync(out)).toThrow();
+  });
+});
