@@ -240,3 +240,25 @@ export function cast(g: GraphBuilder, x: Value, to: DType, onnxType: number): Va
 }
 
 export { MS_DOMAIN };
+
+export const sin = unary('Sin');
+export const cos = unary('Cos');
+
+export interface PoolOptions {
+  kernel: [number, number];
+  strides?: [number, number];
+  pads?: [number, number, number, number];
+}
+
+/** MaxPool over [N, C, H, W] (floor mode, as torch's nn.MaxPool2d default). */
+export function maxPool2d(g: GraphBuilder, x: Value, o: PoolOptions): Value {
+  if (x.shape.length !== 4) throw shapeError('MaxPool', 'input must be [N, C, H, W]', x);
+  const [n, c, h, w] = x.shape;
+  const [kh, kw] = o.kernel;
+  const [sh, sw] = o.strides ?? o.kernel;
+  const [pt, pl, pb, pr] = o.pads ?? [0, 0, 0, 0];
+  const outDim = (d: Dim, k: number, s: number, p0: number, p1: number): Dim =>
+    typeof d === 'number' ? Math.floor((d + p0 + p1 - k) / s) + 1 : `pool(${d})`;
+  const shape = [n, c, outDim(h, kh, sh, pt, pb), outDim(w, kw, sw, pl, pr)];
+  return g.node('MaxPool', [x], { kernel_shape: [kh, kw], strides: [sh, sw], pads: [pt, pl, pb, pr] }, [{ dtype: x.dtype, shape }])[0];
+}
