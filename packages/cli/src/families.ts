@@ -8,7 +8,10 @@ export function familyFor(architecture: string | undefined): ModelFamily {
   const family = FAMILIES.find((f) => architecture !== undefined && f.architectures.includes(architecture));
   if (!family) {
     const known = FAMILIES.flatMap((f) => f.architectures).join(', ');
-    throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `No vitkit family builds "${architecture ?? '(no architectures in config.json)'}". Known: ${known}.`);
+    throw new VitkitError(
+      'MODEL_TYPE_UNSUPPORTED',
+      `No vitkit family builds "${architecture ?? '(no architectures in config.json)'}". Known: ${known}.`,
+    );
   }
   return family;
 }

@@ -1,4 +1,11 @@
-import { type GraphRequest, loadPretrained, type ModelOptions, type PretrainedFiles, type PretrainedOptions, VisionModel } from '@vitkit/core/internal';
+import {
+  type GraphRequest,
+  loadPretrained,
+  type ModelOptions,
+  type PretrainedFiles,
+  type PretrainedOptions,
+  VisionModel,
+} from '@vitkit/core/internal';
 import { buildDinoGraph, type DinoSpec, readDinoSpec } from './model.js';
 
 export type DinoLoadOptions = ModelOptions & PretrainedOptions;
@@ -23,7 +30,14 @@ export class DinoModel extends VisionModel {
     return buildDinoGraph(this.spec, this.files.weights, request);
   }
 
-  static async fromPretrained<T extends DinoModel>(this: new (files: PretrainedFiles, options?: ModelOptions) => T, idOrPath: string, options: DinoLoadOptions = {}): Promise<T> {
+  static async fromPretrained<T extends DinoModel>(
+    this: new (
+      files: PretrainedFiles,
+      options?: ModelOptions,
+    ) => T,
+    idOrPath: string,
+    options: DinoLoadOptions = {},
+  ): Promise<T> {
     return new this(await loadPretrained(idOrPath, options), options);
   }
 }

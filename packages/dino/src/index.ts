@@ -1,3 +1,3 @@
-export { DinoModel, type DinoLoadOptions } from './dino-model.js';
-export { DINO_ARCHITECTURES, type DinoArchitecture } from './model.js';
+export { type DinoLoadOptions, DinoModel } from './dino-model.js';
 export { dinoFamily } from './family.js';
+export { DINO_ARCHITECTURES, type DinoArchitecture } from './model.js';

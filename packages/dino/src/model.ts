@@ -1,15 +1,15 @@
 import {
   ConfigReader,
   encoderBlock,
-  type GraphRequest,
   GraphBuilder,
+  type GraphRequest,
   interpolatePositionEmbeddings,
   linear,
   norm,
   ops,
   patchEmbedding,
-  readEncoderLayer,
   type RawConfig,
+  readEncoderLayer,
   Tensor,
   type Value,
   VitkitError,
@@ -50,7 +50,10 @@ export function readDinoSpec(raw: RawConfig, weights: WeightStore): DinoSpec {
   const c = new ConfigReader(raw);
   const architecture = (c.optional<string[]>('architectures')?.[0] ?? defaultArchitecture(c.string('model_type'))) as DinoArchitecture;
   if (!DINO_ARCHITECTURES.includes(architecture)) {
-    throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `@vitkit/dino cannot build "${architecture}". Supported: ${DINO_ARCHITECTURES.join(', ')}.`);
+    throw new VitkitError(
+      'MODEL_TYPE_UNSUPPORTED',
+      `@vitkit/dino cannot build "${architecture}". Supported: ${DINO_ARCHITECTURES.join(', ')}.`,
+    );
   }
   const flavour = architecture === 'ViTModel' ? 'vit' : architecture.startsWith('Dinov2WithRegisters') ? 'dinov2_with_registers' : 'dinov2';
   const classifier = architecture.endsWith('ForImageClassification');
@@ -89,7 +92,11 @@ export function buildDinoGraph(spec: DinoSpec, weights: WeightStore, req: GraphR
   const attentions: Value[] = [];
   for (let i = 0; i < spec.layers; i++) {
     const out = g.scope(`encoder.layer.${i}`, () =>
-      encoderBlock(g, x, readEncoderLayer(w, `encoder.layer.${i}.`), { numHeads: spec.heads, eps: spec.eps, wantProbs: req.outputAttentions }),
+      encoderBlock(g, x, readEncoderLayer(w, `encoder.layer.${i}.`), {
+        numHeads: spec.heads,
+        eps: spec.eps,
+        wantProbs: req.outputAttentions,
+      }),
     );
     x = out.hidden;
     hiddenStates.push(x);

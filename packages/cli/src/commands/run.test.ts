@@ -39,14 +39,23 @@ describe.each(testDevices())('vitkit run on %s', (device) => {
 describe('vitkit run errors', () => {
   it('names a missing pixel_values tensor', async () => {
     const id = 'dinov2/default-res';
-    await expect(vitkit('run', fixturePath(id), '--pixels', fixturePath(`${id}/expected.safetensors`), '--out', join(workDir, 'x.safetensors'))).rejects.toMatchObject({
+    await expect(
+      vitkit('run', fixturePath(id), '--pixels', fixturePath(`${id}/expected.safetensors`), '--out', join(workDir, 'x.safetensors')),
+    ).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
     });
   });
 
   it('refuses an unreadable pixels file with FILE_NOT_FOUND and writes nothing', async () => {
     const out = join(workDir, 'never.safetensors');
-    const err = await vitkit('run', fixturePath('dinov2/default-res'), '--pixels', join(workDir, 'missing.safetensors'), '--out', out).catch((e) => e);
+    const err = await vitkit(
+      'run',
+      fixturePath('dinov2/default-res'),
+      '--pixels',
+      join(workDir, 'missing.safetensors'),
+      '--out',
+      out,
+    ).catch((e) => e);
     expect(err).toBeInstanceOf(VitkitError);
     expect(err.code).toBe('FILE_NOT_FOUND');
     expect(() => readFileSync(out)).toThrow();

@@ -1,14 +1,16 @@
+import { compareArrays, randomArray, testDevices } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../graph/graph-builder.js';
 import type { Value } from '../graph/value.js';
 import { ModelSession } from '../runtime/model-session.js';
 import { Tensor } from '../tensor/tensor.js';
-import { compareArrays, randomArray, testDevices } from '../test-support/devices.js';
-import { attention, type AttentionKernelName } from './attention.js';
+import { type AttentionKernelName, attention } from './attention.js';
 
 /** Plain TypeScript attention in float64: the oracle every kernel is held to. */
 function plainAttention(
-  q: Float32Array, k: Float32Array, v: Float32Array,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
   dims: { b: number; s: number; l: number; c: number; h: number },
   bias?: { data: Float32Array; period: number; heads: number },
   keep?: Int32Array,
@@ -53,7 +55,11 @@ function plainAttention(
 
 interface Case {
   name: string;
-  b: number; s: number; l: number; c: number; h: number;
+  b: number;
+  s: number;
+  l: number;
+  c: number;
+  h: number;
   bias?: { period: number; heads: number };
   mask?: boolean;
 }
@@ -94,11 +100,23 @@ describe.each(testDevices())('attention kernels on %s', (device) => {
         k: new Tensor('float32', kd, [b, l, c]),
         v: new Tensor('float32', vd, [b, l, c]),
       };
-      if (keep) feeds.mask = new Tensor('int64', BigInt64Array.from(keep, (x) => BigInt(x)), [b, l]);
+      if (keep)
+        feeds.mask = new Tensor(
+          'int64',
+          BigInt64Array.from(keep, (x) => BigInt(x)),
+          [b, l],
+        );
       const { out } = await session.run(feeds);
       await session.dispose();
 
-      const expected = plainAttention(qd, kd, vd, { b, s, l, c, h }, tc.bias && biasData ? { ...tc.bias, data: biasData } : undefined, keep);
+      const expected = plainAttention(
+        qd,
+        kd,
+        vd,
+        { b, s, l, c, h },
+        tc.bias && biasData ? { ...tc.bias, data: biasData } : undefined,
+        keep,
+      );
       expect(out.shape).toEqual([b, s, c]);
       const cmp = compareArrays(out.data as Float32Array, expected, 1e-5);
       expect(cmp.maxAbs).toBeLessThanOrEqual(1e-5);

@@ -56,14 +56,18 @@ export function attention(g: GraphBuilder, args: AttentionArgs, kernel: Attentio
 
 function checkAttentionShapes({ q, k, v, numHeads, bias, keyPaddingMask }: AttentionArgs): void {
   const fail = (why: string) =>
-    new VitkitError('GRAPH_SHAPE_MISMATCH', `attention: ${why} (q ${formatShape(q.shape)}, k ${formatShape(k.shape)}, v ${formatShape(v.shape)}).`);
+    new VitkitError(
+      'GRAPH_SHAPE_MISMATCH',
+      `attention: ${why} (q ${formatShape(q.shape)}, k ${formatShape(k.shape)}, v ${formatShape(v.shape)}).`,
+    );
   if (q.shape.length !== 3 || k.shape.length !== 3 || v.shape.length !== 3) throw fail('q, k and v must be [batch, tokens, channels]');
   const c = q.shape[2];
   if (typeof c !== 'number' || c % numHeads !== 0) throw fail(`${c} channels do not split into ${numHeads} heads`);
   if (k.shape[2] !== c || v.shape[2] !== c) throw fail('q, k and v must have the same channels');
   if (!sameLength(k.shape[1], v.shape[1])) throw fail('k and v must have the same number of tokens');
   if (bias && bias.shape.length !== 4) throw fail(`bias must be [P, heads, queries, keys], got ${formatShape(bias.shape)}`);
-  if (bias && (bias.shape[2] !== q.shape[1] || bias.shape[3] !== k.shape[1])) throw fail(`bias ${formatShape(bias.shape)} does not match the queries and keys`);
+  if (bias && (bias.shape[2] !== q.shape[1] || bias.shape[3] !== k.shape[1]))
+    throw fail(`bias ${formatShape(bias.shape)} does not match the queries and keys`);
   if (keyPaddingMask && (keyPaddingMask.shape.length !== 2 || keyPaddingMask.shape[1] !== k.shape[1])) {
     throw fail(`keyPaddingMask must be [batch, keys], got ${formatShape(keyPaddingMask.shape)}`);
   }

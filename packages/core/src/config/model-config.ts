@@ -34,14 +34,16 @@ export class ConfigReader {
   bool(key: string, fallback?: boolean): boolean {
     const v = this.raw[key];
     if (v === undefined || v === null) return this.missing(key, fallback);
-    if (typeof v !== 'boolean') throw new VitkitError('CONFIG_INVALID', `${this.source}: "${key}" must be true or false, got ${JSON.stringify(v)}.`);
+    if (typeof v !== 'boolean')
+      throw new VitkitError('CONFIG_INVALID', `${this.source}: "${key}" must be true or false, got ${JSON.stringify(v)}.`);
     return v;
   }
 
   string(key: string, fallback?: string): string {
     const v = this.raw[key];
     if (v === undefined || v === null) return this.missing(key, fallback);
-    if (typeof v !== 'string') throw new VitkitError('CONFIG_INVALID', `${this.source}: "${key}" must be a string, got ${JSON.stringify(v)}.`);
+    if (typeof v !== 'string')
+      throw new VitkitError('CONFIG_INVALID', `${this.source}: "${key}" must be a string, got ${JSON.stringify(v)}.`);
     return v;
   }
 

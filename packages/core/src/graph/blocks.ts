@@ -1,7 +1,6 @@
 import { type AttentionResult, attention } from '../attention/attention.js';
 import { VitkitError } from '../errors/vitkit-error.js';
-import { Tensor } from '../tensor/tensor.js';
-import { toFloat32Array } from '../tensor/tensor.js';
+import { Tensor, toFloat32Array } from '../tensor/tensor.js';
 import type { GraphBuilder } from './graph-builder.js';
 import { add, conv2d, gelu, layerNorm, matMul, mul, reshape, sigmoid, slice, transpose } from './ops.js';
 import type { Value } from './value.js';
@@ -34,7 +33,8 @@ export function transposeWeight(w: Tensor): Tensor<'float32'> {
 }
 
 export function linear(g: GraphBuilder, x: Value, w: LinearWeights, name = 'linear'): Value {
-  if (w.weight.shape.length !== 2) throw new VitkitError('WEIGHTS_SHAPE_MISMATCH', `${name}: weight must be 2-D, got [${w.weight.shape.join(', ')}].`);
+  if (w.weight.shape.length !== 2)
+    throw new VitkitError('WEIGHTS_SHAPE_MISMATCH', `${name}: weight must be 2-D, got [${w.weight.shape.join(', ')}].`);
   const y = matMul(g, x, g.constant(transposeWeight(w.weight), `${name}.weight`));
   return w.bias ? add(g, y, g.constant(f32(w.bias), `${name}.bias`)) : y;
 }

@@ -1,7 +1,6 @@
+import { compareArrays, readFixtureJson, readFixtureTensors, testDevices } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
 import { ModelSession } from '../runtime/model-session.js';
-import { compareArrays, testDevices } from '../test-support/devices.js';
-import { readFixtureJson, readFixtureTensors } from '../test-support/fixtures.js';
 import { WeightStore } from '../weights/weight-store.js';
 import { encoderBlock } from './blocks.js';
 import { GraphBuilder } from './graph-builder.js';

@@ -115,11 +115,21 @@ export class GraphBuilder {
   }
 
   /** Adds one node. Prefer the typed helpers in `ops.ts`, which work out `outputs` for you. */
-  node(opType: string, inputs: readonly (Value | undefined)[], attrs: Attrs, outputs: readonly OutputSpec[], options: { domain?: string } = {}): Value[] {
+  node(
+    opType: string,
+    inputs: readonly (Value | undefined)[],
+    attrs: Attrs,
+    outputs: readonly OutputSpec[],
+    options: { domain?: string } = {},
+  ): Value[] {
     const domain = options.domain ?? '';
     if (domain && !this.domains.has(domain)) this.domains.set(domain, 1);
     const nodeName = this.uniqueName(opType);
-    const outs = outputs.map((spec, i) => ({ name: outputs.length === 1 ? nodeName : `${nodeName}:${i}`, dtype: spec.dtype, shape: [...spec.shape] }));
+    const outs = outputs.map((spec, i) => ({
+      name: outputs.length === 1 ? nodeName : `${nodeName}:${i}`,
+      dtype: spec.dtype,
+      shape: [...spec.shape],
+    }));
     for (const o of outs) this.usedNames.add(o.name);
     this.nodes.push({
       name: nodeName,

@@ -1,5 +1,5 @@
-import { Tensor } from '../tensor/tensor.js';
 import type { DType } from '../tensor/dtype.js';
+import { Tensor } from '../tensor/tensor.js';
 import { type Attrs, float, type GraphBuilder, MS_DOMAIN, shapeError } from './graph-builder.js';
 import { type Dim, knownSize, type Value } from './value.js';
 
@@ -24,8 +24,7 @@ function normAxis(axis: number, rank: number): number {
 }
 
 function binary(op: string) {
-  return (g: GraphBuilder, a: Value, b: Value): Value =>
-    g.node(op, [a, b], {}, [{ dtype: a.dtype, shape: broadcastShapes(op, a, b) }])[0];
+  return (g: GraphBuilder, a: Value, b: Value): Value => g.node(op, [a, b], {}, [{ dtype: a.dtype, shape: broadcastShapes(op, a, b) }])[0];
 }
 export const add = binary('Add');
 export const sub = binary('Sub');
@@ -162,7 +161,14 @@ const int64s = (g: GraphBuilder, values: readonly number[], hint: string) =>
   g.constant(new Tensor('int64', BigInt64Array.from(values.map(BigInt)), [values.length]), hint);
 
 /** Static slice along the given axes (ends are clamped, as ONNX does). */
-export function slice(g: GraphBuilder, x: Value, starts: readonly number[], ends: readonly number[], axes: readonly number[], steps?: readonly number[]): Value {
+export function slice(
+  g: GraphBuilder,
+  x: Value,
+  starts: readonly number[],
+  ends: readonly number[],
+  axes: readonly number[],
+  steps?: readonly number[],
+): Value {
   const shape = [...x.shape];
   axes.forEach((axis, i) => {
     const ax = normAxis(axis, shape.length);
@@ -184,9 +190,7 @@ export function slice(g: GraphBuilder, x: Value, starts: readonly number[], ends
 export function gather(g: GraphBuilder, x: Value, indices: readonly number[] | number, axis: number): Value {
   const ax = normAxis(axis, x.shape.length);
   const scalar = typeof indices === 'number';
-  const idx = scalar
-    ? g.constant(new Tensor('int64', BigInt64Array.of(BigInt(indices)), []), 'index')
-    : int64s(g, indices, 'indices');
+  const idx = scalar ? g.constant(new Tensor('int64', BigInt64Array.of(BigInt(indices)), []), 'index') : int64s(g, indices, 'indices');
   const shape = [...x.shape];
   if (scalar) shape.splice(ax, 1);
   else shape[ax] = indices.length;

@@ -2,7 +2,7 @@ import type { AttentionKernelName } from '../attention/attention.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import type { GraphBuilder } from '../graph/graph-builder.js';
 import type { PretrainedFiles } from '../hub/load-pretrained.js';
-import { defaultAttentionKernel, type Device } from '../runtime/device.js';
+import { type Device, defaultAttentionKernel } from '../runtime/device.js';
 import { defaultDevice, ModelSession, type SessionOptions } from '../runtime/model-session.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -69,11 +69,23 @@ export abstract class VisionModel {
   async run(inputs: ModelInputs, options: ForwardOptions = {}): Promise<Record<string, Tensor>> {
     const px = inputs.pixel_values;
     if (px.rank !== 4 || px.shape[1] !== 3 || px.dtype !== 'float32') {
-      throw new VitkitError('INPUT_SHAPE_INVALID', `pixel_values must be float32 [batch, 3, height, width], got ${px.dtype} [${px.shape.join(', ')}].`);
+      throw new VitkitError(
+        'INPUT_SHAPE_INVALID',
+        `pixel_values must be float32 [batch, 3, height, width], got ${px.dtype} [${px.shape.join(', ')}].`,
+      );
     }
     const [batch, , height, width] = px.shape;
-    if (inputs.pixel_mask && (inputs.pixel_mask.rank !== 3 || inputs.pixel_mask.shape[0] !== batch || inputs.pixel_mask.shape[1] !== height || inputs.pixel_mask.shape[2] !== width)) {
-      throw new VitkitError('INPUT_SHAPE_INVALID', `pixel_mask must be [${batch}, ${height}, ${width}], got [${inputs.pixel_mask.shape.join(', ')}].`);
+    if (
+      inputs.pixel_mask &&
+      (inputs.pixel_mask.rank !== 3 ||
+        inputs.pixel_mask.shape[0] !== batch ||
+        inputs.pixel_mask.shape[1] !== height ||
+        inputs.pixel_mask.shape[2] !== width)
+    ) {
+      throw new VitkitError(
+        'INPUT_SHAPE_INVALID',
+        `pixel_mask must be [${batch}, ${height}, ${width}], got [${inputs.pixel_mask.shape.join(', ')}].`,
+      );
     }
     const request = this.request(height, width, options, inputs.pixel_mask !== undefined);
     const { session } = await this.session(request);

@@ -1,4 +1,4 @@
 // Browser side of '#platform': chosen by the "browser"/"default" condition in package.json "imports".
 export const platformName = 'browser' as const;
-export { loadOnnxRuntime } from '../runtime/load-onnxruntime-web.js';
 export { decodeImageSource } from '../image/decode-browser.js';
+export { loadOnnxRuntime } from '../runtime/load-onnxruntime-web.js';

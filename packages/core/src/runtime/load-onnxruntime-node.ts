@@ -26,6 +26,10 @@ async function importRuntime(pkg: string, device: Device): Promise<OrtModule> {
     return ort;
   } catch (cause) {
     cache.delete(pkg);
-    throw new VitkitError('BACKEND_PACKAGE_MISSING', `The "${device}" device needs the ${pkg} package: install it beside vitkit (npm i ${pkg}).`, { cause });
+    throw new VitkitError(
+      'BACKEND_PACKAGE_MISSING',
+      `The "${device}" device needs the ${pkg} package: install it beside vitkit (npm i ${pkg}).`,
+      { cause },
+    );
   }
 }

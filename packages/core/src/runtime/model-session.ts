@@ -71,7 +71,9 @@ export class ModelSession {
     try {
       results = await session.run(ortFeeds);
     } catch (cause) {
-      throw new VitkitError('RUN_FAILED', `onnxruntime (${this.device}) failed to run the model: ${(cause as Error)?.message ?? cause}`, { cause });
+      throw new VitkitError('RUN_FAILED', `onnxruntime (${this.device}) failed to run the model: ${(cause as Error)?.message ?? cause}`, {
+        cause,
+      });
     }
     const out: Record<string, Tensor> = {};
     for (const name of outputNames ?? session.outputNames) {

@@ -34,6 +34,10 @@ export interface OrtSessionOptions {
 export interface OrtModule {
   readonly InferenceSession: { create(model: Uint8Array, options?: OrtSessionOptions): Promise<OrtSession> };
   readonly Tensor: new (type: string, data: unknown, dims: readonly number[]) => OrtTensor;
-  readonly env: { wasm?: { numThreads?: number; simd?: boolean; proxy?: boolean; wasmPaths?: unknown }; logLevel?: string; versions?: Record<string, string> };
+  readonly env: {
+    wasm?: { numThreads?: number; simd?: boolean; proxy?: boolean; wasmPaths?: unknown };
+    logLevel?: string;
+    versions?: Record<string, string>;
+  };
   listSupportedBackends?(): { name: string; bundled: boolean }[];
 }

@@ -70,7 +70,15 @@ function antialiasTaps(inSize: number, outSize: number, scale: number) {
  * torch.nn.functional.interpolate(mode='bicubic', align_corners=False) on [C, H, W] data,
  * done once at graph-build time (position embeddings for a new input size).
  */
-export function bicubicResize(data: Float32Array, channels: number, inH: number, inW: number, outH: number, outW: number, o: BicubicOptions = {}): Float32Array {
+export function bicubicResize(
+  data: Float32Array,
+  channels: number,
+  inH: number,
+  inW: number,
+  outH: number,
+  outW: number,
+  o: BicubicOptions = {},
+): Float32Array {
   const sh = o.scaleFactor ? 1 / o.scaleFactor[0] : inH / outH;
   const sw = o.scaleFactor ? 1 / o.scaleFactor[1] : inW / outW;
   const ty = o.antialias ? antialiasTaps(inH, outH, sh) : { ...axisTaps(inH, outH, sh), width: 4 };
@@ -115,7 +123,10 @@ export function interpolatePositionEmbeddings(pos: Tensor, p: PositionInterpolat
   const n = total - p.prefixTokens;
   const side = Math.round(Math.sqrt(n));
   if (side * side !== n) {
-    throw new VitkitError('WEIGHTS_SHAPE_MISMATCH', `Position embeddings hold ${n} patch positions, which is not a square grid; cannot interpolate.`);
+    throw new VitkitError(
+      'WEIGHTS_SHAPE_MISMATCH',
+      `Position embeddings hold ${n} patch positions, which is not a square grid; cannot interpolate.`,
+    );
   }
   const src = toFloat32Array(pos);
   // [N, C] → [C, side, side]

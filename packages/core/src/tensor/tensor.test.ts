@@ -11,8 +11,15 @@ describe('Tensor', () => {
     expect(Tensor.zeros('float32', [2, 3, 4]).reshape([2, -1]).shape).toEqual([2, 12]);
   });
   it('widens fp16 and bf16 to fp32', () => {
-    expect(Array.from(new Tensor('float16', Uint16Array.of(0x3c00, 0xc000, 0x3555), [3]).toFloat32().data)).toEqual([1, -2, float16BitsToFloat32(0x3555)]);
-    expect(Array.from(new Tensor('bfloat16', Uint16Array.of(0x3f80, 0x4049), [2]).toFloat32().data)).toEqual([1, bfloat16BitsToFloat32(0x4049)]);
+    expect(Array.from(new Tensor('float16', Uint16Array.of(0x3c00, 0xc000, 0x3555), [3]).toFloat32().data)).toEqual([
+      1,
+      -2,
+      float16BitsToFloat32(0x3555),
+    ]);
+    expect(Array.from(new Tensor('bfloat16', Uint16Array.of(0x3f80, 0x4049), [2]).toFloat32().data)).toEqual([
+      1,
+      bfloat16BitsToFloat32(0x4049),
+    ]);
   });
 });
 

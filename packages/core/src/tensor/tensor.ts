@@ -19,7 +19,10 @@ export class Tensor<D extends DType = DType> {
   constructor(dtype: D, data: TypedArrayFor<D>, shape: Shape) {
     for (const d of shape) {
       if (!Number.isInteger(d) || d < 0) {
-        throw new VitkitError('TENSOR_SHAPE_MISMATCH', `Tensor shape [${shape.join(', ')}] has a dimension that is not a non-negative integer.`);
+        throw new VitkitError(
+          'TENSOR_SHAPE_MISMATCH',
+          `Tensor shape [${shape.join(', ')}] has a dimension that is not a non-negative integer.`,
+        );
       }
     }
     const expected = shapeSize(shape);
