@@ -4,6 +4,8 @@ import type { GraphBuilder } from '../graph/graph-builder.js';
 import type { PretrainedFiles } from '../hub/load-pretrained.js';
 import { type Device, defaultAttentionKernel } from '../runtime/device.js';
 import { defaultDevice, ModelSession, type SessionOptions } from '../runtime/model-session.js';
+import type { ImageSource, LoadImageOptions } from '../image/image-source.js';
+import { createImageProcessor, type ImageProcessor, type PreprocessorConfig, type ProcessorOutput } from '../preprocess/image-processor.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** Weight precision a graph is built for. */
@@ -49,6 +51,7 @@ export abstract class VisionModel {
   readonly files: PretrainedFiles;
   readonly device: Device;
   readonly options: Required<Pick<ModelOptions, 'dtype'>> & ModelOptions;
+  private processor: ImageProcessor | undefined;
   private readonly sessions = new Map<string, Promise<{ session: ModelSession; nodeCount: number }>>();
 
   constructor(files: PretrainedFiles, options: ModelOptions = {}) {
@@ -61,6 +64,21 @@ export abstract class VisionModel {
 
   /** `config.json` → `architectures[0]`, the class this model reproduces. */
   abstract readonly architecture: string;
+
+  /** The processor a checkpoint without `preprocessor_config.json` gets (its HF class defaults). */
+  protected readonly defaultProcessorConfig?: PreprocessorConfig;
+
+  /** Decodes and preprocesses images exactly as the checkpoint's Hugging Face processor does. */
+  async preprocess(images: ImageSource | ImageSource[], options?: LoadImageOptions): Promise<ProcessorOutput> {
+    if (!this.processor) {
+      const config = (this.files.preprocessorConfig as PreprocessorConfig | undefined) ?? this.defaultProcessorConfig;
+      if (!config) {
+        throw new VitkitError('PROCESSOR_CONFIG_INVALID', `${this.files.source} has no preprocessor_config.json; pass preprocessed pixel_values instead.`);
+      }
+      this.processor = createImageProcessor(config);
+    }
+    return this.processor.process(images, options);
+  }
 
   /** Builds the graph for one request. Output names follow Hugging Face (see `run`). */
   protected abstract buildGraph(request: GraphRequest): GraphBuilder;
