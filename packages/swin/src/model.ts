@@ -1,0 +1,266 @@
+import {
+  attention,
+  ConfigReader,
+  GraphBuilder,
+  type GraphRequest,
+  type LinearWeights,
+  linear,
+  mlp,
+  type NormWeights,
+  norm,
+  ops,
+  type RawConfig,
+  Tensor,
+  type Value,
+  VitkitError,
+  type WeightStore,
+} from '@vitkit/core/internal';
+import { mergeGatherIndex, type WindowLayout, windowAttentionBias, windowGatherIndex, windowLayout, windowScatterIndex } from './windows.js';
+
+/**
+ * Swin as Hugging Face implements it (transformers 4.49): SwinModel and SwinForImageClassification.
+ *
+ *   patch embedding (+pad) → layernorm → stages of (shifted-)window blocks, patch merging between
+ *   stages → layernorm → average pool → classifier
+ *
+ * Tokens stay [B, H·W, C] between blocks, as in transformers. A block's padding, cyclic shift and
+ * window partition are one Gather with a build-time index; its relative-position bias and shift
+ * mask are one build-time constant handed to the core `attention()` as `bias`.
+ */
+export const SWIN_ARCHITECTURES = ['SwinModel', 'SwinForImageClassification'] as const;
+export type SwinArchitecture = (typeof SWIN_ARCHITECTURES)[number];
+
+export interface SwinSpec {
+  architecture: SwinArchitecture;
+  embedDim: number;
+  depths: number[];
+  heads: number[];
+  window: number;
+  patch: [number, number];
+  channels: number;
+  mlpRatio: number;
+  /** config.layer_norm_eps: blocks and the final layernorm. */
+  eps: number;
+  /** Prefix of the backbone's keys ('' for SwinModel, 'swin.' under the classifier). */
+  prefix: string;
+  classifier: boolean;
+  numLabels: number;
+}
+
+/** nn.LayerNorm's default eps, which the embedding norm and patch merging keep (they ignore the config). */
+const TORCH_LN_EPS = 1e-5;
+
+export function readSwinSpec(raw: RawConfig, weights: WeightStore): SwinSpec {
+  const c = new ConfigReader(raw);
+  const architecture = (c.optional<string[]>('architectures')?.[0] ?? defaultArchitecture(c.string('model_type'))) as SwinArchitecture;
+  if (!SWIN_ARCHITECTURES.includes(architecture)) {
+    throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `@vitkit/swin cannot build "${architecture}". Supported: ${SWIN_ARCHITECTURES.join(', ')}.`);
+  }
+  const act = c.string('hidden_act', 'gelu');
+  if (act !== 'gelu') throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `@vitkit/swin supports hidden_act "gelu", not "${act}".`);
+  if (c.bool('use_absolute_embeddings', false)) {
+    throw new VitkitError('MODEL_TYPE_UNSUPPORTED', '@vitkit/swin does not support use_absolute_embeddings=true (transformers 4.49 cannot run it without interpolation either).');
+  }
+  const embedDim = c.int('embed_dim');
+  const depths = c.intArray('depths');
+  const heads = c.intArray('num_heads');
+  if (depths.length === 0 || heads.length !== depths.length) {
+    throw new VitkitError('CONFIG_INVALID', `config.json: depths ${JSON.stringify(depths)} and num_heads ${JSON.stringify(heads)} must name the same, non-zero number of stages.`);
+  }
+  heads.forEach((h, i) => {
+    const dim = embedDim * 2 ** i;
+    if (h === 0 || dim % h !== 0) throw new VitkitError('CONFIG_INVALID', `config.json: stage ${i} has ${dim} channels, which do not split into ${h} heads.`);
+  });
+  const classifier = architecture === 'SwinForImageClassification';
+  const prefix = classifier ? 'swin.' : '';
+  const probe = `${prefix}embeddings.patch_embeddings.projection.weight`;
+  if (!weights.has(probe)) {
+    throw new VitkitError('WEIGHTS_MISSING_TENSOR', `${weights.source} has no tensor "${probe}": it does not look like a ${architecture} checkpoint.`);
+  }
+  return {
+    architecture,
+    embedDim,
+    depths,
+    heads,
+    window: c.int('window_size'),
+    patch: c.pair('patch_size'),
+    channels: c.int('num_channels', 3),
+    mlpRatio: c.number('mlp_ratio', 4),
+    eps: c.number('layer_norm_eps', 1e-5),
+    prefix,
+    classifier,
+    numLabels: classifier ? (weights.get('classifier.weight').shape[0] ?? 0) : 0,
+  };
+}
+
+function defaultArchitecture(modelType: string): string {
+  return modelType === 'swin' ? 'SwinModel' : modelType;
+}
+
+/** A token grid flowing between stages: [B, height·width, channels]. */
+interface Grid {
+  x: Value;
+  height: number;
+  width: number;
+}
+
+export function buildSwinGraph(spec: SwinSpec, weights: WeightStore, req: GraphRequest): GraphBuilder {
+  const w = weights.scoped(spec.prefix);
+  const g = new GraphBuilder({ name: spec.architecture, attentionKernel: req.attentionKernel });
+  const pixels = g.input('pixel_values', 'float32', ['batch', spec.channels, req.height, req.width]);
+
+  let grid = g.scope('embeddings', () => embeddings(g, spec, w, pixels));
+  const hidden: Grid[] = [grid];
+  const attentions: Value[] = [];
+  spec.depths.forEach((depth, s) => {
+    const dim = spec.embedDim * 2 ** s;
+    for (let b = 0; b < depth; b++) {
+      const key = `encoder.layers.${s}.blocks.${b}`;
+      const wantProbs = req.outputAttentions && b === depth - 1;
+      const out = g.scope(key, () => swinBlock(g, grid, readBlock(w, `${key}.`, dim, spec.mlpRatio), { heads: spec.heads[s], window: spec.window, shifted: b % 2 === 1, eps: spec.eps, wantProbs }));
+      grid = { ...grid, x: out.x };
+      if (out.probs) attentions.push(out.probs);
+    }
+    if (s < spec.depths.length - 1) grid = g.scope(`encoder.layers.${s}.downsample`, () => patchMerging(g, grid, w, `encoder.layers.${s}.downsample.`, dim));
+    hidden.push(grid);
+  });
+
+  const C = spec.embedDim * 2 ** (spec.depths.length - 1);
+  const sequence = norm(g, grid.x, { weight: w.get('layernorm.weight', [C]), bias: w.get('layernorm.bias', [C]) }, spec.eps, 'layernorm');
+  const pooled = ops.reduceMean(g, sequence, [1], false); // AdaptiveAvgPool1d(1) over tokens
+  if (spec.classifier) {
+    const head = { weight: weights.get('classifier.weight', [spec.numLabels, C]), bias: weights.get('classifier.bias', [spec.numLabels]) };
+    g.output(linear(g, pooled, head, 'classifier'), 'logits');
+  } else {
+    g.output(sequence, 'last_hidden_state');
+    g.output(pooled, 'pooler_output');
+  }
+  if (req.outputHiddenStates) {
+    hidden.forEach((h, i) => {
+      g.output(h.x, `hidden_states_${i}`);
+      g.output(toNchw(g, h), `reshaped_hidden_states_${i}`);
+    });
+  }
+  if (req.outputAttentions) {
+    attentions.forEach((a, i) => g.output(a, `attentions_${i}`));
+    g.output(ops.identity(g, attentions[attentions.length - 1]), 'attentions_last');
+  }
+  return g;
+}
+
+/** Patch embedding: pixels padded (bottom, right) to whole patches by the Conv's own pads, then layernorm. */
+function embeddings(g: GraphBuilder, spec: SwinSpec, w: WeightStore, pixels: Value): Grid {
+  const [ph, pw] = spec.patch;
+  const [, , height, width] = pixels.shape as [string, number, number, number];
+  const C = spec.embedDim;
+  const weight = g.constant(w.get('embeddings.patch_embeddings.projection.weight', [C, spec.channels, ph, pw]).toFloat32(), 'patch_embed.weight');
+  const bias = g.constant(w.get('embeddings.patch_embeddings.projection.bias', [C]).toFloat32(), 'patch_embed.bias');
+  const padH = (ph - (height % ph)) % ph;
+  const padW = (pw - (width % pw)) % pw;
+  const maps = ops.conv2d(g, pixels, weight, bias, { strides: [ph, pw], pads: [0, 0, padH, padW] });
+  const gridH = (height + padH) / ph;
+  const gridW = (width + padW) / pw;
+  const tokens = ops.transpose(g, ops.reshape(g, maps, [0, C, -1]), [0, 2, 1]);
+  const x = norm(g, tokens, normWeights(w, 'embeddings.norm', C), TORCH_LN_EPS, 'embeddings.norm');
+  return { x, height: gridH, width: gridW };
+}
+
+export interface SwinBlockWeights {
+  layernormBefore: NormWeights;
+  query: LinearWeights;
+  key: LinearWeights;
+  value: LinearWeights;
+  /** [(2·window-1)², heads] */
+  relativePositionBiasTable: Tensor;
+  attnOut: LinearWeights;
+  layernormAfter: NormWeights;
+  fc1: LinearWeights;
+  fc2: LinearWeights;
+}
+
+export interface SwinBlockOptions {
+  heads: number;
+  /** config.window_size; the block shrinks it when the grid is smaller. */
+  window: number;
+  shifted: boolean;
+  eps: number;
+  wantProbs?: boolean;
+}
+
+/**
+ * One Swin block, transformers' SwinLayer:
+ *   x + reverse(W-MSA(partition(shift(pad(LN(x)))))) ; then x + MLP(LN(x)).
+ * `probs` is [B·windows, heads, ws², ws²] when asked for.
+ */
+export function swinBlock(g: GraphBuilder, grid: Grid, w: SwinBlockWeights, o: SwinBlockOptions): { x: Value; probs?: Value; layout: WindowLayout } {
+  const { x, height, width } = grid;
+  const layout = windowLayout(height, width, o.window, o.shifted);
+  const C = x.shape[2] as number;
+  const n = layout.window * layout.window;
+
+  const h = norm(g, x, w.layernormBefore, o.eps, 'layernorm_before');
+  const windows = ops.reshape(g, gatherTokens(g, h, windowGatherIndex(layout), height * width), [-1, n, C]); // [B·nW, ws², C]
+  const bias = g.constant(windowAttentionBias(w.relativePositionBiasTable, o.heads, layout), layout.shift ? 'shifted_window_bias' : 'window_bias');
+  const attn = attention(g, {
+    q: linear(g, windows, w.query, 'query'),
+    k: linear(g, windows, w.key, 'key'),
+    v: linear(g, windows, w.value, 'value'),
+    numHeads: o.heads,
+    bias,
+    wantProbs: o.wantProbs,
+  });
+  const out = ops.reshape(g, linear(g, attn.output, w.attnOut, 'attention.output.dense'), [-1, layout.count * n, C]); // [B, nW·ws², C]
+  const x1 = ops.add(g, x, ops.gather(g, out, windowScatterIndex(layout), 1));
+  const f = mlp(g, norm(g, x1, w.layernormAfter, o.eps, 'layernorm_after'), w.fc1, w.fc2);
+  return { x: ops.add(g, x1, f), probs: attn.probs, layout };
+}
+
+/**
+ * Gathers tokens of x [B, L, C] along axis 1 by a build-time index, where index L means a zero
+ * token (the zero padding transformers adds after the layernorm).
+ */
+function gatherTokens(g: GraphBuilder, x: Value, index: number[], tokens: number): Value {
+  if (!index.includes(tokens)) return ops.gather(g, x, index, 1);
+  const zero = ops.mul(g, ops.slice(g, x, [0], [1], [1]), g.constant(Tensor.fromFloat32([0], []), 'zero'));
+  return ops.gather(g, ops.concat(g, [x, zero], 1), index, 1);
+}
+
+/** SwinPatchMerging: pad to even, concat the 2×2 neighbours (x0, x1, x2, x3) → LN(4C) → Linear(4C → 2C, no bias). */
+function patchMerging(g: GraphBuilder, grid: Grid, w: WeightStore, prefix: string, C: number): Grid {
+  const height = Math.ceil(grid.height / 2);
+  const width = Math.ceil(grid.width / 2);
+  const merged = ops.reshape(g, gatherTokens(g, grid.x, mergeGatherIndex(grid.height, grid.width), grid.height * grid.width), [0, height * width, 4 * C]);
+  const normed = norm(g, merged, normWeights(w, `${prefix}norm`, 4 * C), TORCH_LN_EPS, 'norm');
+  const x = linear(g, normed, { weight: w.get(`${prefix}reduction.weight`, [2 * C, 4 * C]) }, 'reduction');
+  return { x, height, width };
+}
+
+/** [B, h·w, C] → [B, C, h, w] (transformers' reshaped_hidden_states). */
+function toNchw(g: GraphBuilder, grid: Grid): Value {
+  const C = grid.x.shape[2] as number;
+  return ops.transpose(g, ops.reshape(g, grid.x, [0, grid.height, grid.width, C]), [0, 3, 1, 2]);
+}
+
+function normWeights(w: WeightStore, name: string, dim: number): NormWeights {
+  return { weight: w.get(`${name}.weight`, [dim]), bias: w.get(`${name}.bias`, [dim]) };
+}
+
+function lin(w: WeightStore, name: string, out: number, inp: number): LinearWeights {
+  return { weight: w.get(`${name}.weight`, [out, inp]), bias: w.has(`${name}.bias`) ? w.get(`${name}.bias`, [out]) : undefined };
+}
+
+/** Reads `encoder.layers.{s}.blocks.{b}.` and holds each tensor to the shape config.json implies. */
+export function readBlock(w: WeightStore, prefix: string, dim: number, mlpRatio: number): SwinBlockWeights {
+  const hidden = Math.trunc(mlpRatio * dim);
+  return {
+    layernormBefore: normWeights(w, `${prefix}layernorm_before`, dim),
+    query: lin(w, `${prefix}attention.self.query`, dim, dim),
+    key: lin(w, `${prefix}attention.self.key`, dim, dim),
+    value: lin(w, `${prefix}attention.self.value`, dim, dim),
+    relativePositionBiasTable: w.get(`${prefix}attention.self.relative_position_bias_table`),
+    attnOut: lin(w, `${prefix}attention.output.dense`, dim, dim),
+    layernormAfter: normWeights(w, `${prefix}layernorm_after`, dim),
+    fc1: lin(w, `${prefix}intermediate.dense`, hidden, dim),
+    fc2: lin(w, `${prefix}output.dense`, dim, hidden),
+  };
+}
