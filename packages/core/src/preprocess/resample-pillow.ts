@@ -144,15 +144,50 @@ function resampleHorizontal(
   const clamped = new Uint8ClampedArray(out.buffer);
   const { ksize, bounds, weights } = c;
   const srcStride = srcWidth * channels;
-  let o = 0;
   if (channels === 3) {
-    // The RGB case is the hot one: a dedicated loop keeps it monomorphic and register-friendly.
-    for (let y = 0; y < rows; y++) {
-      const rowStart = (y + rowOffset) * srcStride;
+    // The RGB case is the hot one: two rows at a time share each weight load, six sums stay in
+    // registers. Integer sums are the same as Pillow's one-pixel-at-a-time loop.
+    const outStride = outWidth * 3;
+    let y = 0;
+    for (; y + 2 <= rows; y += 2) {
+      const rowA = (y + rowOffset) * srcStride;
+      let oA = y * outStride;
       for (let xx = left; xx < left + outWidth; xx++) {
-        const count = bounds[xx * 2 + 1];
         let k = xx * ksize;
-        const kEnd = k + count;
+        const kEnd = k + bounds[xx * 2 + 1];
+        let p = rowA + bounds[xx * 2] * 3;
+        let a0 = HALF;
+        let a1 = HALF;
+        let a2 = HALF;
+        let b0 = HALF;
+        let b1 = HALF;
+        let b2 = HALF;
+        for (; k < kEnd; k++, p += 3) {
+          const w = weights[k];
+          const q = p + srcStride;
+          a0 += src[p] * w;
+          a1 += src[p + 1] * w;
+          a2 += src[p + 2] * w;
+          b0 += src[q] * w;
+          b1 += src[q + 1] * w;
+          b2 += src[q + 2] * w;
+        }
+        clamped[oA] = a0 >> PRECISION_BITS;
+        clamped[oA + 1] = a1 >> PRECISION_BITS;
+        clamped[oA + 2] = a2 >> PRECISION_BITS;
+        const oB = oA + outStride;
+        clamped[oB] = b0 >> PRECISION_BITS;
+        clamped[oB + 1] = b1 >> PRECISION_BITS;
+        clamped[oB + 2] = b2 >> PRECISION_BITS;
+        oA += 3;
+      }
+    }
+    for (; y < rows; y++) {
+      const rowStart = (y + rowOffset) * srcStride;
+      let o = y * outStride;
+      for (let xx = left; xx < left + outWidth; xx++) {
+        let k = xx * ksize;
+        const kEnd = k + bounds[xx * 2 + 1];
         let p = rowStart + bounds[xx * 2] * 3;
         let s0 = HALF;
         let s1 = HALF;
@@ -171,6 +206,7 @@ function resampleHorizontal(
     }
     return out;
   }
+  let o = 0;
   for (let y = 0; y < rows; y++) {
     const rowStart = (y + rowOffset) * srcStride;
     for (let xx = left; xx < left + outWidth; xx++) {
@@ -207,9 +243,28 @@ function resampleVertical(
     const first = (bounds[yy * 2] - rowShift) * stride;
     const kBase = yy * ksize;
     const kEnd = kBase + bounds[yy * 2 + 1];
-    // Sample by sample with the sum in a register, as Pillow does; the few source rows involved
-    // stay in cache, so the strided reads are cheap.
-    for (let i = 0; i < stride; i++) {
+    // Four neighbouring samples at a time with their sums in registers (Pillow goes one by one; the
+    // integer sums are the same). The few source rows involved stay in cache.
+    let i = 0;
+    for (; i + 4 <= stride; i += 4) {
+      let s0 = HALF;
+      let s1 = HALF;
+      let s2 = HALF;
+      let s3 = HALF;
+      for (let k = kBase, p = first + i; k < kEnd; k++, p += stride) {
+        const w = weights[k];
+        s0 += src[p] * w;
+        s1 += src[p + 1] * w;
+        s2 += src[p + 2] * w;
+        s3 += src[p + 3] * w;
+      }
+      clamped[o] = s0 >> PRECISION_BITS;
+      clamped[o + 1] = s1 >> PRECISION_BITS;
+      clamped[o + 2] = s2 >> PRECISION_BITS;
+      clamped[o + 3] = s3 >> PRECISION_BITS;
+      o += 4;
+    }
+    for (; i < stride; i++) {
       let s = HALF;
       for (let k = kBase, p = first + i; k < kEnd; k++, p += stride) s += src[p] * weights[k];
       clamped[o++] = s >> PRECISION_BITS;
