@@ -1,3 +1,13 @@
-export { type DinoLoadOptions, DinoModel } from './dino-model.js';
+export {
+  type AttentionMaps,
+  type Classification,
+  Dino,
+  type DinoEmbeddings,
+  type DinoInput,
+  type DinoLoadOptions,
+  DinoModel,
+  Dinov2,
+} from './dino-model.js';
 export { dinoFamily } from './family.js';
+export { KnnClassifier, type KnnOptions, type KnnPrediction } from './knn.js';
 export { DINO_ARCHITECTURES, type DinoArchitecture } from './model.js';

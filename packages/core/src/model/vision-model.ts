@@ -2,10 +2,10 @@ import type { AttentionKernelName } from '../attention/attention.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import type { GraphBuilder } from '../graph/graph-builder.js';
 import type { PretrainedFiles } from '../hub/load-pretrained.js';
-import { type Device, defaultAttentionKernel } from '../runtime/device.js';
-import { defaultDevice, ModelSession, type SessionOptions } from '../runtime/model-session.js';
 import type { ImageSource, LoadImageOptions } from '../image/image-source.js';
 import { createImageProcessor, type ImageProcessor, type PreprocessorConfig, type ProcessorOutput } from '../preprocess/image-processor.js';
+import { type Device, defaultAttentionKernel } from '../runtime/device.js';
+import { defaultDevice, ModelSession, type SessionOptions } from '../runtime/model-session.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** Weight precision a graph is built for. */
@@ -66,18 +66,28 @@ export abstract class VisionModel {
   abstract readonly architecture: string;
 
   /** The processor a checkpoint without `preprocessor_config.json` gets (its HF class defaults). */
-  protected readonly defaultProcessorConfig?: PreprocessorConfig;
+  protected defaultProcessorConfig(): PreprocessorConfig | undefined {
+    return undefined;
+  }
 
-  /** Decodes and preprocesses images exactly as the checkpoint's Hugging Face processor does. */
-  async preprocess(images: ImageSource | ImageSource[], options?: LoadImageOptions): Promise<ProcessorOutput> {
+  /** The checkpoint's Hugging Face image processor (from preprocessor_config.json, else the family default). */
+  get imageProcessor(): ImageProcessor {
     if (!this.processor) {
-      const config = (this.files.preprocessorConfig as PreprocessorConfig | undefined) ?? this.defaultProcessorConfig;
+      const config = (this.files.preprocessorConfig as PreprocessorConfig | undefined) ?? this.defaultProcessorConfig();
       if (!config) {
-        throw new VitkitError('PROCESSOR_CONFIG_INVALID', `${this.files.source} has no preprocessor_config.json; pass preprocessed pixel_values instead.`);
+        throw new VitkitError(
+          'PROCESSOR_CONFIG_INVALID',
+          `${this.files.source} has no preprocessor_config.json; pass preprocessed pixel_values instead.`,
+        );
       }
       this.processor = createImageProcessor(config);
     }
-    return this.processor.process(images, options);
+    return this.processor;
+  }
+
+  /** Decodes and preprocesses images exactly as the checkpoint's Hugging Face processor does. */
+  async preprocess(images: ImageSource | ImageSource[], options?: LoadImageOptions): Promise<ProcessorOutput> {
+    return this.imageProcessor.process(images, options);
   }
 
   /** Builds the graph for one request. Output names follow Hugging Face (see `run`). */

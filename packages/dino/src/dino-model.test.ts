@@ -1,0 +1,112 @@
+import { loadPretrained, type Tensor, VitkitError } from '@vitkit/core';
+import { fixturePath, readFixtureTensors } from '@vitkit/test-support';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DinoModel, Dinov2 } from './dino-model.js';
+
+const CATS = fixturePath('preprocess/images/cats.png');
+const models: DinoModel[] = [];
+async function load(id: string): Promise<DinoModel> {
+  const m = new DinoModel(await loadPretrained(fixturePath(id)), { device: 'cpu' });
+  models.push(m);
+  return m;
+}
+afterAll(async () => {
+  for (const m of models) await m.dispose();
+});
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+describe('embed', () => {
+  it('splits last_hidden_state into CLS and the patch grid, matching the reference', async () => {
+    const model = await load('dinov2/default-res');
+    const expected = readFixtureTensors('dinov2/default-res/expected.safetensors').get('last_hidden_state')!;
+    const input = readFixtureTensors('dinov2/default-res/input.safetensors').get('pixel_values')!;
+    const { cls, patches, pooled, registers } = await model.embed(input);
+    expect(cls.shape).toEqual([1, 32]);
+    expect(patches.shape).toEqual([1, 4, 4, 32]);
+    expect(registers).toBeUndefined();
+    const e = expected.data as Float32Array;
+    expect(maxDiff(cls.data, e.subarray(0, 32))).toBeLessThan(1e-4);
+    expect(maxDiff(patches.data, e.subarray(32))).toBeLessThan(1e-4);
+    expect(maxDiff(pooled!.data, cls.data)).toBeLessThan(1e-6); // DINOv2 pooler = normalised CLS
+  });
+
+  it('returns register tokens separately', async () => {
+    const model = await load('dinov2_with_registers/registers');
+    const expected = readFixtureTensors('dinov2_with_registers/registers/expected.safetensors').get('last_hidden_state')!;
+    const input = readFixtureTensors('dinov2_with_registers/registers/input.safetensors').get('pixel_values')!;
+    const { registers, patches } = await model.embed(input);
+    expect(registers!.shape).toEqual([1, 4, 32]);
+    expect(patches.shape).toEqual([1, 3, 4, 32]);
+    expect(maxDiff(registers!.data, (expected.data as Float32Array).subarray(32, 5 * 32))).toBeLessThan(1e-4);
+  });
+
+  it('embeds an image file through the checkpoint preprocessor', async () => {
+    const model = await Dinov2.fromPretrained(fixturePath('dinov2/default-res'), { device: 'cpu' });
+    models.push(model);
+    const fromFile = await model.embed(CATS);
+    const pixels = (await model.preprocess(CATS)).pixel_values;
+    const fromPixels = await model.embed(pixels);
+    expect(pixels.shape).toEqual([1, 3, 56, 56]);
+    expect(maxDiff(fromFile.cls.data, fromPixels.cls.data)).toBe(0);
+    const two = await model.embed([CATS, CATS]);
+    expect(two.cls.shape).toEqual([2, 32]);
+  });
+
+  it('refuses embed on a classification checkpoint', async () => {
+    const model = await load('dinov2/classification');
+    await expect(model.embed(CATS)).rejects.toBeInstanceOf(VitkitError);
+  });
+});
+
+describe('attentionMaps', () => {
+  it('gives each head’s CLS→patch attention from the last layer, and an overlay of the model’s view', async () => {
+    const model = await load('vit/dino-attentions');
+    const input = readFixtureTensors('vit/dino-attentions/input.safetensors').get('pixel_values')!;
+    const last = readFixtureTensors('vit/dino-attentions/expected.safetensors').get('attentions_last')! as Tensor<'float32'>;
+    const result = await model.attentionMaps(input);
+    expect(result.maps.shape).toEqual([3, 4, 4]);
+    const [, heads, t] = last.shape;
+    for (let h = 0; h < heads; h++) {
+      const row = last.data.subarray(h * t * t + 1, h * t * t + t); // query CLS, keys = patches
+      expect(maxDiff(result.maps.data.subarray(h * 16, (h + 1) * 16), row)).toBeLessThan(1e-4);
+    }
+    const overlay = result.overlay();
+    expect([overlay.width, overlay.height]).toEqual([32, 32]);
+    const values = new Set(overlay.data);
+    expect(values.size).toBeGreaterThan(20); // a picture, not a flat fill
+    expect(() => result.overlay(7)).toThrow(VitkitError);
+  });
+});
+
+describe('pcaImage', () => {
+  it('maps patch features to an RGB picture, one block per patch, each channel spanning 0..255', async () => {
+    const model = await load('dinov2/default-res');
+    const pca = await model.pcaImage(CATS);
+    expect([pca.width, pca.height]).toEqual([56, 56]);
+    for (let c = 0; c < 3; c++) {
+      const ch = pca.data.filter((_, i) => i % 3 === c);
+      expect(Math.min(...ch)).toBe(0);
+      expect(Math.max(...ch)).toBe(255);
+    }
+  });
+});
+
+describe('classify', () => {
+  it('ranks id2label names by softmax of the reference logits', async () => {
+    const model = await load('dinov2/classification');
+    const input = readFixtureTensors('dinov2/classification/input.safetensors').get('pixel_values')!;
+    const logits = readFixtureTensors('dinov2/classification/expected.safetensors').get('logits')!.data as Float32Array;
+    const [top] = await model.classify(input, { topK: 3 });
+    expect(top).toHaveLength(3);
+    const best = logits.indexOf(Math.max(...logits));
+    expect(top[0].label).toBe(`LABEL_${best}`);
+    const exps = Array.from(logits, (v) => Math.exp(v));
+    expect(top[0].score).toBeCloseTo(exps[best] / exps.reduce((a, b) => a + b), 4);
+    expect(top[0].score).toBeGreaterThanOrEqual(top[1].score);
+  });
+});
