@@ -17,24 +17,43 @@ const raw = { raw: { width: image.width, height: image.height, channels: 3 as co
 // sharp/libvips would otherwise use every core; one thread makes it a like-for-like comparison.
 sharp.concurrency(1);
 
+// Enough warm-up for the JIT to settle and enough samples for a stable median.
+const options = { time: 3000, warmupTime: 1000, warmupIterations: 50 };
+
 describe('DINOv2 preprocessing, cats 640x480, one core', () => {
-  bench('vitkit: resize 256 bicubic + crop 224 + normalize -> float32 [1,3,224,224]', () => {
-    processor.processImages(image);
-  });
+  bench(
+    'vitkit: resize 256 bicubic + crop 224 + normalize -> float32 [1,3,224,224]',
+    () => {
+      processor.processImages(image);
+    },
+    options,
+  );
 
-  bench('vitkit: resizeRgb 640x480 -> 341x256 bicubic (resize only)', () => {
-    resizeRgb(image, 341, 256, Resample.BICUBIC);
-  });
+  bench(
+    'vitkit: resizeRgb 640x480 -> 341x256 bicubic (resize only)',
+    () => {
+      resizeRgb(image, 341, 256, Resample.BICUBIC);
+    },
+    options,
+  );
 
-  bench('sharp: resize 640x480 -> 341x256 cubic, raw out (resize only, 1 thread)', async () => {
-    await sharp(image.data, raw).resize(341, 256, { kernel: 'cubic', fit: 'fill' }).raw().toBuffer();
-  });
+  bench(
+    'sharp: resize 640x480 -> 341x256 cubic, raw out (resize only, 1 thread)',
+    async () => {
+      await sharp(image.data, raw).resize(341, 256, { kernel: 'cubic', fit: 'fill' }).raw().toBuffer();
+    },
+    options,
+  );
 
-  bench('sharp: resize 341x256 cubic + extract 224x224, raw out (1 thread)', async () => {
-    await sharp(image.data, raw)
-      .resize(341, 256, { kernel: 'cubic', fit: 'fill' })
-      .extract({ left: 58, top: 16, width: 224, height: 224 })
-      .raw()
-      .toBuffer();
-  });
+  bench(
+    'sharp: resize 341x256 cubic + extract 224x224, raw out (1 thread)',
+    async () => {
+      await sharp(image.data, raw)
+        .resize(341, 256, { kernel: 'cubic', fit: 'fill' })
+        .extract({ left: 58, top: 16, width: 224, height: 224 })
+        .raw()
+        .toBuffer();
+    },
+    options,
+  );
 });
