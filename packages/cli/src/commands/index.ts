@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
+import { registerDino } from './dino.js';
 import { registerDownload } from './download.js';
 import { registerPreprocess } from './preprocess.js';
 import { registerRun } from './run.js';
 
 /** Each command lives in its own file and registers itself here, one line each. */
-const commands: ((program: Command) => void)[] = [registerDownload, registerPreprocess, registerRun];
+const commands: ((program: Command) => void)[] = [registerDino, registerDownload, registerPreprocess, registerRun];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);

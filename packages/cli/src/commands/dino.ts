@@ -1,0 +1,82 @@
+import { DEVICES, type Device, writeSafetensors } from '@vitkit/core';
+import { Dino, Dinov2 } from '@vitkit/dino';
+import { type Command, Option } from 'commander';
+import { writeFileAtomic } from '../output-file.js';
+import { writePng } from '../png.js';
+
+interface Common {
+  model: string;
+  device: Device;
+}
+
+const deviceOption = () => new Option('--device <device>', 'where to run').choices(DEVICES).default('cpu');
+
+/** `vitkit embed`, `vitkit attention`, `vitkit pca`: the DINO family's image-level tools. */
+export function registerDino(program: Command): void {
+  program
+    .command('embed')
+    .description('Embed images with a DINO/DINOv2 checkpoint (CLS, patch grid, pooled)')
+    .argument('<images...>', 'image paths or URLs')
+    .option('--model <dir-or-id>', 'checkpoint', 'facebook/dinov2-small')
+    .option('--out <file>', 'write cls, patches and pooled to this safetensors file')
+    .addOption(deviceOption())
+    .action(async (images: string[], o: Common & { out?: string }) => {
+      const model = await Dinov2.fromPretrained(o.model, { device: o.device });
+      try {
+        const e = await model.embed(images);
+        const tensors = {
+          cls: e.cls,
+          patches: e.patches,
+          ...(e.pooled ? { pooled: e.pooled } : {}),
+          ...(e.registers ? { registers: e.registers } : {}),
+        };
+        for (const [name, t] of Object.entries(tensors)) process.stdout.write(`${name} [${t.shape.join(', ')}]\n`);
+        if (o.out) {
+          await writeFileAtomic(o.out, writeSafetensors(tensors));
+          process.stdout.write(`wrote ${o.out}\n`);
+        }
+      } finally {
+        await model.dispose();
+      }
+    });
+
+  program
+    .command('attention')
+    .description("Render the last layer's CLS attention as a heat map over the image (DINO's figure)")
+    .argument('<image>', 'image path or URL')
+    .requiredOption('--out <file.png>', 'PNG to write')
+    .option('--model <dir-or-id>', 'checkpoint', 'facebook/dino-vits16')
+    .option('--head <n>', 'one attention head instead of the mean of all', (v) => Number.parseInt(v, 10))
+    .addOption(deviceOption())
+    .action(async (image: string, o: Common & { out: string; head?: number }) => {
+      const model = await Dino.fromPretrained(o.model, { device: o.device });
+      try {
+        const maps = await model.attentionMaps(image);
+        const overlay = maps.overlay(o.head);
+        await writePng(o.out, overlay);
+        process.stdout.write(
+          `${maps.maps.shape[0]} heads on a ${maps.gridH}x${maps.gridW} grid → ${o.out} (${overlay.width}x${overlay.height})\n`,
+        );
+      } finally {
+        await model.dispose();
+      }
+    });
+
+  program
+    .command('pca')
+    .description('Picture the first three principal components of the patch features as RGB (DINOv2 figure)')
+    .argument('<image>', 'image path or URL')
+    .requiredOption('--out <file.png>', 'PNG to write')
+    .option('--model <dir-or-id>', 'checkpoint', 'facebook/dinov2-small')
+    .addOption(deviceOption())
+    .action(async (image: string, o: Common & { out: string }) => {
+      const model = await Dinov2.fromPretrained(o.model, { device: o.device });
+      try {
+        const pca = await model.pcaImage(image);
+        await writePng(o.out, pca);
+        process.stdout.write(`${o.out} (${pca.width}x${pca.height})\n`);
+      } finally {
+        await model.dispose();
+      }
+    });
+}
