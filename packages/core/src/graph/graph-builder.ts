@@ -22,6 +22,15 @@ export interface OutputSpec {
   shape: readonly Dim[];
 }
 
+/** A node as `node()` added it, with its typed inputs and outputs (read-only view, for FLOP counts and inspection). */
+export interface NodeRecord {
+  readonly opType: string;
+  readonly domain: string;
+  readonly inputs: readonly (Value | undefined)[];
+  readonly outputs: readonly Value[];
+  readonly attrs: Readonly<Attrs>;
+}
+
 export interface GraphBuilderOptions {
   /** ai.onnx opset; 21 gives LayerNormalization and Gelu as single ops. */
   opset?: number;
@@ -43,6 +52,7 @@ export class GraphBuilder {
   readonly name: string;
   readonly attentionKernel: 'reference' | 'fused';
   private readonly nodes: INodeProto[] = [];
+  private readonly records: NodeRecord[] = [];
   private readonly initializers: ITensorProto[] = [];
   private readonly graphInputs: IValueInfoProto[] = [];
   private readonly graphOutputs: IValueInfoProto[] = [];
@@ -131,6 +141,7 @@ export class GraphBuilder {
       shape: [...spec.shape],
     }));
     for (const o of outs) this.usedNames.add(o.name);
+    this.records.push({ opType, domain, inputs: [...inputs], outputs: outs, attrs: { ...attrs } });
     this.nodes.push({
       name: nodeName,
       opType,
@@ -159,6 +170,11 @@ export class GraphBuilder {
       },
     });
     return onnx.ModelProto.encode(model).finish();
+  }
+
+  /** Every node added through `node()` (output renames excluded), with value shapes: what FLOP counters walk. */
+  nodeRecords(): readonly NodeRecord[] {
+    return this.records;
   }
 
   /** Op-type histogram, for benchmarks and for tests that assert a graph's shape. */
