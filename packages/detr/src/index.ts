@@ -19,3 +19,6 @@ export {
   type CocoMetrics,
   evaluateCoco,
 } from './evaluation/coco-eval.js';
+export { Detr, type DetrDetection, type DetectOptions, type DetectPixelsOptions, type DetrLoadOptions } from './detr-model.js';
+export { buildDetrGraph, DETR_ARCHITECTURES, type DetrArchitecture, type DetrBuildOptions, type DetrSpec, readDetrSpec } from './model/detr-graph.js';
+export { detrFamily } from './family.js';

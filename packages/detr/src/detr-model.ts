@@ -1,0 +1,130 @@
+import {
+  createImageProcessor,
+  type ForwardOptions,
+  type GraphRequest,
+  type ImageSource,
+  loadImage,
+  loadPretrained,
+  type ModelInputs,
+  type ModelOptions,
+  type PreprocessorConfig,
+  type PretrainedFiles,
+  type PretrainedOptions,
+  Tensor,
+  VisionModel,
+  VitkitError,
+} from '@vitkit/core/internal';
+import { buildDetrGraph, type DetrBuildOptions, type DetrSpec, readDetrSpec } from './model/detr-graph.js';
+import type { Box } from './postprocess/boxes.js';
+import { postProcessObjectDetection, type TargetSize } from './postprocess/object-detection.js';
+
+export type DetrLoadOptions = ModelOptions & PretrainedOptions & DetrBuildOptions;
+
+/** One detected object: class name (`id2label`, else the id as text), its id, score and corners in pixels. */
+export interface DetrDetection {
+  label: string;
+  labelId: number;
+  score: number;
+  /** `[x0, y0, x1, y1]`, in pixels of the target (original) image; normalised when no size was given. */
+  box: Box;
+}
+
+export interface DetectPixelsOptions {
+  /** Keep detections scoring strictly above this (default 0.5). */
+  threshold?: number;
+  /** `(height, width)` per image to scale boxes to; normalised boxes without it. */
+  targetSizes?: readonly TargetSize[];
+}
+
+export interface DetectOptions {
+  /** Keep detections scoring strictly above this (default 0.5, as transformers' object-detection pipeline). */
+  threshold?: number;
+}
+
+/**
+ * A DETR checkpoint (`DetrForObjectDetection` or `DetrModel`) ready to run: one graph per input size
+ * and mask/no-mask, with the backbone's batch norms folded and the position embedding built from the
+ * pixel mask. `detect` goes image → DetrImageProcessor → model → post-processing.
+ */
+export class Detr extends VisionModel {
+  readonly spec: DetrSpec;
+  private readonly buildOptions: DetrBuildOptions;
+
+  constructor(files: PretrainedFiles, options: ModelOptions & DetrBuildOptions = {}) {
+    super(files, options);
+    this.spec = readDetrSpec(files.config, files.weights);
+    this.buildOptions = { foldBatchNorm: options.foldBatchNorm ?? true };
+  }
+
+  get architecture(): string {
+    return this.spec.architecture;
+  }
+
+  protected buildGraph(request: GraphRequest) {
+    return buildDetrGraph(this.spec, this.files.weights, request, this.buildOptions);
+  }
+
+  static async fromPretrained<T extends Detr>(
+    this: new (files: PretrainedFiles, options?: ModelOptions & DetrBuildOptions) => T,
+    idOrPath: string,
+    options: DetrLoadOptions = {},
+  ): Promise<T> {
+    return new this(await loadPretrained(idOrPath, options), options);
+  }
+
+  /**
+   * Runs on preprocessed inputs. `pixel_mask` ([B, H, W], 1 = real pixel) may be any integer, bool or
+   * float dtype; without it every pixel counts (a graph with no mask input is used).
+   */
+  override async run(inputs: ModelInputs, options: ForwardOptions = {}): Promise<Record<string, Tensor>> {
+    const mask = inputs.pixel_mask;
+    if (!mask) return super.run(inputs, options);
+    const px = inputs.pixel_values;
+    if (mask.rank !== 3 || mask.shape[0] !== px.shape[0] || mask.shape[1] !== px.shape[2] || mask.shape[2] !== px.shape[3]) {
+      throw new VitkitError(
+        'INPUT_SHAPE_INVALID',
+        `pixel_mask must be [batch, height, width] = [${px.shape[0]}, ${px.shape[2]}, ${px.shape[3]}] to match pixel_values [${px.shape.join(', ')}], got [${mask.shape.join(', ')}].`,
+      );
+    }
+    return super.run({ pixel_values: px, pixel_mask: asInt64Mask(mask) }, options);
+  }
+
+  /** Detections per image from preprocessed pixels (+ mask), through `postProcessObjectDetection`. */
+  async detectPixels(pixelValues: Tensor, pixelMask?: Tensor, options: DetectPixelsOptions = {}): Promise<DetrDetection[][]> {
+    if (this.spec.architecture !== 'DetrForObjectDetection') {
+      throw new VitkitError('INVALID_ARGUMENT', `${this.spec.architecture} has no detection heads; load a DetrForObjectDetection checkpoint.`);
+    }
+    const out = await this.run({ pixel_values: pixelValues, pixel_mask: pixelMask });
+    const results = postProcessObjectDetection(
+      { logits: out.logits, pred_boxes: out.pred_boxes },
+      { threshold: options.threshold ?? 0.5, targetSizes: options.targetSizes, id2label: this.spec.id2label },
+    );
+    return results.map((image) =>
+      image.detections.map((d) => ({ label: d.labelName ?? String(d.label), labelId: d.label, score: d.score, box: d.box })),
+    );
+  }
+
+  /**
+   * Detects objects in images (paths, URLs, buffers, pixel data, `RgbImage`s): preprocessing from the
+   * checkpoint's `preprocessor_config.json` (resize, normalise, pad + mask), boxes in each image's
+   * original pixels.
+   */
+  async detect(images: ImageSource | ImageSource[], options: DetectOptions = {}): Promise<DetrDetection[][]> {
+    const list = Array.isArray(images) ? images : [images];
+    const processor = createImageProcessor((this.files.preprocessorConfig ?? { image_processor_type: 'DetrImageProcessor' }) as PreprocessorConfig);
+    const decoded = await Promise.all(list.map((s) => loadImage(s)));
+    const inputs = processor.processImages(decoded);
+    return this.detectPixels(inputs.pixel_values, inputs.pixel_mask, {
+      threshold: options.threshold ?? 0.5,
+      targetSizes: decoded.map((im) => [im.height, im.width] as const),
+    });
+  }
+}
+
+function asInt64Mask(mask: Tensor): Tensor<'int64'> {
+  if (mask.dtype === 'int64') return mask as Tensor<'int64'>;
+  const src = mask.data as ArrayLike<number | bigint>;
+  const out = new BigInt64Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = src[i] ? 1n : 0n;
+  return new Tensor('int64', out, mask.shape);
+}

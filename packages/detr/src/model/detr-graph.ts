@@ -1,0 +1,209 @@
+import {
+  ConfigReader,
+  GraphBuilder,
+  type GraphRequest,
+  linear,
+  norm,
+  ops,
+  type RawConfig,
+  readId2Label,
+  Tensor,
+  type Value,
+  VitkitError,
+  type WeightStore,
+} from '@vitkit/core/internal';
+import { resnetBackbone } from './backbone.js';
+import { BACKBONE_SCOPE, type BackboneSpec, readBackboneSpec } from './backbone-spec.js';
+import { nearestIndices, sinePositionEmbedding, sinePositionEmbeddingGraph } from './position-embedding.js';
+import { type Activation, DETR_LN_EPS, decoderLayer, encoderLayer, readLinear, readNorm } from './transformer.js';
+
+/**
+ * DETR (Carion et al., 2020) as transformers v4.49 implements it:
+ *
+ *   ResNet (frozen BN) → 1x1 input projection → + sine position embedding of the (downsampled) mask
+ *   → post-norm transformer encoder → decoder over learned object queries → class and box heads
+ */
+export const DETR_ARCHITECTURES = ['DetrForObjectDetection', 'DetrModel'] as const;
+export type DetrArchitecture = (typeof DETR_ARCHITECTURES)[number];
+
+export interface DetrSpec {
+  architecture: DetrArchitecture;
+  /** Key prefix of the DetrModel part ('model.' under the detection head, '' for a bare DetrModel). */
+  prefix: string;
+  backbone: BackboneSpec;
+  dModel: number;
+  encoderLayers: number;
+  decoderLayers: number;
+  encoderHeads: number;
+  decoderHeads: number;
+  numQueries: number;
+  activation: Activation;
+  /** With `auxiliary_loss`, transformers layer-norms every decoder layer's output before the next layer. */
+  auxiliaryLoss: boolean;
+  /** Linear layers of the box MLP (3 in DETR). */
+  bboxLayers: number;
+  /** `id2label` (class names), when config.json has one. */
+  id2label?: Record<number, string>;
+}
+
+export function readDetrSpec(raw: RawConfig, weights: WeightStore): DetrSpec {
+  const c = new ConfigReader(raw);
+  const modelType = c.optional<string>('model_type');
+  if (modelType !== undefined && modelType !== 'detr') {
+    throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `@vitkit/detr builds DETR checkpoints (model_type "detr"), not "${modelType}".`);
+  }
+  const architecture = (c.optional<string[]>('architectures')?.[0] ??
+    (weights.has('class_labels_classifier.weight') ? 'DetrForObjectDetection' : 'DetrModel')) as DetrArchitecture;
+  if (!DETR_ARCHITECTURES.includes(architecture)) {
+    throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `@vitkit/detr cannot build "${architecture}". Supported: ${DETR_ARCHITECTURES.join(', ')}.`);
+  }
+  const positionType = c.string('position_embedding_type', 'sine');
+  if (positionType !== 'sine') {
+    throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `DETR position_embedding_type "${positionType}" is not supported (only "sine").`);
+  }
+  const activation = c.string('activation_function', 'relu');
+  if (activation !== 'relu' && activation !== 'gelu') {
+    throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `DETR activation_function "${activation}" is not supported (relu, gelu).`);
+  }
+  const prefix = weights.findPrefix('input_projection.weight', ['model.', '']);
+  if (prefix === undefined) {
+    throw new VitkitError('WEIGHTS_MISSING_TENSOR', `${weights.source} has no input_projection.weight (nor model.input_projection.weight): is it a DETR checkpoint?`);
+  }
+  const backbone = readBackboneSpec(raw, weights.scoped(prefix + BACKBONE_SCOPE));
+  const dModel = c.int('d_model');
+  if (dModel % 2 !== 0 || (dModel / 2) % 2 !== 0) {
+    throw new VitkitError('CONFIG_INVALID', `d_model ${dModel} must be a multiple of 4 (the sine embedding interleaves sin/cos over d_model / 2 features).`);
+  }
+  let bboxLayers = 0;
+  while (weights.has(`bbox_predictor.layers.${bboxLayers}.weight`)) bboxLayers++;
+  const labels = readId2Label(raw);
+  return {
+    architecture,
+    prefix,
+    backbone,
+    dModel,
+    encoderLayers: c.int('encoder_layers'),
+    decoderLayers: c.int('decoder_layers'),
+    encoderHeads: c.int('encoder_attention_heads'),
+    decoderHeads: c.int('decoder_attention_heads'),
+    numQueries: c.int('num_queries'),
+    activation,
+    auxiliaryLoss: c.bool('auxiliary_loss', false),
+    bboxLayers,
+    id2label: labels ? Object.fromEntries(labels) : undefined,
+  };
+}
+
+export interface DetrBuildOptions {
+  /** Fold frozen batch norms into the backbone convolutions (default true). */
+  foldBatchNorm?: boolean;
+}
+
+/** The DETR graph for one input size; outputs named as transformers names them. */
+export function buildDetrGraph(spec: DetrSpec, weights: WeightStore, req: GraphRequest, options: DetrBuildOptions = {}): GraphBuilder {
+  const { height, width } = req;
+  const w = weights.scoped(spec.prefix);
+  const g = new GraphBuilder({ name: spec.architecture, attentionKernel: req.attentionKernel });
+  const pixels = g.input('pixel_values', 'float32', ['batch', 3, height, width]);
+  const pixelMask = req.withPixelMask ? g.input('pixel_mask', 'int64', ['batch', height, width]) : undefined;
+
+  // 1. Backbone → feature map [B, Cb, h, w].
+  const features = g.scope('backbone', () =>
+    resnetBackbone(g, pixels, spec.backbone, w.scoped(BACKBONE_SCOPE), { foldBatchNorm: options.foldBatchNorm ?? true }),
+  );
+  const [, , fh, fw] = features.shape as [unknown, number, number, number];
+  if (!(fh > 0 && fw > 0)) {
+    throw new VitkitError('INPUT_SHAPE_INVALID', `Input ${height}x${width} is too small for the ${spec.backbone.description} backbone (feature map ${fh}x${fw}).`);
+  }
+  const tokens = fh * fw;
+  const d = spec.dModel;
+
+  // 2. Input projection (1x1 conv) and flatten to tokens [B, h*w, d].
+  const projected = ops.conv2d(g, features, g.constant(w.get('input_projection.weight').toFloat32(), 'input_projection.weight'), g.constant(w.get('input_projection.bias').toFloat32(), 'input_projection.bias'));
+  const flat = ops.transpose(g, ops.reshape(g, projected, [0, d, tokens]), [0, 2, 1]);
+
+  // 3. Mask downsampled to the feature map (nearest, constant indices) → sine position embedding and key padding.
+  let pos: Value;
+  let keyMask: Value | undefined;
+  if (pixelMask) {
+    const m = g.scope('mask', () => {
+      const asFloat = ops.cast(g, pixelMask, 'float32', 1);
+      return ops.gather(g, ops.gather(g, asFloat, nearestIndices(height, fh), 1), nearestIndices(width, fw), 2);
+    });
+    pos = g.scope('position_embedding', () => sinePositionEmbeddingGraph(g, m, d));
+    keyMask = ops.reshape(g, m, [0, tokens]);
+  } else {
+    const ones = new Float32Array(tokens).fill(1);
+    pos = g.constant(new Tensor('float32', sinePositionEmbedding(ones, fh, fw, d), [1, tokens, d]), 'position_embedding');
+  }
+
+  // 4. Encoder.
+  const wantProbs = req.outputAttentions;
+  let x = flat;
+  const encoderStates: Value[] = [x];
+  const encoderAttentions: Value[] = [];
+  for (let i = 0; i < spec.encoderLayers; i++) {
+    const out = g.scope(`encoder.layers.${i}`, () =>
+      encoderLayer(g, w.scoped(`encoder.layers.${i}.`), x, pos, keyMask, { numHeads: spec.encoderHeads, activation: spec.activation, wantProbs }),
+    );
+    x = out.hidden;
+    encoderStates.push(x);
+    if (out.probs) encoderAttentions.push(out.probs);
+  }
+  const memory = x;
+
+  // 5. Decoder: zero queries with learned query position embeddings.
+  const queryPos = g.constant(w.get('query_position_embeddings.weight', [spec.numQueries, d]).toFloat32().reshape([1, spec.numQueries, d]), 'query_position_embeddings');
+  let q = zeroQueries(g, memory, spec.numQueries, d);
+  const decoderStates: Value[] = [];
+  const selfAttentions: Value[] = [];
+  const crossAttentions: Value[] = [];
+  const decoderNorm = readNorm(w, 'decoder.layernorm');
+  for (let i = 0; i < spec.decoderLayers; i++) {
+    decoderStates.push(q);
+    const out = g.scope(`decoder.layers.${i}`, () =>
+      decoderLayer(g, w.scoped(`decoder.layers.${i}.`), q, queryPos, memory, pos, keyMask, { numHeads: spec.decoderHeads, activation: spec.activation, wantProbs }),
+    );
+    q = out.hidden;
+    if (spec.auxiliaryLoss) q = norm(g, q, decoderNorm, DETR_LN_EPS, 'decoder.layernorm');
+    if (out.selfProbs) selfAttentions.push(out.selfProbs);
+    if (out.crossProbs) crossAttentions.push(out.crossProbs);
+  }
+  const sequence = norm(g, q, decoderNorm, DETR_LN_EPS, 'decoder.layernorm');
+  decoderStates.push(sequence);
+
+  // 6. Heads.
+  if (spec.architecture === 'DetrForObjectDetection') {
+    g.output(linear(g, sequence, readLinear(weights, 'class_labels_classifier'), 'class_labels_classifier'), 'logits');
+    g.output(boxHead(g, sequence, spec, weights), 'pred_boxes');
+  }
+  g.output(sequence, 'last_hidden_state');
+  g.output(memory, 'encoder_last_hidden_state');
+  if (req.outputHiddenStates) {
+    decoderStates.forEach((h, i) => g.output(h, `decoder_hidden_states_${i}`));
+    encoderStates.forEach((h, i) => g.output(h, `encoder_hidden_states_${i}`));
+  }
+  if (wantProbs) {
+    selfAttentions.forEach((a, i) => g.output(a, `decoder_attentions_${i}`));
+    crossAttentions.forEach((a, i) => g.output(a, `cross_attentions_${i}`));
+    encoderAttentions.forEach((a, i) => g.output(a, `encoder_attentions_${i}`));
+  }
+  return g;
+}
+
+/** `zeros_like(query_position_embeddings)` with the symbolic batch of `like` [B, L, C], without Shape ops. */
+function zeroQueries(g: GraphBuilder, like: Value, queries: number, d: number): Value {
+  const zero = g.constant(Tensor.fromFloat32([0], []), 'zero');
+  const perImage = ops.mul(g, ops.slice(g, like, [0], [1], [1]), zero); // [B, 1, C]
+  return ops.add(g, perImage, g.constant(Tensor.zeros('float32', [1, queries, d]), 'queries'));
+}
+
+/** `DetrMLPPredictionHead`: Linear+ReLU, …, Linear, then sigmoid → normalised (cx, cy, w, h). */
+function boxHead(g: GraphBuilder, x: Value, spec: DetrSpec, weights: WeightStore): Value {
+  let h = x;
+  for (let i = 0; i < spec.bboxLayers; i++) {
+    h = linear(g, h, readLinear(weights, `bbox_predictor.layers.${i}`), `bbox_predictor.layers.${i}`);
+    if (i < spec.bboxLayers - 1) h = ops.relu(g, h);
+  }
+  return ops.sigmoid(g, h);
+}
