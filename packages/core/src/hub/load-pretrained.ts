@@ -6,32 +6,10 @@ import { type CheckpointFiles, findWeightFiles, loadWeights } from '../weights/l
 import type { WeightStore } from '../weights/weight-store.js';
 import { hubCheckpointFiles } from './hub-files.js';
 import { checkRepoId, resolveHubSettings } from './hub-settings.js';
+import type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
 import { isDirectory, localFolderFiles } from './local-folder.js';
 
-export interface PretrainedOptions {
-  /** Branch, tag or commit on the Hub (default `main`). Ignored for local folders. */
-  revision?: string;
-  /** Hub cache root; default `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`. */
-  cacheDir?: string;
-  /** Use only what is already cached (also forced by `HF_HUB_OFFLINE=1`). */
-  localFilesOnly?: boolean;
-  /** Hub access token; default `$HF_TOKEN`. */
-  token?: string;
-  /** Called as each file downloads. */
-  onProgress?: (p: { file: string; loaded: number; total?: number }) => void;
-  /** Hub base URL; default `$HF_ENDPOINT`, else https://huggingface.co. */
-  endpoint?: string;
-}
-
-export interface PretrainedFiles {
-  /** The folder path or Hub id the checkpoint came from. */
-  source: string;
-  /** The folder holding the checkpoint files (for the Hub: the cache snapshot folder). */
-  dir: string;
-  config: RawConfig;
-  preprocessorConfig?: RawConfig;
-  weights: WeightStore;
-}
+export type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
 
 /**
  * What every family's `fromPretrained` calls: resolves a local folder or a Hub id to its config,
@@ -43,14 +21,6 @@ export async function loadPretrained(idOrPath: string, options: PretrainedOption
   const { configPath, config, preprocessorConfig } = await readConfigs(files);
   const weights = await loadWeights(files);
   return { source: idOrPath, dir: dirname(configPath), config, preprocessorConfig, weights };
-}
-
-export interface DownloadedCheckpoint {
-  source: string;
-  /** The folder holding the files (for the Hub: the cache snapshot folder). */
-  dir: string;
-  /** Local paths of everything `loadPretrained` will read. */
-  files: string[];
 }
 
 /**

@@ -1,0 +1,286 @@
+// Browser side of `loadPretrained`, reached only through platform/browser.ts: fetches a checkpoint
+// from a base URL (`https://host/models/dino/`, `/models/dino`, `./dino`) or a Hub id
+// (`${endpoint}/${repo}/resolve/${revision}/${file}`). No Node built-ins here, nor anything that
+// imports them (load-weights.ts and hub-settings.ts read files and the environment, so the few
+// rules shared with them are restated below).
+import type { RawConfig } from '../config/model-config.js';
+import { VitkitError } from '../errors/vitkit-error.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { readPytorchBin } from '../weights/pytorch-bin.js';
+import { readSafetensors } from '../weights/safetensors.js';
+import { WeightStore } from '../weights/weight-store.js';
+import type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
+
+export type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
+
+const DEFAULT_ENDPOINT = 'https://huggingface.co';
+const DEFAULT_CACHE = 'vitkit-hub';
+
+/** Same preference order as Node's load-weights.ts: safetensors first (no unpickling). */
+const WEIGHT_FILES = [
+  { file: 'model.safetensors', format: 'safetensors', sharded: false },
+  { file: 'model.safetensors.index.json', format: 'safetensors', sharded: true },
+  { file: 'pytorch_model.bin', format: 'pytorch', sharded: false },
+  { file: 'pytorch_model.bin.index.json', format: 'pytorch', sharded: true },
+] as const;
+
+/** A checkpoint reachable over HTTP: `fetch(file)` gives its bytes, or undefined when it has no such file. */
+interface RemoteCheckpoint {
+  source: string;
+  /** Base URL, without a trailing slash. */
+  base: string;
+  hub: boolean;
+  url(file: string): string;
+  fetch(file: string): Promise<Uint8Array | undefined>;
+}
+
+/**
+ * What every family's `fromPretrained` calls, in a browser: the checkpoint's `config.json`,
+ * optional `preprocessor_config.json` and weights, fetched from a base URL or the Hugging Face Hub.
+ * Hub files are kept in the Cache API (see `browserCache`); base URLs are left to the HTTP cache.
+ */
+export async function loadPretrained(urlOrId: string, options: PretrainedOptions = {}): Promise<PretrainedFiles> {
+  const remote = remoteCheckpoint(urlOrId, options);
+  const config = await readJson(remote, 'config.json', true);
+  const preprocessorConfig = await readJson(remote, 'preprocessor_config.json', false);
+  const weights = await loadRemoteWeights(remote);
+  return { source: urlOrId, dir: remote.base, config: config as RawConfig, preprocessorConfig, weights };
+}
+
+/** Fetches everything `loadPretrained` needs (into the Cache API for Hub ids) and returns the URLs. */
+export async function downloadPretrained(urlOrId: string, options: PretrainedOptions = {}): Promise<DownloadedCheckpoint> {
+  const remote = remoteCheckpoint(urlOrId, options);
+  const files = ['config.json'];
+  await readJson(remote, 'config.json', true);
+  if ((await remote.fetch('preprocessor_config.json')) !== undefined) files.push('preprocessor_config.json');
+  const found = await findRemoteWeights(remote);
+  files.push(...found.files.map((f) => f.name));
+  return { source: urlOrId, dir: remote.base, files: files.map((f) => remote.url(f)) };
+}
+
+/** Absolute URLs, and paths that start with `/`, `./` or `../`, are base URLs; anything else must be a Hub id. */
+export function isBaseUrl(value: string): boolean {
+  return /^[a-zA-Z][a-zA-Z\d+.-]*:/.test(value) || /^(\/|\.{1,2}\/)/.test(value);
+}
+
+function remoteCheckpoint(urlOrId: string, options: PretrainedOptions): RemoteCheckpoint {
+  if (isBaseUrl(urlOrId)) {
+    let base: string;
+    try {
+      base = new URL(urlOrId, globalThis.location?.href).href.replace(/\/+$/, '');
+    } catch (cause) {
+      throw new VitkitError('INVALID_ARGUMENT', `"${urlOrId}" is not a valid URL.`, { cause });
+    }
+    const url = (file: string) => `${base}/${file}`;
+    return { source: urlOrId, base, hub: false, url, fetch: (file) => fetchFile(url(file), file, urlOrId, options, false) };
+  }
+  checkRepoId(urlOrId);
+  const endpoint = (options.endpoint || DEFAULT_ENDPOINT).replace(/\/+$/, '');
+  const revision = options.revision || 'main';
+  const base = `${endpoint}/${urlOrId}/resolve/${encodeURIComponent(revision)}`;
+  const source = `${urlOrId}@${revision}`;
+  const url = (file: string) => `${base}/${file}`;
+  return { source, base, hub: true, url, fetch: (file) => fetchFile(url(file), file, source, options, true) };
+}
+
+/** `org/name` or a bare `name`, as hub-settings.ts checks it in Node. */
+function checkRepoId(repoId: string): void {
+  const ok =
+    /^(?:[\w.-]+\/)?[\w.-]+$/.test(repoId) && !repoId.includes('..') && !/(^|\/)[.-]|[.-]($|\/)/.test(repoId) && repoId.length <= 96;
+  if (!ok) {
+    throw new VitkitError(
+      'INVALID_ARGUMENT',
+      `"${repoId}" is neither a URL (absolute, or starting with "/", "./" or "../") nor a Hub repo id (like "facebook/dinov2-small").`,
+    );
+  }
+}
+
+async function openCache(options: PretrainedOptions, hub: boolean): Promise<Cache | undefined> {
+  if (!hub || options.browserCache === false || typeof caches === 'undefined') return undefined;
+  try {
+    return await caches.open(options.browserCache ?? DEFAULT_CACHE);
+  } catch {
+    return undefined; // e.g. an insecure context or a storage-blocked iframe: just fetch
+  }
+}
+
+async function fetchFile(
+  url: string,
+  file: string,
+  source: string,
+  options: PretrainedOptions,
+  hub: boolean,
+): Promise<Uint8Array | undefined> {
+  const cache = await openCache(options, hub);
+  const cached = await cache?.match(url);
+  if (cached) return new Uint8Array(await cached.arrayBuffer());
+  if (options.localFilesOnly) {
+    throw new VitkitError(
+      'HUB_OFFLINE_MISS',
+      `${file} of ${source} is not in the browser cache and localFilesOnly is set. Load it once online first.`,
+    );
+  }
+  const headers: Record<string, string> = {};
+  if (hub && options.token) headers.Authorization = `Bearer ${options.token}`;
+  let response: Response;
+  try {
+    response = await fetch(url, { headers });
+  } catch (cause) {
+    throw new VitkitError(
+      'HUB_HTTP_ERROR',
+      `Could not fetch ${url}: ${(cause as Error)?.message ?? cause}. Check the URL and the network.`,
+      {
+        cause,
+      },
+    );
+  }
+  if (response.status === 404) return undefined;
+  if (response.status === 401 || response.status === 403) {
+    throw new VitkitError(
+      'HUB_UNAUTHORIZED',
+      `${source} refused ${file} (HTTP ${response.status}). For a gated or private Hub repo pass a token that has access.`,
+    );
+  }
+  if (!response.ok) throw new VitkitError('HUB_HTTP_ERROR', `Fetching ${url} failed with HTTP ${response.status}.`);
+  const bytes = await readBody(response, file, options);
+  if (cache) {
+    // Stored only once complete, so a cache never holds half a file.
+    await cache
+      .put(url, new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream' } }))
+      .catch(() => {});
+  }
+  return bytes;
+}
+
+async function readBody(response: Response, file: string, options: PretrainedOptions): Promise<Uint8Array> {
+  const length = Number(response.headers.get('content-length'));
+  const total = Number.isFinite(length) && length > 0 ? length : undefined;
+  if (!options.onProgress || !response.body) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  options.onProgress({ file, loaded, total });
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.byteLength;
+    options.onProgress({ file, loaded, total });
+  }
+  const bytes = new Uint8Array(loaded);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return bytes;
+}
+
+async function readJson(remote: RemoteCheckpoint, file: string, required: true): Promise<RawConfig>;
+async function readJson(remote: RemoteCheckpoint, file: string, required: false): Promise<RawConfig | undefined>;
+async function readJson(remote: RemoteCheckpoint, file: string, required: boolean): Promise<RawConfig | undefined> {
+  const bytes = await remote.fetch(file);
+  if (bytes === undefined) {
+    if (required) throw missing(remote, file);
+    return undefined;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (cause) {
+    throw new VitkitError('CONFIG_INVALID', `${remote.source}/${file} is not valid JSON.`, { cause });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new VitkitError('CONFIG_INVALID', `${remote.source}/${file} must hold a JSON object.`);
+  }
+  return value as RawConfig;
+}
+
+function missing(remote: RemoteCheckpoint, file: string): VitkitError {
+  return remote.hub
+    ? new VitkitError('HUB_NOT_FOUND', `The Hub has no ${file} in ${remote.source}.`)
+    : new VitkitError(
+        'FILE_NOT_FOUND',
+        `${remote.url(file)} was not found (HTTP 404). Is ${remote.source} the folder the checkpoint is served from?`,
+      );
+}
+
+interface RemoteWeights {
+  format: 'safetensors' | 'pytorch';
+  entry: string;
+  sharded: boolean;
+  /** The entry file (for sharded checkpoints, the index) and each shard, with their bytes. */
+  files: { name: string; bytes: Uint8Array }[];
+}
+
+async function findRemoteWeights(remote: RemoteCheckpoint): Promise<RemoteWeights> {
+  for (const candidate of WEIGHT_FILES) {
+    const bytes = await remote.fetch(candidate.file);
+    if (bytes === undefined) continue;
+    const files: RemoteWeights['files'] = [{ name: candidate.file, bytes }];
+    if (candidate.sharded) {
+      for (const shard of shardNames(bytes, `${remote.source}/${candidate.file}`)) {
+        const shardBytes = await remote.fetch(shard);
+        if (shardBytes === undefined) throw missing(remote, shard);
+        files.push({ name: shard, bytes: shardBytes });
+      }
+    }
+    return { format: candidate.format, entry: candidate.file, sharded: candidate.sharded, files };
+  }
+  throw new VitkitError(
+    'FILE_NOT_FOUND',
+    `${remote.source} has no weights: looked for ${WEIGHT_FILES.map((w) => w.file).join(', ')}. Is this a Hugging Face transformers checkpoint?`,
+  );
+}
+
+function parseIndex(bytes: Uint8Array, where: string): Record<string, string> {
+  let index: { weight_map?: unknown };
+  try {
+    index = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (cause) {
+    throw new VitkitError('WEIGHTS_HEADER_INVALID', `${where} is not valid JSON.`, { cause });
+  }
+  if (!index || typeof index.weight_map !== 'object' || index.weight_map === null) {
+    throw new VitkitError('WEIGHTS_HEADER_INVALID', `${where} has no "weight_map" object naming the shard of each tensor.`);
+  }
+  return index.weight_map as Record<string, string>;
+}
+
+function shardNames(bytes: Uint8Array, where: string): string[] {
+  const shards = [...new Set(Object.values(parseIndex(bytes, where)))];
+  for (const shard of shards) {
+    if (
+      typeof shard !== 'string' ||
+      shard.includes('..') ||
+      shard.startsWith('/') ||
+      shard.includes('\\') ||
+      /^[a-zA-Z][\w+.-]*:/.test(shard)
+    ) {
+      throw new VitkitError('WEIGHTS_HEADER_INVALID', `${where} names shard ${JSON.stringify(shard)}, which is not a plain file name.`);
+    }
+  }
+  return shards;
+}
+
+async function loadRemoteWeights(remote: RemoteCheckpoint): Promise<WeightStore> {
+  const found = await findRemoteWeights(remote);
+  const where = `${remote.source}/${found.entry}`;
+  const tensors = new Map<string, Tensor>();
+  for (const { name, bytes } of found.sharded ? found.files.slice(1) : found.files) {
+    const label = found.sharded ? `${remote.source}/${name}` : where;
+    const read = found.format === 'safetensors' ? readSafetensors(bytes, label).tensors : readPytorchBin(bytes, label);
+    for (const [key, t] of read) tensors.set(key, t);
+  }
+  if (found.sharded) {
+    const weightMap = parseIndex(found.files[0].bytes, where);
+    for (const key of Object.keys(weightMap)) {
+      if (!tensors.has(key)) {
+        throw new VitkitError(
+          'WEIGHTS_MISSING_TENSOR',
+          `${where} places "${key}" in ${weightMap[key]}, but that shard has no such tensor.`,
+        );
+      }
+    }
+  }
+  return new WeightStore(tensors, where);
+}

@@ -1,0 +1,45 @@
+// The types both sides of '#platform' share: Node's `loadPretrained` (local folders and the Hugging
+// Face cache) and the browser's (fetch from a base URL or the Hub). No runtime code, no Node types.
+import type { RawConfig } from '../config/model-config.js';
+import type { WeightStore } from '../weights/weight-store.js';
+
+export interface PretrainedOptions {
+  /** Branch, tag or commit on the Hub (default `main`). Ignored for local folders and base URLs. */
+  revision?: string;
+  /** Node: Hub cache root; default `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`. Ignored in browsers. */
+  cacheDir?: string;
+  /**
+   * Use only what is already cached (Node: also forced by `HF_HUB_OFFLINE=1`; browsers: the Cache
+   * API entries an earlier `loadPretrained` stored).
+   */
+  localFilesOnly?: boolean;
+  /** Hub access token; default `$HF_TOKEN` in Node. */
+  token?: string;
+  /** Called as each file downloads. */
+  onProgress?: (p: { file: string; loaded: number; total?: number }) => void;
+  /** Hub base URL; default `$HF_ENDPOINT` in Node, else https://huggingface.co. */
+  endpoint?: string;
+  /**
+   * Browsers only: keep Hub downloads in the Cache API under this cache name (default
+   * `'vitkit-hub'`), or `false` to always fetch. Files from a base URL are left to the HTTP cache.
+   */
+  browserCache?: string | false;
+}
+
+export interface PretrainedFiles {
+  /** The folder path, base URL or Hub id the checkpoint came from. */
+  source: string;
+  /** Where the checkpoint files are: a folder (Node; for the Hub, the cache snapshot folder) or a base URL (browsers). */
+  dir: string;
+  config: RawConfig;
+  preprocessorConfig?: RawConfig;
+  weights: WeightStore;
+}
+
+export interface DownloadedCheckpoint {
+  source: string;
+  /** Where the files are: a folder (Node; for the Hub, the cache snapshot folder) or a base URL (browsers). */
+  dir: string;
+  /** Every file `loadPretrained` will read: local paths in Node, URLs in browsers. */
+  files: string[];
+}
