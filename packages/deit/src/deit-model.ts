@@ -1,4 +1,15 @@
-import { type GraphRequest, type ImageSource, loadPretrained, type ModelOptions, type PretrainedFiles, type PretrainedOptions, readId2Label, type Tensor, VisionModel, VitkitError } from '@vitkit/core/internal';
+import {
+  type GraphRequest,
+  type ImageSource,
+  loadPretrained,
+  type ModelOptions,
+  type PretrainedFiles,
+  type PretrainedOptions,
+  readId2Label,
+  type Tensor,
+  VisionModel,
+  VitkitError,
+} from '@vitkit/core/internal';
 import { type Classification, type ClassifyOptions, preprocessForClassification, topClasses } from './classification.js';
 import { buildDeitGraph, type DeitSpec, readDeitSpec } from './model.js';
 
@@ -27,14 +38,24 @@ export class Deit extends VisionModel {
     return buildDeitGraph(this.spec, this.files.weights, request);
   }
 
-  static async fromPretrained<T extends Deit>(this: new (files: PretrainedFiles, options?: ModelOptions) => T, idOrPath: string, options: DeitLoadOptions = {}): Promise<T> {
+  static async fromPretrained<T extends Deit>(
+    this: new (
+      files: PretrainedFiles,
+      options?: ModelOptions,
+    ) => T,
+    idOrPath: string,
+    options: DeitLoadOptions = {},
+  ): Promise<T> {
     return new this(await loadPretrained(idOrPath, options), options);
   }
 
   /** Top classes of preprocessed pixel_values [B, 3, H, W]: softmax over `logits`, one list per image. */
   async classifyPixels(pixelValues: Tensor, options: ClassifyOptions = {}): Promise<Classification[][]> {
     if (this.spec.head === 'none') {
-      throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `${this.architecture} has no classification head; load a DeiTForImageClassification(WithTeacher) checkpoint.`);
+      throw new VitkitError(
+        'MODEL_TYPE_UNSUPPORTED',
+        `${this.architecture} has no classification head; load a DeiTForImageClassification(WithTeacher) checkpoint.`,
+      );
     }
     const { logits } = await this.run({ pixel_values: pixelValues });
     return topClasses(logits, this.id2label, options.topK);

@@ -9,8 +9,8 @@ import {
   norm,
   ops,
   patchEmbedding,
-  readEncoderLayer,
   type RawConfig,
+  readEncoderLayer,
   Tensor,
   type Value,
   VitkitError,
@@ -48,7 +48,10 @@ export function readDeitSpec(raw: RawConfig, weights: WeightStore): DeitSpec {
   const c = new ConfigReader(raw);
   const architecture = (c.optional<string[]>('architectures')?.[0] ?? defaultArchitecture(c.string('model_type'))) as DeitArchitecture;
   if (!DEIT_ARCHITECTURES.includes(architecture)) {
-    throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `@vitkit/deit cannot build "${architecture}". Supported: ${DEIT_ARCHITECTURES.join(', ')}.`);
+    throw new VitkitError(
+      'MODEL_TYPE_UNSUPPORTED',
+      `@vitkit/deit cannot build "${architecture}". Supported: ${DEIT_ARCHITECTURES.join(', ')}.`,
+    );
   }
   const act = c.string('hidden_act', 'gelu');
   if (act !== 'gelu') throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `@vitkit/deit supports hidden_act "gelu", not "${act}".`);
@@ -63,7 +66,10 @@ export function readDeitSpec(raw: RawConfig, weights: WeightStore): DeitSpec {
   const prefix = head === 'none' ? '' : 'deit.';
   const probe = `${prefix}embeddings.cls_token`;
   if (!weights.has(probe)) {
-    throw new VitkitError('WEIGHTS_MISSING_TENSOR', `${weights.source} has no tensor "${probe}": it does not look like a ${architecture} checkpoint.`);
+    throw new VitkitError(
+      'WEIGHTS_MISSING_TENSOR',
+      `${weights.source} has no tensor "${probe}": it does not look like a ${architecture} checkpoint.`,
+    );
   }
   const classifierKey = head === 'with-teacher' ? 'cls_classifier.weight' : 'classifier.weight';
   return {
@@ -101,7 +107,9 @@ export function buildDeitGraph(spec: DeitSpec, weights: WeightStore, req: GraphR
   const attentions: Value[] = [];
   for (let i = 0; i < spec.layers; i++) {
     const layer = checkedLayer(w, `encoder.layer.${i}.`, spec);
-    const out = g.scope(`encoder.layer.${i}`, () => encoderBlock(g, x, layer, { numHeads: spec.heads, eps: spec.eps, wantProbs: req.outputAttentions }));
+    const out = g.scope(`encoder.layer.${i}`, () =>
+      encoderBlock(g, x, layer, { numHeads: spec.heads, eps: spec.eps, wantProbs: req.outputAttentions }),
+    );
     x = out.hidden;
     hiddenStates.push(x);
     if (out.probs) attentions.push(out.probs);
@@ -145,12 +153,19 @@ function embeddings(g: GraphBuilder, spec: DeitSpec, w: WeightStore, pixels: Val
   );
   const tokens = ops.concat(
     g,
-    [broadcastToken(g, w.get('embeddings.cls_token', [1, 1, C]), patches, 'cls_token'), broadcastToken(g, w.get('embeddings.distillation_token', [1, 1, C]), patches, 'distillation_token'), patches],
+    [
+      broadcastToken(g, w.get('embeddings.cls_token', [1, 1, C]), patches, 'cls_token'),
+      broadcastToken(g, w.get('embeddings.distillation_token', [1, 1, C]), patches, 'distillation_token'),
+      patches,
+    ],
     1,
   );
   const pos = w.get('embeddings.position_embeddings');
   if (pos.rank !== 3 || pos.shape[0] !== 1 || pos.shape[2] !== C || pos.shape[1] <= PREFIX_TOKENS) {
-    throw new VitkitError('WEIGHTS_SHAPE_MISMATCH', `${w.source}: "embeddings.position_embeddings" has shape [${pos.shape.join(', ')}], expected [1, 2 + patches, ${C}].`);
+    throw new VitkitError(
+      'WEIGHTS_SHAPE_MISMATCH',
+      `${w.source}: "embeddings.position_embeddings" has shape [${pos.shape.join(', ')}], expected [1, 2 + patches, ${C}].`,
+    );
   }
   return ops.add(g, tokens, g.constant(positionEmbeddings(pos, gridH, gridW), 'position_embeddings'));
 }
@@ -176,7 +191,10 @@ function broadcastToken(g: GraphBuilder, token: Tensor, like: Value, name: strin
 function pooler(g: GraphBuilder, w: WeightStore, sequence: Value, C: number): Value {
   const weight = w.get('pooler.dense.weight');
   if (weight.rank !== 2 || weight.shape[1] !== C) {
-    throw new VitkitError('WEIGHTS_SHAPE_MISMATCH', `${w.source}: "pooler.dense.weight" has shape [${weight.shape.join(', ')}], expected [out, ${C}].`);
+    throw new VitkitError(
+      'WEIGHTS_SHAPE_MISMATCH',
+      `${w.source}: "pooler.dense.weight" has shape [${weight.shape.join(', ')}], expected [out, ${C}].`,
+    );
   }
   const cls = ops.gather(g, sequence, 0, 1);
   return ops.tanh(g, linear(g, cls, { weight, bias: w.get('pooler.dense.bias', [weight.shape[0]]) }, 'pooler.dense'));
@@ -194,7 +212,10 @@ function checkedLayer(w: WeightStore, prefix: string, spec: DeitSpec): EncoderBl
   const I = spec.intermediateSize;
   const expect = (t: Tensor | undefined, shape: number[], name: string) => {
     if (t && (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {
-      throw new VitkitError('WEIGHTS_SHAPE_MISMATCH', `${w.source}: tensor "${prefix}${name}" has shape [${t.shape.join(', ')}] but config.json implies [${shape.join(', ')}].`);
+      throw new VitkitError(
+        'WEIGHTS_SHAPE_MISMATCH',
+        `${w.source}: tensor "${prefix}${name}" has shape [${t.shape.join(', ')}] but config.json implies [${shape.join(', ')}].`,
+      );
     }
   };
   expect(layer.norm1.weight, [C], 'layernorm_before.weight');

@@ -26,7 +26,8 @@ export interface ClassifyOptions {
 
 /** softmax(logits [B, N]) per row → the topK classes of each image, best first (ties: lower index first). */
 export function topClasses(logits: Tensor, id2label: Map<number, string> | undefined, topK = 5): Classification[][] {
-  if (logits.rank !== 2) throw new VitkitError('TENSOR_SHAPE_MISMATCH', `logits must be [batch, classes], got [${logits.shape.join(', ')}].`);
+  if (logits.rank !== 2)
+    throw new VitkitError('TENSOR_SHAPE_MISMATCH', `logits must be [batch, classes], got [${logits.shape.join(', ')}].`);
   if (!Number.isInteger(topK) || topK < 1) throw new VitkitError('INVALID_ARGUMENT', `topK must be a positive integer, got ${topK}.`);
   const [batch, n] = logits.shape;
   const data = toFloat32Array(logits);
@@ -42,13 +43,21 @@ export function topClasses(logits: Tensor, id2label: Map<number, string> | undef
       return e;
     });
     const order = exp.map((_, i) => i).sort((i, j) => exp[j] - exp[i] || i - j);
-    results.push(order.slice(0, Math.min(topK, n)).map((index) => ({ label: id2label?.get(index) ?? `LABEL_${index}`, score: exp[index] / total, index })));
+    results.push(
+      order
+        .slice(0, Math.min(topK, n))
+        .map((index) => ({ label: id2label?.get(index) ?? `LABEL_${index}`, score: exp[index] / total, index })),
+    );
   }
   return results;
 }
 
 /** Loads and preprocesses images with the checkpoint's preprocessor_config.json → pixel_values. */
-export async function preprocessForClassification(files: PretrainedFiles, images: ImageSource | ImageSource[], load?: LoadImageOptions): Promise<Tensor> {
+export async function preprocessForClassification(
+  files: PretrainedFiles,
+  images: ImageSource | ImageSource[],
+  load?: LoadImageOptions,
+): Promise<Tensor> {
   if (!files.preprocessorConfig) {
     throw new VitkitError(
       'FILE_NOT_FOUND',

@@ -1,4 +1,4 @@
-export { Swin, type SwinLoadOptions } from './swin-model.js';
-export { SWIN_ARCHITECTURES, type SwinArchitecture } from './model.js';
 export type { Classification, ClassifyOptions } from './classification.js';
 export { swinFamily } from './family.js';
+export { SWIN_ARCHITECTURES, type SwinArchitecture } from './model.js';
+export { Swin, type SwinLoadOptions } from './swin-model.js';

@@ -15,7 +15,14 @@ import {
   VitkitError,
   type WeightStore,
 } from '@vitkit/core/internal';
-import { mergeGatherIndex, type WindowLayout, windowAttentionBias, windowGatherIndex, windowLayout, windowScatterIndex } from './windows.js';
+import {
+  mergeGatherIndex,
+  type WindowLayout,
+  windowAttentionBias,
+  windowGatherIndex,
+  windowLayout,
+  windowScatterIndex,
+} from './windows.js';
 
 /**
  * Swin as Hugging Face implements it (transformers 4.49): SwinModel and SwinForImageClassification.
@@ -54,28 +61,41 @@ export function readSwinSpec(raw: RawConfig, weights: WeightStore): SwinSpec {
   const c = new ConfigReader(raw);
   const architecture = (c.optional<string[]>('architectures')?.[0] ?? defaultArchitecture(c.string('model_type'))) as SwinArchitecture;
   if (!SWIN_ARCHITECTURES.includes(architecture)) {
-    throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `@vitkit/swin cannot build "${architecture}". Supported: ${SWIN_ARCHITECTURES.join(', ')}.`);
+    throw new VitkitError(
+      'MODEL_TYPE_UNSUPPORTED',
+      `@vitkit/swin cannot build "${architecture}". Supported: ${SWIN_ARCHITECTURES.join(', ')}.`,
+    );
   }
   const act = c.string('hidden_act', 'gelu');
   if (act !== 'gelu') throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `@vitkit/swin supports hidden_act "gelu", not "${act}".`);
   if (c.bool('use_absolute_embeddings', false)) {
-    throw new VitkitError('MODEL_TYPE_UNSUPPORTED', '@vitkit/swin does not support use_absolute_embeddings=true (transformers 4.49 cannot run it without interpolation either).');
+    throw new VitkitError(
+      'MODEL_TYPE_UNSUPPORTED',
+      '@vitkit/swin does not support use_absolute_embeddings=true (transformers 4.49 cannot run it without interpolation either).',
+    );
   }
   const embedDim = c.int('embed_dim');
   const depths = c.intArray('depths');
   const heads = c.intArray('num_heads');
   if (depths.length === 0 || heads.length !== depths.length) {
-    throw new VitkitError('CONFIG_INVALID', `config.json: depths ${JSON.stringify(depths)} and num_heads ${JSON.stringify(heads)} must name the same, non-zero number of stages.`);
+    throw new VitkitError(
+      'CONFIG_INVALID',
+      `config.json: depths ${JSON.stringify(depths)} and num_heads ${JSON.stringify(heads)} must name the same, non-zero number of stages.`,
+    );
   }
   heads.forEach((h, i) => {
     const dim = embedDim * 2 ** i;
-    if (h === 0 || dim % h !== 0) throw new VitkitError('CONFIG_INVALID', `config.json: stage ${i} has ${dim} channels, which do not split into ${h} heads.`);
+    if (h === 0 || dim % h !== 0)
+      throw new VitkitError('CONFIG_INVALID', `config.json: stage ${i} has ${dim} channels, which do not split into ${h} heads.`);
   });
   const classifier = architecture === 'SwinForImageClassification';
   const prefix = classifier ? 'swin.' : '';
   const probe = `${prefix}embeddings.patch_embeddings.projection.weight`;
   if (!weights.has(probe)) {
-    throw new VitkitError('WEIGHTS_MISSING_TENSOR', `${weights.source} has no tensor "${probe}": it does not look like a ${architecture} checkpoint.`);
+    throw new VitkitError(
+      'WEIGHTS_MISSING_TENSOR',
+      `${weights.source} has no tensor "${probe}": it does not look like a ${architecture} checkpoint.`,
+    );
   }
   return {
     architecture,
@@ -98,7 +118,7 @@ function defaultArchitecture(modelType: string): string {
 }
 
 /** A token grid flowing between stages: [B, height·width, channels]. */
-interface Grid {
+export interface Grid {
   x: Value;
   height: number;
   width: number;
@@ -117,11 +137,20 @@ export function buildSwinGraph(spec: SwinSpec, weights: WeightStore, req: GraphR
     for (let b = 0; b < depth; b++) {
       const key = `encoder.layers.${s}.blocks.${b}`;
       const wantProbs = req.outputAttentions && b === depth - 1;
-      const out = g.scope(key, () => swinBlock(g, grid, readBlock(w, `${key}.`, dim, spec.mlpRatio), { heads: spec.heads[s], window: spec.window, shifted: b % 2 === 1, eps: spec.eps, wantProbs }));
+      const out = g.scope(key, () =>
+        swinBlock(g, grid, readBlock(w, `${key}.`, dim, spec.mlpRatio), {
+          heads: spec.heads[s],
+          window: spec.window,
+          shifted: b % 2 === 1,
+          eps: spec.eps,
+          wantProbs,
+        }),
+      );
       grid = { ...grid, x: out.x };
       if (out.probs) attentions.push(out.probs);
     }
-    if (s < spec.depths.length - 1) grid = g.scope(`encoder.layers.${s}.downsample`, () => patchMerging(g, grid, w, `encoder.layers.${s}.downsample.`, dim));
+    if (s < spec.depths.length - 1)
+      grid = g.scope(`encoder.layers.${s}.downsample`, () => patchMerging(g, grid, w, `encoder.layers.${s}.downsample.`, dim));
     hidden.push(grid);
   });
 
@@ -153,7 +182,10 @@ function embeddings(g: GraphBuilder, spec: SwinSpec, w: WeightStore, pixels: Val
   const [ph, pw] = spec.patch;
   const [, , height, width] = pixels.shape as [string, number, number, number];
   const C = spec.embedDim;
-  const weight = g.constant(w.get('embeddings.patch_embeddings.projection.weight', [C, spec.channels, ph, pw]).toFloat32(), 'patch_embed.weight');
+  const weight = g.constant(
+    w.get('embeddings.patch_embeddings.projection.weight', [C, spec.channels, ph, pw]).toFloat32(),
+    'patch_embed.weight',
+  );
   const bias = g.constant(w.get('embeddings.patch_embeddings.projection.bias', [C]).toFloat32(), 'patch_embed.bias');
   const padH = (ph - (height % ph)) % ph;
   const padW = (pw - (width % pw)) % pw;
@@ -188,19 +220,43 @@ export interface SwinBlockOptions {
 }
 
 /**
- * One Swin block, transformers' SwinLayer:
- *   x + reverse(W-MSA(partition(shift(pad(LN(x)))))) ; then x + MLP(LN(x)).
+ * One Swin block, transformers' SwinLayer: x + WindowAttention(LN(x)); then x + MLP(LN(x)).
  * `probs` is [B·windows, heads, ws², ws²] when asked for.
  */
-export function swinBlock(g: GraphBuilder, grid: Grid, w: SwinBlockWeights, o: SwinBlockOptions): { x: Value; probs?: Value; layout: WindowLayout } {
+export function swinBlock(
+  g: GraphBuilder,
+  grid: Grid,
+  w: SwinBlockWeights,
+  o: SwinBlockOptions,
+): { x: Value; probs?: Value; layout: WindowLayout } {
+  const h = norm(g, grid.x, w.layernormBefore, o.eps, 'layernorm_before');
+  const attn = windowAttention(g, { ...grid, x: h }, w, o);
+  const x1 = ops.add(g, grid.x, attn.output);
+  const f = mlp(g, norm(g, x1, w.layernormAfter, o.eps, 'layernorm_after'), w.fc1, w.fc2);
+  return { x: ops.add(g, x1, f), probs: attn.probs, layout: attn.layout };
+}
+
+/**
+ * (Shifted-)window self-attention over a normalised grid [B, H·W, C], back in grid order:
+ * pad + shift + partition (one Gather) → q, k, v → attention() on windows as the batch, with the
+ * relative-position bias (+ shift mask) as a build-time bias → output projection → reverse shift,
+ * merge windows and crop (one Gather).
+ */
+export function windowAttention(
+  g: GraphBuilder,
+  grid: Grid,
+  w: Pick<SwinBlockWeights, 'query' | 'key' | 'value' | 'relativePositionBiasTable' | 'attnOut'>,
+  o: Omit<SwinBlockOptions, 'eps'>,
+): { output: Value; probs?: Value; layout: WindowLayout } {
   const { x, height, width } = grid;
   const layout = windowLayout(height, width, o.window, o.shifted);
   const C = x.shape[2] as number;
   const n = layout.window * layout.window;
-
-  const h = norm(g, x, w.layernormBefore, o.eps, 'layernorm_before');
-  const windows = ops.reshape(g, gatherTokens(g, h, windowGatherIndex(layout), height * width), [-1, n, C]); // [B·nW, ws², C]
-  const bias = g.constant(windowAttentionBias(w.relativePositionBiasTable, o.heads, layout), layout.shift ? 'shifted_window_bias' : 'window_bias');
+  const windows = ops.reshape(g, gatherTokens(g, x, windowGatherIndex(layout), height * width), [-1, n, C]); // [B·nW, ws², C]
+  const bias = g.constant(
+    windowAttentionBias(w.relativePositionBiasTable, o.heads, layout),
+    layout.shift ? 'shifted_window_bias' : 'window_bias',
+  );
   const attn = attention(g, {
     q: linear(g, windows, w.query, 'query'),
     k: linear(g, windows, w.key, 'key'),
@@ -210,9 +266,7 @@ export function swinBlock(g: GraphBuilder, grid: Grid, w: SwinBlockWeights, o: S
     wantProbs: o.wantProbs,
   });
   const out = ops.reshape(g, linear(g, attn.output, w.attnOut, 'attention.output.dense'), [-1, layout.count * n, C]); // [B, nW·ws², C]
-  const x1 = ops.add(g, x, ops.gather(g, out, windowScatterIndex(layout), 1));
-  const f = mlp(g, norm(g, x1, w.layernormAfter, o.eps, 'layernorm_after'), w.fc1, w.fc2);
-  return { x: ops.add(g, x1, f), probs: attn.probs, layout };
+  return { output: ops.gather(g, out, windowScatterIndex(layout), 1), probs: attn.probs, layout };
 }
 
 /**
@@ -229,7 +283,11 @@ function gatherTokens(g: GraphBuilder, x: Value, index: number[], tokens: number
 function patchMerging(g: GraphBuilder, grid: Grid, w: WeightStore, prefix: string, C: number): Grid {
   const height = Math.ceil(grid.height / 2);
   const width = Math.ceil(grid.width / 2);
-  const merged = ops.reshape(g, gatherTokens(g, grid.x, mergeGatherIndex(grid.height, grid.width), grid.height * grid.width), [0, height * width, 4 * C]);
+  const merged = ops.reshape(g, gatherTokens(g, grid.x, mergeGatherIndex(grid.height, grid.width), grid.height * grid.width), [
+    0,
+    height * width,
+    4 * C,
+  ]);
   const normed = norm(g, merged, normWeights(w, `${prefix}norm`, 4 * C), TORCH_LN_EPS, 'norm');
   const x = linear(g, normed, { weight: w.get(`${prefix}reduction.weight`, [2 * C, 4 * C]) }, 'reduction');
   return { x, height, width };

@@ -1,4 +1,15 @@
-import { type GraphRequest, type ImageSource, loadPretrained, type ModelOptions, type PretrainedFiles, type PretrainedOptions, readId2Label, type Tensor, VisionModel, VitkitError } from '@vitkit/core/internal';
+import {
+  type GraphRequest,
+  type ImageSource,
+  loadPretrained,
+  type ModelOptions,
+  type PretrainedFiles,
+  type PretrainedOptions,
+  readId2Label,
+  type Tensor,
+  VisionModel,
+  VitkitError,
+} from '@vitkit/core/internal';
 import { type Classification, type ClassifyOptions, preprocessForClassification, topClasses } from './classification.js';
 import { buildSwinGraph, readSwinSpec, type SwinSpec } from './model.js';
 
@@ -24,7 +35,14 @@ export class Swin extends VisionModel {
     return buildSwinGraph(this.spec, this.files.weights, request);
   }
 
-  static async fromPretrained<T extends Swin>(this: new (files: PretrainedFiles, options?: ModelOptions) => T, idOrPath: string, options: SwinLoadOptions = {}): Promise<T> {
+  static async fromPretrained<T extends Swin>(
+    this: new (
+      files: PretrainedFiles,
+      options?: ModelOptions,
+    ) => T,
+    idOrPath: string,
+    options: SwinLoadOptions = {},
+  ): Promise<T> {
     return new this(await loadPretrained(idOrPath, options), options);
   }
 
@@ -40,7 +58,10 @@ export class Swin extends VisionModel {
   /** Top classes of preprocessed pixel_values [B, 3, H, W]: softmax over `logits`, one list per image. */
   async classifyPixels(pixelValues: Tensor, options: ClassifyOptions = {}): Promise<Classification[][]> {
     if (!this.spec.classifier) {
-      throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `${this.architecture} has no classification head; load a SwinForImageClassification checkpoint.`);
+      throw new VitkitError(
+        'MODEL_TYPE_UNSUPPORTED',
+        `${this.architecture} has no classification head; load a SwinForImageClassification checkpoint.`,
+      );
     }
     const { logits } = await this.run({ pixel_values: pixelValues });
     return topClasses(logits, this.id2label, options.topK);
