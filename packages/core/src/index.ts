@@ -1,10 +1,9 @@
 // Public surface of @vitkit/core. Family packages and advanced users import from here;
 // building blocks that only families need live in '@vitkit/core/internal'.
 
-// Node: local folders and the Hugging Face cache; browsers: fetch from a base URL or the Hub ('#platform').
-export { downloadPretrained, loadPretrained } from '#platform';
 export { ConfigReader, type RawConfig } from './config/model-config.js';
 export { isVitkitError, VitkitError, type VitkitErrorCode } from './errors/vitkit-error.js';
+export { downloadPretrained, loadPretrained } from './hub/load-pretrained-platform.js';
 export type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './hub/load-pretrained-types.js';
 export { DEFAULT_MAX_IMAGE_PIXELS, type ImageSource, type LoadImageOptions, type PixelData } from './image/image-source.js';
 export { loadImage } from './image/load-image.js';
