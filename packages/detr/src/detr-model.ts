@@ -73,8 +73,9 @@ export class Detr extends VisionModel {
   }
 
   /**
-   * Runs on preprocessed inputs. `pixel_mask` ([B, H, W], 1 = real pixel) may be any integer, bool or
-   * float dtype; without it every pixel counts (a graph with no mask input is used).
+   * Runs on preprocessed inputs. `pixel_mask` ([B, H, W], 1 = real pixel) may be int64 as the
+   * processor returns it, or any other numeric dtype; it is fed to the graph as float32 0/1. Without
+   * it every pixel counts (a graph with no mask input, its position embedding a constant).
    */
   override async run(inputs: ModelInputs, options: ForwardOptions = {}): Promise<Record<string, Tensor>> {
     const mask = inputs.pixel_mask;
@@ -86,7 +87,7 @@ export class Detr extends VisionModel {
         `pixel_mask must be [batch, height, width] = [${px.shape[0]}, ${px.shape[2]}, ${px.shape[3]}] to match pixel_values [${px.shape.join(', ')}], got [${mask.shape.join(', ')}].`,
       );
     }
-    return super.run({ pixel_values: px, pixel_mask: asInt64Mask(mask) }, options);
+    return super.run({ pixel_values: px, pixel_mask: asFloat32Mask(mask) }, options);
   }
 
   /** Detections per image from preprocessed pixels (+ mask), through `postProcessObjectDetection`. */
@@ -121,10 +122,10 @@ export class Detr extends VisionModel {
   }
 }
 
-function asInt64Mask(mask: Tensor): Tensor<'int64'> {
-  if (mask.dtype === 'int64') return mask as Tensor<'int64'>;
+/** The graph's mask input: float32, 1 where the given mask is non-zero (what `.to(torch.bool)` keeps). */
+function asFloat32Mask(mask: Tensor): Tensor<'float32'> {
   const src = mask.data as ArrayLike<number | bigint>;
-  const out = new BigInt64Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = src[i] ? 1n : 0n;
-  return new Tensor('int64', out, mask.shape);
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = src[i] ? 1 : 0;
+  return new Tensor('float32', out, mask.shape);
 }

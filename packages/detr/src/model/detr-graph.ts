@@ -105,7 +105,9 @@ export function buildDetrGraph(spec: DetrSpec, weights: WeightStore, req: GraphR
   const w = weights.scoped(spec.prefix);
   const g = new GraphBuilder({ name: spec.architecture, attentionKernel: req.attentionKernel });
   const pixels = g.input('pixel_values', 'float32', ['batch', 3, height, width]);
-  const pixelMask = req.withPixelMask ? g.input('pixel_mask', 'int64', ['batch', height, width]) : undefined;
+  // The mask enters as float32 0/1 (`Detr.run` converts HF's int64): WebGPU has no int64 Cast, and a
+  // Cast left on the CPU would split the graph between devices.
+  const pixelMask = req.withPixelMask ? g.input('pixel_mask', 'float32', ['batch', height, width]) : undefined;
 
   // 1. Backbone → feature map [B, Cb, h, w].
   const features = g.scope('backbone', () =>
@@ -126,10 +128,7 @@ export function buildDetrGraph(spec: DetrSpec, weights: WeightStore, req: GraphR
   let pos: Value;
   let keyMask: Value | undefined;
   if (pixelMask) {
-    const m = g.scope('mask', () => {
-      const asFloat = ops.cast(g, pixelMask, 'float32', 1);
-      return ops.gather(g, ops.gather(g, asFloat, nearestIndices(height, fh), 1), nearestIndices(width, fw), 2);
-    });
+    const m = g.scope('mask', () => ops.gather(g, ops.gather(g, pixelMask, nearestIndices(height, fh), 1), nearestIndices(width, fw), 2));
     pos = g.scope('position_embedding', () => sinePositionEmbeddingGraph(g, m, d));
     keyMask = ops.reshape(g, m, [0, tokens]);
   } else {
