@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
+import { registerClassify } from './classify.js';
 import { registerDino } from './dino.js';
 import { registerDownload } from './download.js';
 import { registerPreprocess } from './preprocess.js';
 import { registerRun } from './run.js';
 
 /** Each command lives in its own file and registers itself here, one line each. */
-const commands: ((program: Command) => void)[] = [registerDino, registerDownload, registerPreprocess, registerRun];
+const commands: ((program: Command) => void)[] = [registerDino, registerDownload, registerPreprocess, registerRun, registerClassify];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);

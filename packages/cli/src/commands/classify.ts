@@ -1,0 +1,74 @@
+import { type Device, loadPretrained, type PretrainedFiles, VitkitError } from '@vitkit/core';
+import { type Classification, DEIT_ARCHITECTURES, Deit } from '@vitkit/deit';
+import { SWIN_ARCHITECTURES, Swin } from '@vitkit/swin';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+
+export interface ClassifyCommandOptions {
+  model: string;
+  topK: number;
+  device: Device;
+  json?: boolean;
+}
+
+export interface ImageClassification {
+  image: string;
+  classes: Classification[];
+}
+
+/** The image classifiers the CLI knows, picked by `config.json` → `architectures[0]`. */
+function classifierFor(files: PretrainedFiles, device: Device): Deit | Swin {
+  const architecture = (files.config.architectures as string[] | undefined)?.[0];
+  if (architecture === 'DeiTForImageClassification' || architecture === 'DeiTForImageClassificationWithTeacher')
+    return new Deit(files, { device });
+  if (architecture === 'SwinForImageClassification') return new Swin(files, { device });
+  const known = [...DEIT_ARCHITECTURES, ...SWIN_ARCHITECTURES].filter((a) => a.includes('ForImageClassification'));
+  throw new VitkitError(
+    'MODEL_TYPE_UNSUPPORTED',
+    `vitkit classify needs an image-classification checkpoint; ${files.source} is "${architecture ?? '(no architectures in config.json)'}". Supported: ${known.join(', ')}.`,
+  );
+}
+
+/** Loads the checkpoint, preprocesses the images with its preprocessor_config.json and ranks the classes of each. */
+export async function runClassify(images: string[], o: ClassifyCommandOptions): Promise<ImageClassification[]> {
+  if (images.length === 0) throw new VitkitError('INVALID_ARGUMENT', 'Give at least one image to classify.');
+  const model = classifierFor(await loadPretrained(o.model), o.device);
+  try {
+    // One image at a time: processors that neither crop nor resize to a fixed size cannot batch mixed sizes.
+    const results: ImageClassification[] = [];
+    for (const image of images) {
+      const [classes] = await model.classify(image, { topK: o.topK });
+      results.push({ image, classes });
+    }
+    return results;
+  } finally {
+    await model.dispose();
+  }
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer.');
+  return n;
+}
+
+export function registerClassify(program: Command): void {
+  program
+    .command('classify')
+    .description('Classify images with a DeiT or Swin image-classification checkpoint (top classes with softmax scores)')
+    .argument('<image...>', 'image files or URLs')
+    .requiredOption('--model <dir-or-id>', 'checkpoint folder or Hugging Face id')
+    .option('--top-k <k>', 'classes to show per image', positiveInt, 5)
+    .addOption(new Option('--device <device>', 'where to run').choices(['cpu', 'wasm', 'webgpu']).default('cpu'))
+    .option('--json', 'print the results as JSON')
+    .action(async (images: string[], o: ClassifyCommandOptions) => {
+      const results = await runClassify(images, o);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+        return;
+      }
+      for (const { image, classes } of results) {
+        process.stdout.write(`${image}\n`);
+        for (const c of classes) process.stdout.write(`  ${c.score.toFixed(4)}  ${c.label}\n`);
+      }
+    });
+}
