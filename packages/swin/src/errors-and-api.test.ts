@@ -1,0 +1,154 @@
+import { loadPretrained, type PretrainedFiles, Tensor } from '@vitkit/core';
+import { WeightStore } from '@vitkit/core/internal';
+import { compareArrays, fixturePath, readFixtureTensors } from '@vitkit/test-support';
+import { describe, expect, it } from 'vitest';
+import { swinFamily } from './family.js';
+import { Swin } from './swin-model.js';
+
+const load = (id: string) => loadPretrained(fixturePath(id));
+
+/** A copy of a fixture checkpoint with its config and weights edited. */
+async function edited(
+  id: string,
+  edit: { config?: (c: Record<string, unknown>) => void; weights?: (m: Map<string, Tensor>) => void },
+): Promise<PretrainedFiles> {
+  const files = await load(id);
+  const config = structuredClone(files.config);
+  edit.config?.(config);
+  const tensors = new Map(files.weights.keys().map((k) => [k, files.weights.get(k)]));
+  edit.weights?.(tensors);
+  return { ...files, config, weights: new WeightStore(tensors, 'edited checkpoint') };
+}
+
+const code = (c: string) => expect.objectContaining({ name: 'VitkitError', code: c });
+const zeros = (...shape: number[]) => Tensor.zeros('float32', shape);
+
+/** microsoft/swin-tiny-patch4-window7-224's config with zero weights of the right shapes. */
+function swinTinyCheckpoint(): PretrainedFiles {
+  const config = {
+    architectures: ['SwinForImageClassification'],
+    model_type: 'swin',
+    embed_dim: 96,
+    depths: [2, 2, 6, 2],
+    num_heads: [3, 6, 12, 24],
+    window_size: 7,
+    patch_size: 4,
+    image_size: 224,
+    mlp_ratio: 4.0,
+    layer_norm_eps: 1e-5,
+    hidden_act: 'gelu',
+    num_channels: 3,
+  };
+  const m = new Map<string, Tensor>();
+  const ln = (k: string, d: number) => {
+    m.set(`${k}.weight`, zeros(d));
+    m.set(`${k}.bias`, zeros(d));
+  };
+  const lin = (k: string, o: number, i: number, bias = true) => {
+    m.set(`${k}.weight`, zeros(o, i));
+    if (bias) m.set(`${k}.bias`, zeros(o));
+  };
+  m.set('swin.embeddings.patch_embeddings.projection.weight', zeros(96, 3, 4, 4));
+  m.set('swin.embeddings.patch_embeddings.projection.bias', zeros(96));
+  ln('swin.embeddings.norm', 96);
+  config.depths.forEach((depth, s) => {
+    const d = 96 * 2 ** s;
+    for (let b = 0; b < depth; b++) {
+      const p = `swin.encoder.layers.${s}.blocks.${b}.`;
+      ln(`${p}layernorm_before`, d);
+      for (const k of ['query', 'key', 'value']) lin(`${p}attention.self.${k}`, d, d);
+      m.set(`${p}attention.self.relative_position_bias_table`, zeros(169, config.num_heads[s]));
+      lin(`${p}attention.output.dense`, d, d);
+      ln(`${p}layernorm_after`, d);
+      lin(`${p}intermediate.dense`, 4 * d, d);
+      lin(`${p}output.dense`, d, 4 * d);
+    }
+    if (s < 3) {
+      ln(`swin.encoder.layers.${s}.downsample.norm`, 4 * d);
+      lin(`swin.encoder.layers.${s}.downsample.reduction`, 2 * d, 4 * d, false);
+    }
+  });
+  ln('swin.layernorm', 768);
+  lin('classifier', 1000, 768);
+  return { source: 'swin-tiny (zero weights)', dir: '.', config, weights: new WeightStore(m, 'swin-tiny') };
+}
+
+describe('Swin bad input', () => {
+  it('refuses an architecture it does not build', async () => {
+    const files = await edited('swin/padding-shifted', { config: (c) => (c.architectures = ['SwinForMaskedImageModeling']) });
+    expect(() => new Swin(files)).toThrow(code('MODEL_TYPE_UNSUPPORTED'));
+  });
+
+  it('names a missing config key', async () => {
+    const files = await edited('swin/padding-shifted', { config: (c) => delete c.window_size });
+    expect(() => new Swin(files)).toThrow(code('CONFIG_MISSING_KEY'));
+  });
+
+  it('rejects weights whose shapes config.json contradicts', async () => {
+    const table = await edited('swin/padding-shifted', {
+      weights: (m) => m.set('encoder.layers.1.blocks.1.attention.self.relative_position_bias_table', zeros(49, 3)),
+    });
+    expect(() => new Swin(table).graphFor(38, 30)).toThrow(code('WEIGHTS_SHAPE_MISMATCH'));
+    const merge = await edited('swin/padding-shifted', {
+      weights: (m) => m.set('encoder.layers.0.downsample.reduction.weight', zeros(32, 48)),
+    });
+    expect(() => new Swin(merge).graphFor(38, 30)).toThrow(code('WEIGHTS_SHAPE_MISMATCH'));
+    const head = await edited('swin/classification', { weights: (m) => m.set('classifier.weight', zeros(4, 47)) });
+    expect(() => new Swin(head).graphFor(32, 32)).toThrow(code('WEIGHTS_SHAPE_MISMATCH'));
+  });
+
+  it('refuses a grid smaller than the window (transformers 4.49 fails there too) and classification without a head', async () => {
+    const model = new Swin(await load('swin/padding-shifted'));
+    // 12x12 pixels → 6x6 tokens → 3x3 after merging, below window 4.
+    expect(() => model.graphFor(12, 12)).toThrow(code('INPUT_SHAPE_INVALID'));
+    await expect(model.classifyPixels(zeros(1, 3, 32, 32))).rejects.toThrow(code('MODEL_TYPE_UNSUPPORTED'));
+  });
+});
+
+describe('Swin API', () => {
+  it('is the family for its architectures', () => {
+    expect(swinFamily.architectures).toEqual(['SwinModel', 'SwinForImageClassification']);
+  });
+
+  it('featureMaps returns the NCHW maps of every stage (reshaped_hidden_states)', async () => {
+    const model = await Swin.fromPretrained(fixturePath('swin/padding-shifted'), { device: 'cpu' });
+    const pixels = readFixtureTensors('swin/padding-shifted/input.safetensors').get('pixel_values') as Tensor;
+    const maps = await model.featureMaps(pixels);
+    await model.dispose();
+    const expected = readFixtureTensors('swin/padding-shifted/expected.safetensors');
+    expect(maps.map((m) => m.shape)).toEqual([
+      [1, 16, 19, 15],
+      [1, 32, 10, 8],
+      [1, 32, 10, 8],
+    ]);
+    maps.forEach((m, i) => {
+      const cmp = compareArrays(m.data as Float32Array, expected.get(`reshaped_hidden_states_${i}`)?.data as Float32Array, 1e-4, 1e-3);
+      expect(cmp.ok).toBe(true);
+    });
+  });
+
+  it('classifyPixels and classify (preprocessor_config.json) rank the softmax of the logits', async () => {
+    const model = await Swin.fromPretrained(fixturePath('swin/classification'), { device: 'cpu' });
+    const pixels = readFixtureTensors('swin/classification/input.safetensors').get('pixel_values') as Tensor;
+    const [top] = await model.classifyPixels(pixels, { topK: 10 });
+    const logits = Array.from(readFixtureTensors('swin/classification/expected.safetensors').get('logits')?.data as Float32Array);
+    expect(top).toHaveLength(4);
+    expect(top[0].index).toBe(logits.indexOf(Math.max(...logits)));
+    expect(top[0].label).toBe(`LABEL_${top[0].index}`);
+    const images = await model.classify(fixturePath('preprocess/images/cats.png'), { topK: 2 });
+    await model.dispose();
+    expect(images).toHaveLength(1);
+    expect(images[0]).toHaveLength(2);
+    expect(images[0][0].score).toBeGreaterThanOrEqual(images[0][1].score);
+  });
+
+  it('keeps a Swin-T graph at 224x224 compact', () => {
+    const model = new Swin(swinTinyCheckpoint(), { device: 'cpu' });
+    const g = model.graphFor(224, 224);
+    const ops = Object.fromEntries(g.opCounts());
+    // Per block: 1 Gather in, 1 Gather out; no Pad/Slice/Concat needed at 224 (every grid divides evenly).
+    expect(ops.Gather).toBe(2 * 12 + 3);
+    expect(ops.Concat ?? 0).toBe(0);
+    expect(g.nodeCount).toBeLessThan(400);
+  });
+});
