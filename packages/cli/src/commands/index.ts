@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { registerClassify } from './classify.js';
+import { registerDetect } from './detect.js';
 import { registerDino } from './dino.js';
 import { registerDownload } from './download.js';
 import { registerPreprocess } from './preprocess.js';
 import { registerRun } from './run.js';
 
 /** Each command lives in its own file and registers itself here, one line each. */
-const commands: ((program: Command) => void)[] = [registerDino, registerDownload, registerPreprocess, registerRun, registerClassify];
+const commands: ((program: Command) => void)[] = [registerDino, registerDownload, registerPreprocess, registerRun, registerClassify, registerDetect];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);
