@@ -1,0 +1,23 @@
+// The browser consumer's entry, bundled by `vite build`: the fixture checkpoint is served at
+// /fixture/ by the same server, onnxruntime-web's .wasm files at /ort/. The test reads
+// window.__VITKIT_RESULT__ once the title says "done".
+import * as ort from 'onnxruntime-web';
+import { checkDino } from './check-dino.js';
+
+ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;
+ort.env.wasm.numThreads = 1;
+
+let result;
+try {
+  const readBytes = async (f) => {
+    const r = await fetch(`/fixture/${f}`);
+    if (!r.ok) throw new Error(`GET /fixture/${f}: HTTP ${r.status}`);
+    return new Uint8Array(await r.arrayBuffer());
+  };
+  result = await checkDino({ source: '/fixture', device: 'wasm', readBytes });
+} catch (e) {
+  result = { ok: false, error: String(e?.stack ?? e) };
+}
+window.__VITKIT_RESULT__ = result;
+document.getElementById('out').textContent = JSON.stringify(result, null, 2);
+document.title = 'done';
