@@ -127,6 +127,25 @@ describe('Swin API', () => {
     });
   });
 
+  it('runs a batch of images: windows of each image stay with it', async () => {
+    const model = await Swin.fromPretrained(fixturePath('swin/padding-shifted'), { device: 'cpu' });
+    const one = readFixtureTensors('swin/padding-shifted/input.safetensors').get('pixel_values') as Tensor;
+    const flipped = Float32Array.from(one.data as Float32Array, (v) => -v);
+    const batch = Tensor.fromFloat32(Float32Array.of(...(flipped as Float32Array), ...(one.data as Float32Array)), [
+      2,
+      ...one.shape.slice(1),
+    ]);
+    const out = await model.run({ pixel_values: batch }, { outputAttentions: true });
+    await model.dispose();
+    const expected = readFixtureTensors('swin/padding-shifted/expected.safetensors');
+    for (const name of ['last_hidden_state', 'pooler_output', 'attentions_0', 'attentions_1']) {
+      const e = expected.get(name) as Tensor;
+      expect(out[name].shape).toEqual([e.shape[0] * 2, ...e.shape.slice(1)]);
+      const second = (out[name].data as Float32Array).subarray(e.size);
+      expect(compareArrays(second, e.data as Float32Array, 1e-4, 1e-3).ok, name).toBe(true);
+    }
+  });
+
   it('classifyPixels and classify (preprocessor_config.json) rank the softmax of the logits', async () => {
     const model = await Swin.fromPretrained(fixturePath('swin/classification'), { device: 'cpu' });
     const pixels = readFixtureTensors('swin/classification/input.safetensors').get('pixel_values') as Tensor;
