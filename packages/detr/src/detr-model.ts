@@ -65,7 +65,10 @@ export class Detr extends VisionModel {
   }
 
   static async fromPretrained<T extends Detr>(
-    this: new (files: PretrainedFiles, options?: ModelOptions & DetrBuildOptions) => T,
+    this: new (
+      files: PretrainedFiles,
+      options?: ModelOptions & DetrBuildOptions,
+    ) => T,
     idOrPath: string,
     options: DetrLoadOptions = {},
   ): Promise<T> {
@@ -93,7 +96,10 @@ export class Detr extends VisionModel {
   /** Detections per image from preprocessed pixels (+ mask), through `postProcessObjectDetection`. */
   async detectPixels(pixelValues: Tensor, pixelMask?: Tensor, options: DetectPixelsOptions = {}): Promise<DetrDetection[][]> {
     if (this.spec.architecture !== 'DetrForObjectDetection') {
-      throw new VitkitError('INVALID_ARGUMENT', `${this.spec.architecture} has no detection heads; load a DetrForObjectDetection checkpoint.`);
+      throw new VitkitError(
+        'INVALID_ARGUMENT',
+        `${this.spec.architecture} has no detection heads; load a DetrForObjectDetection checkpoint.`,
+      );
     }
     const out = await this.run({ pixel_values: pixelValues, pixel_mask: pixelMask });
     const results = postProcessObjectDetection(
@@ -112,7 +118,9 @@ export class Detr extends VisionModel {
    */
   async detect(images: ImageSource | ImageSource[], options: DetectOptions = {}): Promise<DetrDetection[][]> {
     const list = Array.isArray(images) ? images : [images];
-    const processor = createImageProcessor((this.files.preprocessorConfig ?? { image_processor_type: 'DetrImageProcessor' }) as PreprocessorConfig);
+    const processor = createImageProcessor(
+      (this.files.preprocessorConfig ?? { image_processor_type: 'DetrImageProcessor' }) as PreprocessorConfig,
+    );
     const decoded = await Promise.all(list.map((s) => loadImage(s)));
     const inputs = processor.processImages(decoded);
     return this.detectPixels(inputs.pixel_values, inputs.pixel_mask, {

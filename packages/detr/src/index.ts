@@ -1,15 +1,4 @@
-export { type Box, boxArea, boxIouAndUnion, centerToCorners, generalizedBoxIou, generalizedBoxIouMatrix } from './postprocess/boxes.js';
-export {
-  type Detection,
-  type DetrDetectionOutputs,
-  type ImageDetections,
-  type PostProcessObjectDetectionOptions,
-  postProcessObjectDetection,
-  type TargetSize,
-} from './postprocess/object-detection.js';
-export { type Assignment, type CostMatrix, type LinearSumAssignmentOptions, linearSumAssignment } from './matching/linear-sum-assignment.js';
-export { type DetectionTarget, type HungarianMatcherOptions, hungarianMatch, type MatchIndices, matchingCostMatrices } from './matching/hungarian-matcher.js';
-export { detrSetPredictionLoss, type SetPredictionLoss, type SetPredictionLossOptions, type SetPredictionLossTerms } from './matching/set-prediction-loss.js';
+export { type DetectOptions, type DetectPixelsOptions, Detr, type DetrDetection, type DetrLoadOptions } from './detr-model.js';
 export {
   type CocoDetection,
   type CocoEvaluation,
@@ -19,6 +8,40 @@ export {
   type CocoMetrics,
   evaluateCoco,
 } from './evaluation/coco-eval.js';
-export { Detr, type DetrDetection, type DetectOptions, type DetectPixelsOptions, type DetrLoadOptions } from './detr-model.js';
-export { buildDetrGraph, DETR_ARCHITECTURES, type DetrArchitecture, type DetrBuildOptions, type DetrSpec, readDetrSpec } from './model/detr-graph.js';
 export { detrFamily } from './family.js';
+export {
+  type DetectionTarget,
+  type HungarianMatcherOptions,
+  hungarianMatch,
+  type MatchIndices,
+  matchingCostMatrices,
+} from './matching/hungarian-matcher.js';
+export {
+  type Assignment,
+  type CostMatrix,
+  type LinearSumAssignmentOptions,
+  linearSumAssignment,
+} from './matching/linear-sum-assignment.js';
+export {
+  detrSetPredictionLoss,
+  type SetPredictionLoss,
+  type SetPredictionLossOptions,
+  type SetPredictionLossTerms,
+} from './matching/set-prediction-loss.js';
+export {
+  buildDetrGraph,
+  DETR_ARCHITECTURES,
+  type DetrArchitecture,
+  type DetrBuildOptions,
+  type DetrSpec,
+  readDetrSpec,
+} from './model/detr-graph.js';
+export { type Box, boxArea, boxIouAndUnion, centerToCorners, generalizedBoxIou, generalizedBoxIouMatrix } from './postprocess/boxes.js';
+export {
+  type Detection,
+  type DetrDetectionOutputs,
+  type ImageDetections,
+  type PostProcessObjectDetectionOptions,
+  postProcessObjectDetection,
+  type TargetSize,
+} from './postprocess/object-detection.js';

@@ -43,7 +43,13 @@ describe.skipIf(!testDevices().includes('webgpu'))('DETR on webgpu: every node o
     for (const op of ['Shape', 'Resize', 'CumSum', 'Cast', 'ConstantOfShape', 'Range']) expect(graph.opCounts().has(op), op).toBe(false);
     const path = join(dir, `${id.replace('/', '_')}_${withPixelMask}.onnx`);
     writeFileSync(path, graph.toModelProto());
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, path], { cwd: PACKAGE_DIR, env: process.env, encoding: 'utf8', timeout: 110_000, maxBuffer: 256 << 20 });
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, path], {
+      cwd: PACKAGE_DIR,
+      env: process.env,
+      encoding: 'utf8',
+      timeout: 110_000,
+      maxBuffer: 256 << 20,
+    });
     expect(child.status, child.stderr.slice(-2000)).toBe(0);
     const placed = placements(child.stdout + child.stderr);
     expect(placed.WebGpuExecutionProvider, 'nodes on WebGPU').toBeGreaterThan(0);

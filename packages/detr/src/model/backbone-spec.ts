@@ -50,7 +50,8 @@ const unsupported = (message: string) => new VitkitError('MODEL_TYPE_UNSUPPORTED
 
 function kernelOf(w: WeightStore, key: string): number {
   const t = w.get(key);
-  if (t.shape.length !== 4) throw new VitkitError('WEIGHTS_SHAPE_MISMATCH', `${w.source}: "${key}" must be a 4-D conv weight, got [${t.shape.join(', ')}].`);
+  if (t.shape.length !== 4)
+    throw new VitkitError('WEIGHTS_SHAPE_MISMATCH', `${w.source}: "${key}" must be a 4-D conv weight, got [${t.shape.join(', ')}].`);
   return t.shape[2];
 }
 
@@ -69,21 +70,30 @@ const TIMM_RESNET = /^(timm\/)?(resnet|resnext|wide_resnet)\d+[a-z]?(\.[\w-]+)?$
 function readTimmResNet(c: ConfigReader, w: WeightStore): BackboneSpec {
   const name = c.optional<string>('backbone');
   if (name === undefined) {
-    throw new VitkitError('CONFIG_MISSING_KEY', 'config.json has use_timm_backbone: true but no "backbone" (the timm model name, e.g. "resnet50").');
+    throw new VitkitError(
+      'CONFIG_MISSING_KEY',
+      'config.json has use_timm_backbone: true but no "backbone" (the timm model name, e.g. "resnet50").',
+    );
   }
   if (typeof name !== 'string' || !TIMM_RESNET.test(name)) {
-    throw unsupported(`@vitkit/detr builds timm ResNet backbones (resnet18/34/50/101/152, resnext, wide_resnet); "${String(name)}" is not one.`);
+    throw unsupported(
+      `@vitkit/detr builds timm ResNet backbones (resnet18/34/50/101/152, resnext, wide_resnet); "${String(name)}" is not one.`,
+    );
   }
   const kwargs = (c.optional<Record<string, unknown>>('backbone_kwargs') ?? {}) as Record<string, unknown>;
   const outIndices = (kwargs.out_indices as number[] | undefined) ?? [1, 2, 3, 4];
   const last = outIndices[outIndices.length - 1];
   if (!Number.isInteger(last) || last < 1 || last > 4) {
-    throw unsupported(`backbone_kwargs.out_indices must end with a stage 1..4 (DETR uses the last one), got ${JSON.stringify(outIndices)}.`);
+    throw unsupported(
+      `backbone_kwargs.out_indices must end with a stage 1..4 (DETR uses the last one), got ${JSON.stringify(outIndices)}.`,
+    );
   }
   const outputStride = (kwargs.output_stride as number | undefined) ?? (c.bool('dilation', false) ? 16 : 32);
   if (![8, 16, 32].includes(outputStride)) throw unsupported(`timm ResNet output_stride must be 8, 16 or 32, got ${outputStride}.`);
   if (!w.has('conv1.weight') || !w.has('bn1.weight')) {
-    throw unsupported(`${w.source} has no conv1/bn1: only timm ResNets with the plain 7x7 stem are supported (not deep-stem "d"/"s" variants).`);
+    throw unsupported(
+      `${w.source} has no conv1/bn1: only timm ResNets with the plain 7x7 stem are supported (not deep-stem "d"/"s" variants).`,
+    );
   }
 
   const stemKernel = kernelOf(w, 'conv1.weight');
@@ -124,13 +134,20 @@ function readTimmResNet(c: ConfigReader, w: WeightStore): BackboneSpec {
         // timm downsample_conv: a 1x1 kernel when neither strided nor dilated, else down_kernel_size.
         const k = kernelOf(w, `${p}downsample.0.weight`);
         const d = k > 1 ? firstDilation : 1;
-        shortcut = { conv: `${p}downsample.0.weight`, bn: `${p}downsample.1`, stride: blockStride, padding: timmPadding(k, blockStride, d), dilation: d };
+        shortcut = {
+          conv: `${p}downsample.0.weight`,
+          bn: `${p}downsample.1`,
+          stride: blockStride,
+          padding: timmPadding(k, blockStride, d),
+          dilation: d,
+        };
       }
       blocks.push({ name: `layer${s}.${i}`, convs, shortcut });
       prevDilation = dilation;
       channels = w.get(convs[convs.length - 1].conv).shape[0];
     }
-    if (blocks.length === 0) throw new VitkitError('WEIGHTS_MISSING_TENSOR', `${w.source} has no blocks for layer${s} (expected layer${s}.0.conv1.weight).`);
+    if (blocks.length === 0)
+      throw new VitkitError('WEIGHTS_MISSING_TENSOR', `${w.source} has no blocks for layer${s} (expected layer${s}.0.conv1.weight).`);
     stages.push(blocks);
   }
   return { naming: 'timm', description: `timm ${name}`, stem, stemPool: true, stages, channels };
@@ -155,7 +172,8 @@ function readHfResNet(c: ConfigReader, w: WeightStore): BackboneSpec {
   const act = b.string('hidden_act', 'relu');
   if (act !== 'relu') throw unsupported(`ResNet hidden_act "${act}" is not supported (only "relu").`);
   const layerType = b.string('layer_type', 'bottleneck');
-  if (layerType !== 'basic' && layerType !== 'bottleneck') throw unsupported(`ResNet layer_type "${layerType}" is not "basic" or "bottleneck".`);
+  if (layerType !== 'basic' && layerType !== 'bottleneck')
+    throw unsupported(`ResNet layer_type "${layerType}" is not "basic" or "bottleneck".`);
   const depths = b.intArray('depths');
   const downsampleInFirstStage = b.bool('downsample_in_first_stage', false);
   const downsampleInBottleneck = b.bool('downsample_in_bottleneck', false);
@@ -163,10 +181,17 @@ function readHfResNet(c: ConfigReader, w: WeightStore): BackboneSpec {
   const outFeatures = b.optional<string[]>('out_features') ?? [stageNames[stageNames.length - 1]];
   const lastName = outFeatures[outFeatures.length - 1];
   const last = stageNames.indexOf(lastName);
-  if (last < 1 || last > depths.length) throw unsupported(`backbone_config.out_features must end with a stage (stage1..stage${depths.length}), got "${lastName}".`);
+  if (last < 1 || last > depths.length)
+    throw unsupported(`backbone_config.out_features must end with a stage (stage1..stage${depths.length}), got "${lastName}".`);
 
   const stemKey = 'embedder.embedder.convolution.weight';
-  const stem: ConvBnSpec = { conv: stemKey, bn: 'embedder.embedder.normalization', stride: 2, padding: Math.floor(kernelOf(w, stemKey) / 2), dilation: 1 };
+  const stem: ConvBnSpec = {
+    conv: stemKey,
+    bn: 'embedder.embedder.normalization',
+    stride: 2,
+    padding: Math.floor(kernelOf(w, stemKey) / 2),
+    dilation: 1,
+  };
   const conv = (key: string, stride: number): ConvBnSpec => ({
     conv: `${key}.convolution.weight`,
     bn: `${key}.normalization`,
@@ -185,7 +210,11 @@ function readHfResNet(c: ConfigReader, w: WeightStore): BackboneSpec {
       const stride = i === 0 ? stageStride : 1;
       const convs =
         layerType === 'bottleneck'
-          ? [conv(`${p}layer.0`, downsampleInBottleneck ? stride : 1), conv(`${p}layer.1`, downsampleInBottleneck ? 1 : stride), conv(`${p}layer.2`, 1)]
+          ? [
+              conv(`${p}layer.0`, downsampleInBottleneck ? stride : 1),
+              conv(`${p}layer.1`, downsampleInBottleneck ? 1 : stride),
+              conv(`${p}layer.2`, 1),
+            ]
           : [conv(`${p}layer.0`, stride), conv(`${p}layer.1`, 1)];
       const shortcut = w.has(`${p}shortcut.convolution.weight`) ? conv(`${p}shortcut`, stride) : undefined;
       blocks.push({ name: `stages.${s}.layers.${i}`, convs, shortcut });
@@ -202,6 +231,7 @@ function checkKnownKeys(w: WeightStore, prefix: string, known: RegExp, what: str
     if (!key.startsWith(prefix)) continue;
     const rest = key.slice(prefix.length);
     if (rest.endsWith('num_batches_tracked')) continue;
-    if (!known.test(rest)) throw unsupported(`${w.source}: "${key}" is not part of a plain ${what}; this backbone variant is not supported.`);
+    if (!known.test(rest))
+      throw unsupported(`${w.source}: "${key}" is not part of a plain ${what}; this backbone variant is not supported.`);
   }
 }

@@ -80,7 +80,12 @@ export function convBn(g: GraphBuilder, x: Value, c: ConvBnSpec, w: WeightStore,
     throw new VitkitError('WEIGHTS_SHAPE_MISMATCH', `${w.source}: "${c.conv}" expects ${cinPerGroup}·k input channels but gets ${cin}.`);
   }
   const bn = readFrozenBatchNorm(w, c.bn, cout);
-  const conv = { strides: [c.stride, c.stride] as [number, number], pads: [c.padding, c.padding, c.padding, c.padding] as [number, number, number, number], dilations: [c.dilation, c.dilation] as [number, number], group: cin / cinPerGroup };
+  const conv = {
+    strides: [c.stride, c.stride] as [number, number],
+    pads: [c.padding, c.padding, c.padding, c.padding] as [number, number, number, number],
+    dilations: [c.dilation, c.dilation] as [number, number],
+    group: cin / cinPerGroup,
+  };
   if (o.foldBatchNorm) {
     const folded = foldBatchNormIntoConv(weight, bn);
     return ops.conv2d(g, x, g.constant(folded.weight, c.conv), g.constant(folded.bias, `${c.bn}.folded_bias`), conv);

@@ -55,7 +55,10 @@ export function readDetrSpec(raw: RawConfig, weights: WeightStore): DetrSpec {
   const architecture = (c.optional<string[]>('architectures')?.[0] ??
     (weights.has('class_labels_classifier.weight') ? 'DetrForObjectDetection' : 'DetrModel')) as DetrArchitecture;
   if (!DETR_ARCHITECTURES.includes(architecture)) {
-    throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `@vitkit/detr cannot build "${architecture}". Supported: ${DETR_ARCHITECTURES.join(', ')}.`);
+    throw new VitkitError(
+      'MODEL_TYPE_UNSUPPORTED',
+      `@vitkit/detr cannot build "${architecture}". Supported: ${DETR_ARCHITECTURES.join(', ')}.`,
+    );
   }
   const positionType = c.string('position_embedding_type', 'sine');
   if (positionType !== 'sine') {
@@ -67,12 +70,18 @@ export function readDetrSpec(raw: RawConfig, weights: WeightStore): DetrSpec {
   }
   const prefix = weights.findPrefix('input_projection.weight', ['model.', '']);
   if (prefix === undefined) {
-    throw new VitkitError('WEIGHTS_MISSING_TENSOR', `${weights.source} has no input_projection.weight (nor model.input_projection.weight): is it a DETR checkpoint?`);
+    throw new VitkitError(
+      'WEIGHTS_MISSING_TENSOR',
+      `${weights.source} has no input_projection.weight (nor model.input_projection.weight): is it a DETR checkpoint?`,
+    );
   }
   const backbone = readBackboneSpec(raw, weights.scoped(prefix + BACKBONE_SCOPE));
   const dModel = c.int('d_model');
   if (dModel % 2 !== 0 || (dModel / 2) % 2 !== 0) {
-    throw new VitkitError('CONFIG_INVALID', `d_model ${dModel} must be a multiple of 4 (the sine embedding interleaves sin/cos over d_model / 2 features).`);
+    throw new VitkitError(
+      'CONFIG_INVALID',
+      `d_model ${dModel} must be a multiple of 4 (the sine embedding interleaves sin/cos over d_model / 2 features).`,
+    );
   }
   let bboxLayers = 0;
   while (weights.has(`bbox_predictor.layers.${bboxLayers}.weight`)) bboxLayers++;
@@ -115,13 +124,21 @@ export function buildDetrGraph(spec: DetrSpec, weights: WeightStore, req: GraphR
   );
   const [, , fh, fw] = features.shape as [unknown, number, number, number];
   if (!(fh > 0 && fw > 0)) {
-    throw new VitkitError('INPUT_SHAPE_INVALID', `Input ${height}x${width} is too small for the ${spec.backbone.description} backbone (feature map ${fh}x${fw}).`);
+    throw new VitkitError(
+      'INPUT_SHAPE_INVALID',
+      `Input ${height}x${width} is too small for the ${spec.backbone.description} backbone (feature map ${fh}x${fw}).`,
+    );
   }
   const tokens = fh * fw;
   const d = spec.dModel;
 
   // 2. Input projection (1x1 conv) and flatten to tokens [B, h*w, d].
-  const projected = ops.conv2d(g, features, g.constant(w.get('input_projection.weight').toFloat32(), 'input_projection.weight'), g.constant(w.get('input_projection.bias').toFloat32(), 'input_projection.bias'));
+  const projected = ops.conv2d(
+    g,
+    features,
+    g.constant(w.get('input_projection.weight').toFloat32(), 'input_projection.weight'),
+    g.constant(w.get('input_projection.bias').toFloat32(), 'input_projection.bias'),
+  );
   const flat = ops.transpose(g, ops.reshape(g, projected, [0, d, tokens]), [0, 2, 1]);
 
   // 3. Mask downsampled to the feature map (nearest, constant indices) → sine position embedding and key padding.
@@ -143,7 +160,11 @@ export function buildDetrGraph(spec: DetrSpec, weights: WeightStore, req: GraphR
   const encoderAttentions: Value[] = [];
   for (let i = 0; i < spec.encoderLayers; i++) {
     const out = g.scope(`encoder.layers.${i}`, () =>
-      encoderLayer(g, w.scoped(`encoder.layers.${i}.`), x, pos, keyMask, { numHeads: spec.encoderHeads, activation: spec.activation, wantProbs }),
+      encoderLayer(g, w.scoped(`encoder.layers.${i}.`), x, pos, keyMask, {
+        numHeads: spec.encoderHeads,
+        activation: spec.activation,
+        wantProbs,
+      }),
     );
     x = out.hidden;
     encoderStates.push(x);
@@ -152,7 +173,10 @@ export function buildDetrGraph(spec: DetrSpec, weights: WeightStore, req: GraphR
   const memory = x;
 
   // 5. Decoder: zero queries with learned query position embeddings.
-  const queryPos = g.constant(w.get('query_position_embeddings.weight', [spec.numQueries, d]).toFloat32().reshape([1, spec.numQueries, d]), 'query_position_embeddings');
+  const queryPos = g.constant(
+    w.get('query_position_embeddings.weight', [spec.numQueries, d]).toFloat32().reshape([1, spec.numQueries, d]),
+    'query_position_embeddings',
+  );
   let q = zeroQueries(g, memory, spec.numQueries, d);
   const decoderStates: Value[] = [];
   const selfAttentions: Value[] = [];
@@ -161,7 +185,11 @@ export function buildDetrGraph(spec: DetrSpec, weights: WeightStore, req: GraphR
   for (let i = 0; i < spec.decoderLayers; i++) {
     decoderStates.push(q);
     const out = g.scope(`decoder.layers.${i}`, () =>
-      decoderLayer(g, w.scoped(`decoder.layers.${i}.`), q, queryPos, memory, pos, keyMask, { numHeads: spec.decoderHeads, activation: spec.activation, wantProbs }),
+      decoderLayer(g, w.scoped(`decoder.layers.${i}.`), q, queryPos, memory, pos, keyMask, {
+        numHeads: spec.decoderHeads,
+        activation: spec.activation,
+        wantProbs,
+      }),
     );
     q = out.hidden;
     if (spec.auxiliaryLoss) q = norm(g, q, decoderNorm, DETR_LN_EPS, 'decoder.layernorm');

@@ -38,13 +38,12 @@ export function sinePositionEmbedding(mask: ArrayLike<number>, h: number, w: num
   const dimT = sineFrequencies(features);
   const yEmbed = new Float32Array(h * w);
   const xEmbed = new Float32Array(h * w);
-  for (let j = 0; j < w; j++) {
-    let acc = 0;
-    for (let i = 0; i < h; i++) yEmbed[i * w + j] = acc += mask[i * w + j] ? 1 : 0;
-  }
   for (let i = 0; i < h; i++) {
-    let acc = 0;
-    for (let j = 0; j < w; j++) xEmbed[i * w + j] = acc += mask[i * w + j] ? 1 : 0;
+    for (let j = 0; j < w; j++) {
+      const valid = mask[i * w + j] ? 1 : 0;
+      yEmbed[i * w + j] = (i > 0 ? yEmbed[(i - 1) * w + j] : 0) + valid;
+      xEmbed[i * w + j] = (j > 0 ? xEmbed[i * w + j - 1] : 0) + valid;
+    }
   }
   const f32 = Math.fround;
   const out = new Float32Array(h * w * dModel);
@@ -83,7 +82,8 @@ export function sinePositionEmbeddingGraph(g: GraphBuilder, mask: Value, dModel:
   // y_embed[b, i, j] = Σ_{i' ≤ i} m[b, i', j];  x_embed[b, i, j] = Σ_{j' ≤ j} m[b, i, j'].
   const yEmbed = ops.matMul(g, g.constant(cumsumMatrix(h, true), 'cumsum_rows'), mask);
   const xEmbed = ops.matMul(g, mask, g.constant(cumsumMatrix(w, false), 'cumsum_cols'));
-  const normalise = (e: Value, last: Value) => ops.mul(g, ops.div(g, e, ops.add(g, last, scalar(SINE_EPS, 'eps'))), scalar(SINE_SCALE, 'two_pi'));
+  const normalise = (e: Value, last: Value) =>
+    ops.mul(g, ops.div(g, e, ops.add(g, last, scalar(SINE_EPS, 'eps'))), scalar(SINE_SCALE, 'two_pi'));
   const y = normalise(yEmbed, ops.slice(g, yEmbed, [h - 1], [h], [1]));
   const x = normalise(xEmbed, ops.slice(g, xEmbed, [w - 1], [w], [2]));
   // [B, h, w, 1] / dim_t → [B, h, w, F]; y features then x features.

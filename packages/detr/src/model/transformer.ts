@@ -1,4 +1,14 @@
-import { attention, type GraphBuilder, type LinearWeights, linear, type NormWeights, norm, ops, type Value, type WeightStore } from '@vitkit/core/internal';
+import {
+  attention,
+  type GraphBuilder,
+  type LinearWeights,
+  linear,
+  type NormWeights,
+  norm,
+  ops,
+  type Value,
+  type WeightStore,
+} from '@vitkit/core/internal';
 
 /** nn.LayerNorm's default epsilon, which every DETR layer norm uses. */
 export const DETR_LN_EPS = 1e-5;
@@ -73,7 +83,13 @@ export interface LayerOptions {
 /** `DetrEncoderLayer` (post-norm): x = LN(x + SelfAttn(x + pos, x + pos, x)); x = LN(x + FFN(x)). */
 export function encoderLayer(g: GraphBuilder, w: WeightStore, x: Value, pos: Value, keyPaddingMask: Value | undefined, o: LayerOptions) {
   const attn = g.scope('self_attn', () =>
-    detrAttention(g, readAttention(w, 'self_attn.'), { hidden: x, queryPos: pos, keyPaddingMask, numHeads: o.numHeads, wantProbs: o.wantProbs }),
+    detrAttention(g, readAttention(w, 'self_attn.'), {
+      hidden: x,
+      queryPos: pos,
+      keyPaddingMask,
+      numHeads: o.numHeads,
+      wantProbs: o.wantProbs,
+    }),
   );
   const h = norm(g, ops.add(g, x, attn.output), readNorm(w, 'self_attn_layer_norm'), DETR_LN_EPS, 'self_attn_layer_norm');
   const f = feedForward(g, h, readLinear(w, 'fc1'), readLinear(w, 'fc2'), o.activation);
