@@ -192,6 +192,60 @@ describe('frozen batch norm folding', () => {
   );
 });
 
+describe('DetrModel and attention maps', () => {
+  it("DetrModel (bare, with or without the model. prefix) gives the detector's hidden states", async () => {
+    const c = CASES.find((x) => x.id === 'detr/resnet-basic-padded');
+    if (!c) throw new Error('fixture detr/resnet-basic-padded is missing');
+    const files = await loadPretrained(fixturePath(c.id));
+    const bare = withConfig(files, (config) => {
+      config.architectures = ['DetrModel'];
+    });
+    const stripped = new Map(
+      files.weights
+        .keys()
+        .filter((k) => k.startsWith('model.'))
+        .map((k) => [k.slice('model.'.length), files.weights.get(k)] as const),
+    );
+    const { WeightStore } = await import('@vitkit/core/internal');
+    for (const checkpoint of [bare, { ...bare, weights: new WeightStore(stripped) }]) {
+      const model = new Detr(checkpoint, { device: 'cpu' });
+      expect(model.architecture).toBe('DetrModel');
+      const out = await model.run({ pixel_values: c.inputs.get('pixel_values') as Tensor, pixel_mask: c.inputs.get('pixel_mask') });
+      await model.dispose();
+      expect(out.logits).toBeUndefined();
+      for (const name of ['last_hidden_state', 'encoder_last_hidden_state']) {
+        expect(compareArrays(out[name].data as Float32Array, c.expected.get(name)?.data as Float32Array, c.atol, c.rtol).ok, name).toBe(
+          true,
+        );
+      }
+    }
+  });
+
+  it('outputAttentions returns encoder, decoder and cross attention maps; padded keys get no weight', async () => {
+    const inputs = readFixtureTensors('detr/resnet-basic-padded/input.safetensors');
+    const model = await load('detr/resnet-basic-padded');
+    const out = await model.run(
+      { pixel_values: inputs.get('pixel_values') as Tensor, pixel_mask: inputs.get('pixel_mask') },
+      { outputAttentions: true },
+    );
+    await model.dispose();
+    // 128x160 → 4x5 = 20 tokens; image 2 (96x112) keeps 3 rows x 4 columns.
+    expect(out.encoder_attentions_0.shape).toEqual([2, 2, 20, 20]);
+    expect(out.decoder_attentions_1.shape).toEqual([2, 2, 10, 10]);
+    expect(out.cross_attentions_1.shape).toEqual([2, 2, 10, 20]);
+    const cross = out.cross_attentions_0.data as Float32Array;
+    const rowsPerImage = 2 * 10;
+    for (let row = 0; row < 2 * rowsPerImage; row++) {
+      const probs = cross.subarray(row * 20, row * 20 + 20);
+      expect(probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      if (row >= rowsPerImage) probs.forEach((p, key) => (Math.floor(key / 5) >= 3 || key % 5 >= 4 ? expect(p).toBe(0) : undefined));
+    }
+    // The same logits as without attention maps (the reference kernel is used for those layers).
+    const expected = readFixtureTensors('detr/resnet-basic-padded/expected.safetensors').get('logits') as Tensor;
+    expect(compareArrays(out.logits.data as Float32Array, expected.data as Float32Array, 1e-4, 1e-3).ok).toBe(true);
+  });
+});
+
 describe('backbone description', () => {
   it('reads timm and HF ResNets from the weights: bottleneck/basic blocks, channels, shortcuts', async () => {
     const timm = await loadPretrained(fixturePath('detr/timm-resnet50-tiny'));

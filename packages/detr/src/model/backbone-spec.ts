@@ -55,7 +55,11 @@ function kernelOf(w: WeightStore, key: string): number {
   return t.shape[2];
 }
 
-/** Reads the backbone description for `use_timm_backbone` true or false. */
+/**
+ * Reads the backbone description for `use_timm_backbone` true or false. `dilation` (DC5) applies to
+ * timm backbones only: transformers builds an HF `ResNetBackbone` from `backbone_config` alone and
+ * ignores it there, and so does this.
+ */
 export function readBackboneSpec(raw: RawConfig, w: WeightStore): BackboneSpec {
   const c = new ConfigReader(raw);
   return c.bool('use_timm_backbone', true) ? readTimmResNet(c, w) : readHfResNet(c, w);
