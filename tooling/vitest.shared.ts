@@ -29,5 +29,7 @@ export default defineConfig({
     pool: 'forks',
     env: gpuEnv,
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // Type tests of the public API (expectTypeOf), checked by tsc with the package's tsconfig.
+    typecheck: { enabled: true, include: ['src/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
   },
 });
