@@ -35,7 +35,7 @@ describe('browser loadPretrained', () => {
     for (const id of ['facebook/dinov2-small', 'gpt2', 'org/name.v2']) expect(isBaseUrl(id)).toBe(false);
   });
 
-  it('loads a Hub id through ${endpoint}/${repo}/resolve/${revision}/${file}, same tensors as Node', async () => {
+  it('loads a Hub id through endpoint/repo/resolve/revision/file, same tensors as Node', async () => {
     const progress: string[] = [];
     const files = await loadPretrained('org/dino', { endpoint: hub.endpoint, onProgress: (p) => progress.push(p.file) });
     const reference = await loadPretrainedNode(DEFAULT_RES);

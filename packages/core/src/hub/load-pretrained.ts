@@ -3,7 +3,6 @@ import { dirname } from 'node:path';
 import type { RawConfig } from '../config/model-config.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import { type CheckpointFiles, findWeightFiles, loadWeights } from '../weights/load-weights.js';
-import type { WeightStore } from '../weights/weight-store.js';
 import { hubCheckpointFiles } from './hub-files.js';
 import { checkRepoId, resolveHubSettings } from './hub-settings.js';
 import type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
