@@ -8,6 +8,7 @@ export type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from '.
 export { DEFAULT_MAX_IMAGE_PIXELS, type ImageSource, type LoadImageOptions, type PixelData } from './image/image-source.js';
 export { loadImage } from './image/load-image.js';
 export { RgbImage } from './image/rgb-image.js';
+export { type Classification, type ClassifyOptions, topClasses } from './model/classification.js';
 export type { ModelFamily } from './model/model-family.js';
 export { type ForwardOptions, type ModelDtype, type ModelInputs, type ModelOptions, VisionModel } from './model/vision-model.js';
 export {

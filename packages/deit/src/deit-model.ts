@@ -1,4 +1,6 @@
 import {
+  type Classification,
+  type ClassifyOptions,
   type GraphRequest,
   type ImageSource,
   loadPretrained,
@@ -7,10 +9,11 @@ import {
   type PretrainedOptions,
   readId2Label,
   type Tensor,
+  topClasses,
   VisionModel,
   VitkitError,
 } from '@vitkit/core/internal';
-import { type Classification, type ClassifyOptions, preprocessForClassification, topClasses } from './classification.js';
+
 import { buildDeitGraph, type DeitSpec, readDeitSpec } from './model.js';
 
 export type DeitLoadOptions = ModelOptions & PretrainedOptions;
@@ -63,6 +66,6 @@ export class Deit extends VisionModel {
 
   /** Loads and preprocesses images as the checkpoint's preprocessor_config.json says, then classifies them. */
   async classify(images: ImageSource | ImageSource[], options: ClassifyOptions = {}): Promise<Classification[][]> {
-    return this.classifyPixels(await preprocessForClassification(this.files, images, options.load), options);
+    return this.classifyPixels((await this.preprocess(images, options.load)).pixel_values, options);
   }
 }

@@ -1,4 +1,4 @@
-export type { Classification, ClassifyOptions } from './classification.js';
+export type { Classification, ClassifyOptions } from '@vitkit/core';
 export { Deit, type DeitLoadOptions } from './deit-model.js';
 export { deitFamily } from './family.js';
 export { DEIT_ARCHITECTURES, type DeitArchitecture } from './model.js';

@@ -1,4 +1,5 @@
 import {
+  type Classification,
   type GraphRequest,
   type ImageSource,
   loadPretrained,
@@ -9,6 +10,7 @@ import {
   type RgbImage,
   readId2Label,
   Tensor,
+  topClasses,
   VisionModel,
   VitkitError,
 } from '@vitkit/core/internal';
@@ -41,11 +43,6 @@ export interface AttentionMaps {
   view: RgbImage;
   /** Heat map over `view`: one head, or the mean of all heads (default). */
   overlay(head?: number): RgbImage;
-}
-
-export interface Classification {
-  label: string;
-  score: number;
 }
 
 /**
@@ -135,7 +132,7 @@ export class DinoModel extends VisionModel {
     if (!this.spec.classifier) throw new VitkitError('INVALID_ARGUMENT', `${this.architecture} has no classification head; use embed().`);
     const pixels = await this.pixels(input);
     const logits = (await this.run({ pixel_values: pixels })).logits;
-    return topKPerRow(logits, options.topK ?? 5, readId2Label(this.files.config));
+    return topClasses(logits, readId2Label(this.files.config), options.topK ?? 5);
   }
 
   private async pixels(input: DinoInput): Promise<Tensor> {
@@ -189,23 +186,4 @@ function selectHead(maps: Float32Array, heads: number, size: number, head?: numb
   const mean = new Float32Array(size);
   for (let h = 0; h < heads; h++) for (let i = 0; i < size; i++) mean[i] += maps[h * size + i] / heads;
   return mean;
-}
-
-export function topKPerRow(logits: Tensor, k: number, id2label?: Map<number, string>): Classification[][] {
-  const [b, n] = logits.shape;
-  const data = logits.data as Float32Array;
-  const result: Classification[][] = [];
-  for (let i = 0; i < b; i++) {
-    const row = data.subarray(i * n, (i + 1) * n);
-    const max = Math.max(...row);
-    const exps = Array.from(row, (v) => Math.exp(v - max));
-    const sum = exps.reduce((a, x) => a + x, 0);
-    result.push(
-      exps
-        .map((e, j) => ({ label: id2label?.get(j) ?? `LABEL_${j}`, score: e / sum }))
-        .sort((a, x) => x.score - a.score)
-        .slice(0, k),
-    );
-  }
-  return result;
 }

@@ -1,6 +1,6 @@
+export type { Classification } from '@vitkit/core';
 export {
   type AttentionMaps,
-  type Classification,
   Dino,
   type DinoEmbeddings,
   type DinoInput,

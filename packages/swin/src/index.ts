@@ -1,4 +1,4 @@
-export type { Classification, ClassifyOptions } from './classification.js';
+export type { Classification, ClassifyOptions } from '@vitkit/core';
 export { swinFamily } from './family.js';
 export { SWIN_ARCHITECTURES, type SwinArchitecture } from './model.js';
 export { Swin, type SwinLoadOptions } from './swin-model.js';

@@ -1,4 +1,6 @@
 import {
+  type Classification,
+  type ClassifyOptions,
   type GraphRequest,
   type ImageSource,
   loadPretrained,
@@ -7,10 +9,11 @@ import {
   type PretrainedOptions,
   readId2Label,
   type Tensor,
+  topClasses,
   VisionModel,
   VitkitError,
 } from '@vitkit/core/internal';
-import { type Classification, type ClassifyOptions, preprocessForClassification, topClasses } from './classification.js';
+
 import { buildSwinGraph, readSwinSpec, type SwinSpec } from './model.js';
 
 export type SwinLoadOptions = ModelOptions & PretrainedOptions;
@@ -69,6 +72,6 @@ export class Swin extends VisionModel {
 
   /** Loads and preprocesses images as the checkpoint's preprocessor_config.json says, then classifies them. */
   async classify(images: ImageSource | ImageSource[], options: ClassifyOptions = {}): Promise<Classification[][]> {
-    return this.classifyPixels(await preprocessForClassification(this.files, images, options.load), options);
+    return this.classifyPixels((await this.preprocess(images, options.load)).pixel_values, options);
   }
 }

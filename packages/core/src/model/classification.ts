@@ -1,14 +1,6 @@
-import {
-  createImageProcessor,
-  type ImageSource,
-  type LoadImageOptions,
-  type PreprocessorConfig,
-  type PretrainedFiles,
-  readId2Label,
-  type Tensor,
-  toFloat32Array,
-  VitkitError,
-} from '@vitkit/core/internal';
+import { VitkitError } from '../errors/vitkit-error.js';
+import type { LoadImageOptions } from '../image/image-source.js';
+import { type Tensor, toFloat32Array } from '../tensor/tensor.js';
 
 /** One class of one image: its `id2label` name, softmax probability and index. */
 export interface Classification {
@@ -51,21 +43,3 @@ export function topClasses(logits: Tensor, id2label: Map<number, string> | undef
   }
   return results;
 }
-
-/** Loads and preprocesses images with the checkpoint's preprocessor_config.json → pixel_values. */
-export async function preprocessForClassification(
-  files: PretrainedFiles,
-  images: ImageSource | ImageSource[],
-  load?: LoadImageOptions,
-): Promise<Tensor> {
-  if (!files.preprocessorConfig) {
-    throw new VitkitError(
-      'FILE_NOT_FOUND',
-      `${files.source} has no preprocessor_config.json, so images cannot be preprocessed as the model expects; pass pixel_values to classifyPixels instead.`,
-    );
-  }
-  const processor = createImageProcessor(files.preprocessorConfig as PreprocessorConfig);
-  return (await processor.process(images, load)).pixel_values;
-}
-
-export { readId2Label };
