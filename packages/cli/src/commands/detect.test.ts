@@ -1,0 +1,37 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VitkitError } from '@vitkit/core';
+import { fixturePath, readFixtureJson } from '@vitkit/test-support';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runDetect } from './detect.js';
+
+const workDir = mkdtempSync(join(tmpdir(), 'vitkit-detect-'));
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+const MODEL = fixturePath('detr/resnet-basic');
+const CATS = fixturePath('preprocess/images/cats.png');
+const SYNTHETIC = fixturePath('preprocess/images/synthetic_97x61.png');
+
+describe('vitkit detect', () => {
+  it('runs two images as one padded batch and draws each at its own size', async () => {
+    const queries = readFixtureJson<{ num_queries: number }>('detr/resnet-basic/config.json').num_queries;
+    const out = join(workDir, 'boxes.png');
+    const results = await runDetect([CATS, SYNTHETIC], { model: MODEL, threshold: 0, device: 'cpu', out });
+    expect(results.map((r) => [r.width, r.height])).toEqual([
+      [640, 480],
+      [97, 61],
+    ]);
+    for (const r of results) {
+      expect(r.detections).toHaveLength(queries); // threshold 0 keeps every query
+      for (const d of r.detections) expect(d.box.every(Number.isFinite)).toBe(true);
+      const meta = await sharp(readFileSync(r.drawn!)).metadata();
+      expect([meta.width, meta.height]).toEqual([r.width, r.height]);
+    }
+    expect(results[0].drawn).toBe(join(workDir, 'boxes-1.png'));
+  });
+
+  it('refuses a threshold outside 0..1', async () => {
+    await expect(runDetect([CATS], { model: MODEL, threshold: 2, device: 'cpu' })).rejects.toBeInstanceOf(VitkitError);
+  });
+});
