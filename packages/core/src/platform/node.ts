@@ -2,6 +2,6 @@
 // so browser bundles never see sharp, fs, proper-lockfile or onnxruntime-node.
 export const platformName = 'node' as const;
 // Local folders and the Hugging Face cache layout (fs, crypto, proper-lockfile).
-export { downloadPretrained, loadPretrained } from '../hub/load-pretrained.js';
+export { downloadPretrained, loadPretrained } from '../hub/load-pretrained-node.js';
 export { decodeImageSource } from '../image/decode-node.js';
 export { loadOnnxRuntime } from '../runtime/load-onnxruntime-node.js';

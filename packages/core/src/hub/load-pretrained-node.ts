@@ -1,0 +1,78 @@
+// Node side of `loadPretrained` / `downloadPretrained`, reached only through platform/node.ts (so never
+// from a browser bundle): local folders, and Hub downloads into the Hugging Face cache layout.
+// Import the public ones from load-pretrained.ts, which route through '#platform'.
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { RawConfig } from '../config/model-config.js';
+import { VitkitError } from '../errors/vitkit-error.js';
+import { type CheckpointFiles, findWeightFiles, loadWeights } from '../weights/load-weights.js';
+import { hubCheckpointFiles } from './hub-files.js';
+import { checkRepoId, resolveHubSettings } from './hub-settings.js';
+import type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
+import { isDirectory, localFolderFiles } from './local-folder.js';
+
+export type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
+
+/**
+ * What every family's `fromPretrained` calls: resolves a local folder or a Hub id to its config,
+ * optional preprocessor config and weights. Hub files land in the Hugging Face cache, shared with
+ * Python's huggingface_hub.
+ */
+export async function loadPretrained(idOrPath: string, options: PretrainedOptions = {}): Promise<PretrainedFiles> {
+  const files = await checkpointFiles(idOrPath, options);
+  const { configPath, config, preprocessorConfig } = await readConfigs(files);
+  const weights = await loadWeights(files);
+  return { source: idOrPath, dir: dirname(configPath), config, preprocessorConfig, weights };
+}
+
+/**
+ * Fetches everything `loadPretrained` needs into the cache without parsing the weights, for
+ * `vitkit download` and for warming a cache before going offline.
+ */
+export async function downloadPretrained(idOrPath: string, options: PretrainedOptions = {}): Promise<DownloadedCheckpoint> {
+  const files = await checkpointFiles(idOrPath, options);
+  const configPath = await files.required('config.json');
+  const preprocessorPath = await files.optional('preprocessor_config.json');
+  const weights = await findWeightFiles(files);
+  const paths = [configPath, ...(preprocessorPath ? [preprocessorPath] : []), ...weights.paths];
+  return { source: idOrPath, dir: dirname(configPath), files: paths };
+}
+
+async function checkpointFiles(idOrPath: string, options: PretrainedOptions): Promise<CheckpointFiles> {
+  if (await isDirectory(idOrPath)) return localFolderFiles(idOrPath);
+  if (looksLikePath(idOrPath)) {
+    throw new VitkitError(
+      'FILE_NOT_FOUND',
+      `No checkpoint folder at ${idOrPath}. Check the path (Hub ids look like "facebook/dinov2-small").`,
+    );
+  }
+  checkRepoId(idOrPath);
+  return hubCheckpointFiles(idOrPath, resolveHubSettings(options));
+}
+
+/** Paths are told from Hub ids (`org/name`) by their shape: relative markers, roots, or deeper nesting. */
+function looksLikePath(value: string): boolean {
+  return /^(\.{1,2}[/\\]|[/\\~]|[a-zA-Z]:[/\\])/.test(value) || value.includes('\\') || value.split('/').length > 2;
+}
+
+async function readConfigs(files: CheckpointFiles): Promise<{ configPath: string; config: RawConfig; preprocessorConfig?: RawConfig }> {
+  const configPath = await files.required('config.json');
+  const config = await readJson(configPath, `${files.source}/config.json`);
+  const preprocessorPath = await files.optional('preprocessor_config.json');
+  const preprocessorConfig =
+    preprocessorPath === undefined ? undefined : await readJson(preprocessorPath, `${files.source}/preprocessor_config.json`);
+  return { configPath, config, preprocessorConfig };
+}
+
+async function readJson(path: string, label: string): Promise<RawConfig> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(path, 'utf8'));
+  } catch (cause) {
+    throw new VitkitError('CONFIG_INVALID', `${label} is not valid JSON.`, { cause });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new VitkitError('CONFIG_INVALID', `${label} must hold a JSON object.`);
+  }
+  return value as RawConfig;
+}
