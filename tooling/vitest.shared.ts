@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -8,6 +10,8 @@ const core = (p: string) => fileURLToPath(new URL(`../packages/core/src/${p}`, i
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const gpuEnv: Record<string, string> =
   !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD) ? { VK_ICD_FILENAMES: SWIFTSHADER_ICD } : {};
+// The Vulkan loader complains on every session without a runtime dir; give it a private one.
+if (!process.env.XDG_RUNTIME_DIR) gpuEnv.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'vitkit-xdg-'));
 
 /**
  * Tests run against sources, not builds: workspace packages resolve to their `src/`, so a change

@@ -2,3 +2,4 @@
 export * from './devices.js';
 export * from './fixtures.js';
 export * from './parity.js';
+export * from './parity-suite.js';

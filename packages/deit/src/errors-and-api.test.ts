@@ -54,7 +54,7 @@ describe('DeiT bad input', () => {
   it('refuses an input smaller than one patch, and classification without a head', async () => {
     const model = new Deit(await load('deit/model'));
     expect(() => model.graphFor(4, 32)).toThrow(code('INPUT_SHAPE_INVALID'));
-    await expect(model.classifyPixels(Tensor.zeros('float32', [1, 3, 32, 32]))).rejects.toThrow(code('MODEL_TYPE_UNSUPPORTED'));
+    await expect(model.classify(Tensor.zeros('float32', [1, 3, 32, 32]))).rejects.toThrow(code('MODEL_TYPE_UNSUPPORTED'));
   });
 });
 
@@ -71,10 +71,10 @@ describe('DeiT API', () => {
     expect(out.pooler_output.shape).toEqual([2, 48]);
   });
 
-  it('classifyPixels: softmax over the averaged logits, best first, named by id2label', async () => {
+  it('classify: softmax over the averaged logits, best first, named by id2label', async () => {
     const model = await Deit.fromPretrained(fixturePath('deit/with-teacher'), { device: 'cpu' });
     const pixels = readFixtureTensors('deit/with-teacher/input.safetensors').get('pixel_values') as Tensor;
-    const [top] = await model.classifyPixels(pixels, { topK: 3 });
+    const [top] = await model.classify(pixels, { topK: 3 });
     await model.dispose();
     const logits = Array.from(readFixtureTensors('deit/with-teacher/expected.safetensors').get('logits')?.data as Float32Array);
     const best = logits.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]);

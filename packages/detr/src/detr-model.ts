@@ -4,7 +4,6 @@ import {
   type GraphRequest,
   type ImageSource,
   loadImage,
-  loadPretrained,
   type ModelInputs,
   type ModelOptions,
   type PreprocessorConfig,
@@ -62,17 +61,6 @@ export class Detr extends VisionModel {
 
   protected buildGraph(request: GraphRequest) {
     return buildDetrGraph(this.spec, this.files.weights, request, this.buildOptions);
-  }
-
-  static async fromPretrained<T extends Detr>(
-    this: new (
-      files: PretrainedFiles,
-      options?: ModelOptions & DetrBuildOptions,
-    ) => T,
-    idOrPath: string,
-    options: DetrLoadOptions = {},
-  ): Promise<T> {
-    return new this(await loadPretrained(idOrPath, options), options);
   }
 
   /**

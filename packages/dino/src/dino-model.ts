@@ -1,16 +1,12 @@
 import {
-  type Classification,
   type GraphRequest,
   type ImageSource,
-  loadPretrained,
   type ModelOptions,
   type PreprocessorConfig,
   type PretrainedFiles,
   type PretrainedOptions,
   type RgbImage,
-  readId2Label,
   Tensor,
-  topClasses,
   VisionModel,
   VitkitError,
 } from '@vitkit/core/internal';
@@ -57,6 +53,10 @@ export class DinoModel extends VisionModel {
     this.spec = readDinoSpec(files.config, files.weights);
   }
 
+  override get hasClassifier(): boolean {
+    return this.spec.classifier;
+  }
+
   get architecture(): string {
     return this.spec.architecture;
   }
@@ -68,17 +68,6 @@ export class DinoModel extends VisionModel {
 
   protected buildGraph(request: GraphRequest) {
     return buildDinoGraph(this.spec, this.files.weights, request);
-  }
-
-  static async fromPretrained<T extends DinoModel>(
-    this: new (
-      files: PretrainedFiles,
-      options?: ModelOptions,
-    ) => T,
-    idOrPath: string,
-    options: DinoLoadOptions = {},
-  ): Promise<T> {
-    return new this(await loadPretrained(idOrPath, options), options);
   }
 
   /** CLS, patch (on their grid), pooled and register embeddings. */
@@ -125,14 +114,6 @@ export class DinoModel extends VisionModel {
     const [b, gridH, gridW, c] = patches.shape;
     if (b !== 1) throw new VitkitError('INVALID_ARGUMENT', 'pcaImage takes one image.');
     return upscaleNearest(patchPcaImage(patches.data, gridH * gridW, c, gridH, gridW), this.spec.patch[0]);
-  }
-
-  /** Top-k labels per image from a classification head, softmax over logits, names from id2label. */
-  async classify(input: DinoInput, options: { topK?: number } = {}): Promise<Classification[][]> {
-    if (!this.spec.classifier) throw new VitkitError('INVALID_ARGUMENT', `${this.architecture} has no classification head; use embed().`);
-    const pixels = await this.pixels(input);
-    const logits = (await this.run({ pixel_values: pixels })).logits;
-    return topClasses(logits, readId2Label(this.files.config), options.topK ?? 5);
   }
 
   private async pixels(input: DinoInput): Promise<Tensor> {

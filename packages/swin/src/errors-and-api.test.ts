@@ -101,7 +101,7 @@ describe('Swin bad input', () => {
     const model = new Swin(await load('swin/padding-shifted'));
     // 12x12 pixels → 6x6 tokens → 3x3 after merging, below window 4.
     expect(() => model.graphFor(12, 12)).toThrow(code('INPUT_SHAPE_INVALID'));
-    await expect(model.classifyPixels(zeros(1, 3, 32, 32))).rejects.toThrow(code('MODEL_TYPE_UNSUPPORTED'));
+    await expect(model.classify(zeros(1, 3, 32, 32))).rejects.toThrow(code('MODEL_TYPE_UNSUPPORTED'));
   });
 });
 
@@ -146,10 +146,10 @@ describe('Swin API', () => {
     }
   });
 
-  it('classifyPixels and classify (preprocessor_config.json) rank the softmax of the logits', async () => {
+  it('classify on pixels and on images (preprocessor_config.json) rank the softmax of the logits', async () => {
     const model = await Swin.fromPretrained(fixturePath('swin/classification'), { device: 'cpu' });
     const pixels = readFixtureTensors('swin/classification/input.safetensors').get('pixel_values') as Tensor;
-    const [top] = await model.classifyPixels(pixels, { topK: 10 });
+    const [top] = await model.classify(pixels, { topK: 10 });
     const logits = Array.from(readFixtureTensors('swin/classification/expected.safetensors').get('logits')?.data as Float32Array);
     expect(top).toHaveLength(4);
     expect(top[0].index).toBe(logits.indexOf(Math.max(...logits)));

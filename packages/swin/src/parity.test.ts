@@ -1,27 +1,4 @@
-import { loadPretrained, type Tensor } from '@vitkit/core';
-import { compareArrays, fixturePath, listModelCases, testDevices } from '@vitkit/test-support';
-import { describe, expect, it } from 'vitest';
+import { describeFixtureParity } from '@vitkit/test-support';
 import { Swin } from './swin-model.js';
 
-// One test per fixture case and device: every output in expected.safetensors, within the case's atol/rtol.
-const CASES = listModelCases(['swin']);
-
-describe.each(testDevices())('Swin parity on %s', (device) => {
-  it.each(CASES.map((c) => [c.id, c] as const))('%s', async (_id, c) => {
-    const model = new Swin(await loadPretrained(fixturePath(c.id)), { device });
-    expect(model.architecture).toBe(c.modelClass);
-    const outputs = await model.run(
-      { pixel_values: c.inputs.get('pixel_values') as Tensor },
-      { outputHiddenStates: c.outputHiddenStates, outputAttentions: c.outputAttentions },
-    );
-    await model.dispose();
-    for (const [name, expected] of c.expected) {
-      const actual = outputs[name];
-      expect(actual, `output ${name}`).toBeDefined();
-      expect(actual.shape, `shape of ${name}`).toEqual(expected.shape);
-      const cmp = compareArrays(actual.data as Float32Array, expected.data as Float32Array, c.atol, c.rtol);
-      if (process.env.VITKIT_REPORT_ERRORS) console.log(`[max-error] ${device} ${c.id} ${name} ${cmp.maxAbs.toExponential(2)}`);
-      expect(cmp.ok, `${name}: max |diff| ${cmp.maxAbs.toExponential(2)} exceeds atol ${c.atol} + rtol ${c.rtol}`).toBe(true);
-    }
-  });
-});
+describeFixtureParity('Swin', ['swin'], (files, options) => new Swin(files, options));

@@ -1,12 +1,14 @@
 import type { AttentionKernelName } from '../attention/attention.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import type { GraphBuilder } from '../graph/graph-builder.js';
-import type { PretrainedFiles } from '../hub/load-pretrained.js';
+import { loadPretrained, type PretrainedFiles, type PretrainedOptions } from '../hub/load-pretrained.js';
 import type { ImageSource, LoadImageOptions } from '../image/image-source.js';
 import { createImageProcessor, type ImageProcessor, type PreprocessorConfig, type ProcessorOutput } from '../preprocess/image-processor.js';
 import { type Device, defaultAttentionKernel } from '../runtime/device.js';
 import { defaultDevice, ModelSession, type SessionOptions } from '../runtime/model-session.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { type Classification, type ClassifyOptions, topClasses } from './classification.js';
+import { readId2Label } from '../config/model-config.js';
 
 /** Weight precision a graph is built for. */
 export type ModelDtype = 'fp32';
@@ -92,6 +94,36 @@ export abstract class VisionModel {
 
   /** Builds the graph for one request. Output names follow Hugging Face (see `run`). */
   protected abstract buildGraph(request: GraphRequest): GraphBuilder;
+
+  /** Loads a local folder or Hub id (see `loadPretrained`) as this model class. */
+  static async fromPretrained<T extends VisionModel, O extends ModelOptions = ModelOptions>(
+    this: new (
+      files: PretrainedFiles,
+      options?: O,
+    ) => T,
+    idOrPath: string,
+    options?: O & PretrainedOptions,
+  ): Promise<T> {
+    return new this(await loadPretrained(idOrPath, options), options);
+  }
+
+  /** Whether the graph ends in a classification head with `logits` (families override). */
+  get hasClassifier(): boolean {
+    return false;
+  }
+
+  /**
+   * Top classes per image: softmax over `logits`, names from config.json's `id2label`. Takes images
+   * (preprocessed as the checkpoint's processor does) or pixel_values [B, 3, H, W].
+   */
+  async classify(input: ImageSource | ImageSource[] | Tensor, options: ClassifyOptions = {}): Promise<Classification[][]> {
+    if (!this.hasClassifier) {
+      throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `${this.architecture} has no classification head; load an …ForImageClassification checkpoint.`);
+    }
+    const pixels = input instanceof Tensor ? input : (await this.preprocess(input, options.load)).pixel_values;
+    const { logits } = await this.run({ pixel_values: pixels });
+    return topClasses(logits, readId2Label(this.files.config), options.topK);
+  }
 
   /** Runs the model on preprocessed inputs; outputs keep HF names, tuples flattened `<name>_<i>`. */
   async run(inputs: ModelInputs, options: ForwardOptions = {}): Promise<Record<string, Tensor>> {
