@@ -36,3 +36,33 @@ function expandQueries(g: GraphBuilder, maskBias: Value, queries: number): Value
   const [b, , , l] = maskBias.shape;
   return g.node('Expand', [maskBias, shape], {}, [{ dtype: maskBias.dtype, shape: [b, 1, queries, l] }])[0];
 }
+
+export interface BiasedAttentionArgs {
+  /** [B, S, C], projected without bias. */
+  q: Value;
+  /** [B, L, C] */
+  k: Value;
+  /** [B, L, C] */
+  v: Value;
+  /** [3C] constant [bq | bk | bv]: MultiHeadAttention adds it while splitting heads (its `bias` input). */
+  qkvBias?: Value;
+  numHeads: number;
+  scale: number;
+  /** [1, H|1, S, L] additive bias (P = 1 only). */
+  bias?: Value;
+}
+
+/**
+ * MultiHeadAttention with the Q/K/V projection biases folded into its `bias` input, so no Add nodes
+ * run for them. (onnxruntime's cpu MHA has no packed-QKV format, so Q, K and V stay separate inputs.)
+ */
+export function multiHeadAttentionWithBias(g: GraphBuilder, { q, k, v, qkvBias, numHeads, scale, bias }: BiasedAttentionArgs): Value {
+  const [output] = g.node(
+    'MultiHeadAttention',
+    [q, k, v, qkvBias, undefined, bias],
+    { num_heads: numHeads, scale: float(scale) },
+    [{ dtype: q.dtype, shape: q.shape }],
+    { domain: MS_DOMAIN },
+  );
+  return output;
+}

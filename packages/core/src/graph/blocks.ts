@@ -1,4 +1,5 @@
 import { type AttentionResult, attention } from '../attention/attention.js';
+import { multiHeadAttentionWithBias } from '../attention/fused-kernel.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import { Tensor, toFloat32Array } from '../tensor/tensor.js';
 import type { GraphBuilder } from './graph-builder.js';
@@ -88,25 +89,95 @@ export interface EncoderBlockOptions {
   keyPaddingMask?: Value;
 }
 
-/** Pre-norm transformer block: x + γ1·Attn(LN(x)); x + γ2·FFN(LN(x)). */
+/**
+ * Pre-norm transformer block: x + γ1·Attn(LN(x)); x + γ2·FFN(LN(x)).
+ *
+ * Built for speed without changing the math beyond float rounding:
+ * - layer-scale γ is folded into the preceding Linear at build time (γ·(Wh + b) = (γW)h + γb), so the
+ *   residual is a plain Add(x, MatMul + bias) that onnxruntime fuses with the next LayerNorm into
+ *   SkipLayerNormalization;
+ * - with the fused kernel, the Q/K/V biases go into MultiHeadAttention's `bias` input, which adds them
+ *   while splitting heads (no Add nodes). Q/K/V stay three MatMuls: packing them into one [C, 3C]
+ *   MatMul needs a Split on cpu (its MHA has no packed-QKV format), and measured no faster.
+ */
 export function encoderBlock(g: GraphBuilder, x: Value, w: EncoderBlockWeights, o: EncoderBlockOptions): { hidden: Value; probs?: Value } {
   const h = norm(g, x, w.norm1, o.eps, 'norm1');
-  const attn: AttentionResult = attention(g, {
-    q: linear(g, h, w.query, 'query'),
-    k: linear(g, h, w.key, 'key'),
-    v: linear(g, h, w.value, 'value'),
-    numHeads: o.numHeads,
-    bias: o.attentionBias,
-    keyPaddingMask: o.keyPaddingMask,
-    wantProbs: o.wantProbs,
-  });
-  let a = linear(g, attn.output, w.attnOut, 'attn_out');
-  if (w.layerScale1) a = mul(g, a, g.constant(f32(w.layerScale1), 'layer_scale1'));
+  let attn: AttentionResult;
+  if (canProjectTogether(g, w, o)) {
+    const c = h.shape[h.shape.length - 1] as number;
+    const scale = 1 / Math.sqrt(c / o.numHeads);
+    const qkvBias = packBias(w.query, w.key, w.value);
+    const bias = qkvBias ? g.constant(qkvBias, 'qkv.bias') : undefined;
+    const proj = (l: LinearWeights, name: string) => matMul(g, h, g.constant(transposeWeight(l.weight), `${name}.weight`));
+    attn = {
+      output: multiHeadAttentionWithBias(g, {
+        q: proj(w.query, 'query'),
+        k: proj(w.key, 'key'),
+        v: proj(w.value, 'value'),
+        qkvBias: bias,
+        numHeads: o.numHeads,
+        scale,
+        bias: o.attentionBias,
+      }),
+    };
+  } else {
+    attn = attention(g, {
+      q: linear(g, h, w.query, 'query'),
+      k: linear(g, h, w.key, 'key'),
+      v: linear(g, h, w.value, 'value'),
+      numHeads: o.numHeads,
+      bias: o.attentionBias,
+      keyPaddingMask: o.keyPaddingMask,
+      wantProbs: o.wantProbs,
+    });
+  }
+  const a = linear(g, attn.output, scaleOutputs(w.attnOut, w.layerScale1), 'attn_out');
   const x1 = add(g, x, a);
   const h2 = norm(g, x1, w.norm2, o.eps, 'norm2');
-  let f = w.ffn.kind === 'mlp' ? mlp(g, h2, w.ffn.fc1, w.ffn.fc2) : swiGlu(g, h2, w.ffn.weightsIn, w.ffn.weightsOut);
-  if (w.layerScale2) f = mul(g, f, g.constant(f32(w.layerScale2), 'layer_scale2'));
+  const f =
+    w.ffn.kind === 'mlp'
+      ? mlp(g, h2, w.ffn.fc1, scaleOutputs(w.ffn.fc2, w.layerScale2))
+      : swiGlu(g, h2, w.ffn.weightsIn, scaleOutputs(w.ffn.weightsOut, w.layerScale2));
   return { hidden: add(g, x1, f), probs: attn.probs };
+}
+
+function canProjectTogether(g: GraphBuilder, w: EncoderBlockWeights, o: EncoderBlockOptions): boolean {
+  if (g.attentionKernel !== 'fused' || o.wantProbs || o.keyPaddingMask) return false;
+  if (o.attentionBias && o.attentionBias.shape[0] !== 1) return false;
+  const [out, inp] = w.query.weight.shape;
+  return [w.key, w.value].every((l) => l.weight.shape.length === 2 && l.weight.shape[0] === out && l.weight.shape[1] === inp);
+}
+
+/** [bq | bk | bv] for MultiHeadAttention's `bias` input (zeros where a projection has none). */
+function packBias(q: LinearWeights, k: LinearWeights, v: LinearWeights): Tensor<'float32'> | undefined {
+  if (!q.bias && !k.bias && !v.bias) return undefined;
+  const out = q.weight.shape[0];
+  const bias = new Float32Array(3 * out);
+  [q, k, v].forEach((l, i) => {
+    if (l.bias) bias.set(toFloat32Array(l.bias), i * out);
+  });
+  return new Tensor('float32', bias, [3 * out]);
+}
+
+/** Folds a per-output-channel scale γ into a Linear: rows of W and the bias times γ. */
+function scaleOutputs(l: LinearWeights, gamma: Tensor | undefined): LinearWeights {
+  if (!gamma) return l;
+  const [out, inp] = l.weight.shape;
+  const g = toFloat32Array(gamma);
+  if (g.length !== out) {
+    throw new VitkitError('WEIGHTS_SHAPE_MISMATCH', `layer scale has ${g.length} channels but its Linear has ${out} outputs.`);
+  }
+  const src = toFloat32Array(l.weight);
+  const weight = new Float32Array(out * inp);
+  for (let r = 0; r < out; r++) for (let c = 0; c < inp; c++) weight[r * inp + c] = src[r * inp + c] * g[r];
+  const scaled: LinearWeights = { weight: new Tensor('float32', weight, [out, inp]) };
+  if (l.bias)
+    scaled.bias = new Tensor(
+      'float32',
+      Float32Array.from(toFloat32Array(l.bias), (b, i) => b * g[i]),
+      [out],
+    );
+  return scaled;
 }
 
 export { f32 as weightAsFloat32 };

@@ -1,6 +1,8 @@
 import type { AttentionKernelName } from '../attention/attention.js';
+import { readId2Label } from '../config/model-config.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import type { GraphBuilder } from '../graph/graph-builder.js';
+import { checkPrecisionDevice, type WeightPrecision } from '../graph/precision/weight-precision.js';
 import { loadPretrained, type PretrainedFiles, type PretrainedOptions } from '../hub/load-pretrained.js';
 import type { ImageSource, LoadImageOptions } from '../image/image-source.js';
 import { createImageProcessor, type ImageProcessor, type PreprocessorConfig, type ProcessorOutput } from '../preprocess/image-processor.js';
@@ -8,10 +10,13 @@ import { type Device, defaultAttentionKernel } from '../runtime/device.js';
 import { defaultDevice, ModelSession, type SessionOptions } from '../runtime/model-session.js';
 import { Tensor } from '../tensor/tensor.js';
 import { type Classification, type ClassifyOptions, topClasses } from './classification.js';
-import { readId2Label } from '../config/model-config.js';
 
-/** Weight precision a graph is built for. */
-export type ModelDtype = 'fp32';
+/**
+ * Precision the graph is built for, at load time from the same checkpoint: 'fp32' (every device),
+ * 'fp16' (webgpu, cuda), 'int8' and 'int4' (cpu: quantized Linear weights). Inputs and outputs stay
+ * float32 in every precision. See `graph/precision/weight-precision.ts`.
+ */
+export type ModelDtype = WeightPrecision;
 
 export interface ModelOptions {
   device?: Device;
@@ -19,6 +24,8 @@ export interface ModelOptions {
   threads?: number;
   /** Override the backend's default attention kernel. */
   attentionKernel?: AttentionKernelName;
+  /** Node, cpu: cache onnxruntime's optimized graph on disk for faster cold starts (see SessionOptions). */
+  optimizedModelCache?: boolean | string;
 }
 
 export interface ForwardOptions {
@@ -35,6 +42,11 @@ export interface GraphRequest {
   attentionKernel: AttentionKernelName;
   /** Whether a `pixel_mask` input is wired (DETR). */
   withPixelMask: boolean;
+  /**
+   * Precision the graph will be serialized in. Builders emit float32 and need not act on it: the
+   * builder's `toModelProto({ weightPrecision })` rewrites the graph (fp16 casts, quantized Linears).
+   */
+  dtype?: ModelDtype;
 }
 
 export interface ModelInputs {
@@ -58,9 +70,9 @@ export abstract class VisionModel {
 
   constructor(files: PretrainedFiles, options: ModelOptions = {}) {
     const dtype = options.dtype ?? 'fp32';
-    if (dtype !== 'fp32') throw new VitkitError('INVALID_ARGUMENT', `dtype "${dtype}" is not supported yet; use "fp32".`);
     this.files = files;
     this.device = options.device ?? defaultDevice();
+    checkPrecisionDevice(dtype, this.device);
     this.options = { ...options, dtype };
   }
 
@@ -118,7 +130,10 @@ export abstract class VisionModel {
    */
   async classify(input: ImageSource | ImageSource[] | Tensor, options: ClassifyOptions = {}): Promise<Classification[][]> {
     if (!this.hasClassifier) {
-      throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `${this.architecture} has no classification head; load an …ForImageClassification checkpoint.`);
+      throw new VitkitError(
+        'MODEL_TYPE_UNSUPPORTED',
+        `${this.architecture} has no classification head; load an …ForImageClassification checkpoint.`,
+      );
     }
     const pixels = input instanceof Tensor ? input : (await this.preprocess(input, options.load)).pixel_values;
     const { logits } = await this.run({ pixel_values: pixels });
@@ -172,7 +187,7 @@ export abstract class VisionModel {
   }
 
   protected sessionOptions(): SessionOptions {
-    return { device: this.device, threads: this.options.threads };
+    return { device: this.device, threads: this.options.threads, optimizedModelCache: this.options.optimizedModelCache };
   }
 
   private request(height: number, width: number, o: ForwardOptions, withPixelMask: boolean): GraphRequest {
@@ -183,6 +198,7 @@ export abstract class VisionModel {
       outputAttentions: o.outputAttentions ?? false,
       attentionKernel: this.options.attentionKernel ?? defaultAttentionKernel(this.device),
       withPixelMask,
+      dtype: this.options.dtype,
     };
   }
 
@@ -192,7 +208,7 @@ export abstract class VisionModel {
     if (!entry) {
       entry = (async () => {
         const g = this.buildGraph(request);
-        const session = await ModelSession.create(g.toModelProto(), this.sessionOptions());
+        const session = await ModelSession.create(g.toModelProto({ weightPrecision: request.dtype ?? 'fp32' }), this.sessionOptions());
         return { session, nodeCount: g.nodeCount };
       })();
       entry.catch(() => this.sessions.delete(key));

@@ -5,3 +5,4 @@ export const platformName = 'node' as const;
 export { downloadPretrained, loadPretrained } from '../hub/load-pretrained-node.js';
 export { decodeImageSource } from '../image/decode-node.js';
 export { loadOnnxRuntime } from '../runtime/load-onnxruntime-node.js';
+export { nodeRuntime } from '../runtime/node-runtime.js';

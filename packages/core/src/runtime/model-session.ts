@@ -1,14 +1,21 @@
+import * as platform from '#platform';
 import { loadOnnxRuntime } from '#platform';
 import { VitkitError } from '../errors/vitkit-error.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Device } from './device.js';
+import type { NodeRuntime } from './node-runtime.js';
 import type { OrtModule, OrtSession, OrtSessionOptions, OrtTensor } from './onnxruntime-api.js';
+
+// Node-only helpers (threads, on-disk cache) exist only on the Node side of '#platform'. Read by a
+// computed key so bundlers for the browser, whose '#platform' lacks the export, neither warn nor fail.
+const NODE_RUNTIME_EXPORT = 'nodeRuntime';
+const nodeRuntime = (platform as Record<string, unknown>)[NODE_RUNTIME_EXPORT] as NodeRuntime | undefined;
 
 export interface SessionOptions {
   /** Defaults to 'cpu' in Node and 'wasm' in browsers. */
   device?: Device;
-  /** Intra-op threads for cpu (default: every core) and wasm (default: 1 in Node). */
+  /** Intra-op threads for cpu (default: every core, os.availableParallelism() in Node) and wasm (default: 1 in Node). */
   threads?: number;
   /** onnxruntime graph optimization level (default 'all'). */
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
@@ -16,6 +23,13 @@ export interface SessionOptions {
   profilePrefix?: string;
   /** Save the optimized graph here (cpu), to cut cold starts or to inspect node placement. */
   optimizedModelPath?: string;
+  /**
+   * Node, cpu: keep onnxruntime's optimized graph on disk and load it on the next cold start instead of
+   * optimizing again. `true` uses `$VITKIT_CACHE/optimized` (default ~/.cache/vitkit/optimized); a
+   * string names the folder. Keyed by the graph bytes, onnxruntime version, provider, optimization
+   * level and CPU. Ignored elsewhere.
+   */
+  optimizedModelCache?: boolean | string;
   /** onnxruntime log severity (0 verbose … 4 fatal); default 3. */
   logSeverity?: 0 | 1 | 2 | 3 | 4;
 }
@@ -48,9 +62,34 @@ export class ModelSession {
       sessionOptions.profileFilePrefix = options.profilePrefix;
     }
     if (options.optimizedModelPath) sessionOptions.optimizedModelFilePath = options.optimizedModelPath;
+    const cache =
+      options.optimizedModelCache && device === 'cpu' && nodeRuntime && !options.optimizedModelPath
+        ? nodeRuntime.optimizedModel(
+            model,
+            { ort: ort.env.versions ?? null, device, level: sessionOptions.graphOptimizationLevel },
+            typeof options.optimizedModelCache === 'string' ? options.optimizedModelCache : undefined,
+          )
+        : undefined;
+    if (cache?.cached) {
+      // Already optimized (and fused for this CPU) by this onnxruntime: load it as is.
+      try {
+        const session = await ort.InferenceSession.create(cache.cached, { ...sessionOptions, graphOptimizationLevel: 'disabled' });
+        return new ModelSession(ort, session, device);
+      } catch {
+        // A stale or damaged entry: fall through and build (and rewrite) it.
+      }
+    }
+    if (cache) sessionOptions.optimizedModelFilePath = cache.writePath;
     try {
-      return new ModelSession(ort, await ort.InferenceSession.create(model, sessionOptions), device);
+      const session = await ort.InferenceSession.create(model, sessionOptions);
+      try {
+        cache?.commit();
+      } catch {
+        cache?.abandon(); // the cache is an optimization; a failed write never fails the session
+      }
+      return new ModelSession(ort, session, device);
     } catch (cause) {
+      cache?.abandon();
       throw sessionError(device, cause);
     }
   }
@@ -71,6 +110,8 @@ export class ModelSession {
     try {
       results = await session.run(ortFeeds);
     } catch (cause) {
+      const f16 = float16Unsupported(this.device, cause);
+      if (f16) throw f16;
       throw new VitkitError('RUN_FAILED', `onnxruntime (${this.device}) failed to run the model: ${(cause as Error)?.message ?? cause}`, {
         cause,
       });
@@ -100,9 +141,22 @@ export class ModelSession {
   }
 }
 
+/** Node: os.availableParallelism() (Node 20 has no navigator); browsers: navigator.hardwareConcurrency. */
 function availableCores(): number {
+  if (nodeRuntime) return nodeRuntime.availableCores();
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   return nav?.hardwareConcurrency ?? 1;
+}
+
+/** WebGPU adapters without the shader-f16 feature (SwiftShader, some mobile GPUs) cannot run fp16 graphs. */
+function float16Unsupported(device: Device, cause: unknown): VitkitError | undefined {
+  const message = (cause as Error)?.message ?? String(cause);
+  if (device !== 'webgpu' || !/requires f16 but the device does not support it/.test(message)) return undefined;
+  return new VitkitError(
+    'BACKEND_UNAVAILABLE',
+    `This WebGPU adapter has no shader-f16 support, which dtype "fp16" needs; use dtype "fp32" on it (${message}).`,
+    { cause },
+  );
 }
 
 function checkProviderInstalled(ort: OrtModule, device: Device): void {
@@ -118,6 +172,8 @@ function checkProviderInstalled(ort: OrtModule, device: Device): void {
 }
 
 function sessionError(device: Device, cause: unknown): VitkitError {
+  const f16 = float16Unsupported(device, cause);
+  if (f16) return f16;
   const message = (cause as Error)?.message ?? String(cause);
   if (device === 'webgpu' && /adapter|webgpu|dawn|vulkan/i.test(message)) {
     return new VitkitError(
