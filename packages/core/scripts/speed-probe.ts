@@ -269,6 +269,36 @@ if (has('save')) {
     writeFileSync(flag('save', '/tmp/vitkit.onnx').replace('.onnx', `-${d}.onnx`), buildVitkit(d).toModelProto(serializeOptions(d)));
   process.exit(0);
 }
+if (has('cold')) {
+  // Cold start: graph build + session creation, optimized-model cache miss then hit, vs raw onnxruntime.
+  const { mkdtempSync } = await import('node:fs');
+  const dir = mkdtempSync('/tmp/vitkit-optcache-');
+  synth ??= synthDinov2Small();
+  for (const round of ['miss', 'hit', 'no-cache']) {
+    const t0 = performance.now();
+    const proto = buildVitkit('fp32').toModelProto();
+    const t1 = performance.now();
+    const s = await ModelSession.create(proto, {
+      device: 'cpu',
+      threads: THREADS,
+      optimizedModelCache: round === 'no-cache' ? false : dir,
+    });
+    const t2 = performance.now();
+    await s.run({ pixel_values: pixels() });
+    const t3 = performance.now();
+    console.log(
+      `vitkit ${round.padEnd(8)}: build ${(t1 - t0).toFixed(0)} ms, session ${(t2 - t1).toFixed(0)} ms, first run ${(t3 - t2).toFixed(0)} ms, total ${(t3 - t0).toFixed(0)} ms`,
+    );
+    await s.dispose();
+    const r0 = performance.now();
+    const raw = await rawRunner();
+    await raw.run();
+    console.log(`raw ort         : session + first run ${(performance.now() - r0).toFixed(0)} ms`);
+    await raw.close();
+  }
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
 if (has('profile')) {
   for (const d of DTYPES) await profile(d);
   if (has('with-raw')) await profile('raw');

@@ -33,16 +33,18 @@ export const nodeRuntime = {
     hash.update(JSON.stringify({ ...key, arch: arch(), cpu: cpus()[0]?.model ?? '' }));
     hash.update(model);
     const file = join(root, `${hash.digest('hex').slice(0, 32)}.onnx`);
+    let cached: Uint8Array | undefined;
     if (existsSync(file)) {
       try {
-        return { cached: new Uint8Array(readFileSync(file)), writePath: '', commit() {}, abandon() {} };
+        cached = new Uint8Array(readFileSync(file));
       } catch {
-        // unreadable: rebuild below
+        // unreadable: rebuilt and replaced below
       }
     }
     mkdirSync(root, { recursive: true });
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     return {
+      cached,
       writePath: tmp,
       commit() {
         if (existsSync(tmp)) renameSync(tmp, file);

@@ -1,0 +1,56 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomArray } from '@vitkit/test-support';
+import { afterAll, describe, expect, it } from 'vitest';
+import { linear } from '../graph/blocks.js';
+import { GraphBuilder } from '../graph/graph-builder.js';
+import { Tensor } from '../tensor/tensor.js';
+import { ModelSession } from './model-session.js';
+import { nodeRuntime } from './node-runtime.js';
+
+function smallGraph(): Uint8Array {
+  const g = new GraphBuilder();
+  const x = g.input('x', 'float32', ['batch', 4, 8]);
+  const w = { weight: new Tensor('float32', randomArray(16 * 8, 1), [16, 8]), bias: new Tensor('float32', randomArray(16, 2), [16]) };
+  g.output(linear(g, x, w), 'y');
+  return g.toModelProto();
+}
+
+describe('ModelSession in Node', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vitkit-optimized-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('uses every core Node reports (os.availableParallelism, not navigator) by default', () => {
+    expect(nodeRuntime.availableCores()).toBe(availableParallelism());
+  });
+
+  it('optimizedModelCache writes the optimized graph once, atomically, and loads it on the next cold start', async () => {
+    const model = smallGraph();
+    const x = new Tensor('float32', randomArray(2 * 4 * 8, 3), [2, 4, 8]);
+    const first = await ModelSession.create(model, { device: 'cpu', optimizedModelCache: dir });
+    const a = await first.run({ x });
+    await first.dispose();
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^[0-9a-f]{32}\.onnx$/); // no temporary file left behind
+
+    const second = await ModelSession.create(model, { device: 'cpu', optimizedModelCache: dir });
+    const b = await second.run({ x });
+    await second.dispose();
+    expect(readdirSync(dir)).toEqual(files);
+    expect(Array.from(b.y.data as Float32Array)).toEqual(Array.from(a.y.data as Float32Array));
+  });
+
+  it('a damaged cache entry is rebuilt, never an error', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const model = smallGraph();
+    for (const f of readdirSync(dir)) writeFileSync(join(dir, f), 'not an onnx model');
+    const s = await ModelSession.create(model, { device: 'cpu', optimizedModelCache: dir });
+    const out = await s.run({ x: new Tensor('float32', randomArray(32, 4), [1, 4, 8]) });
+    await s.dispose();
+    expect(out.y.shape).toEqual([1, 4, 16]);
+    const [entry] = readdirSync(dir);
+    expect(readFileSync(join(dir, entry)).byteLength).toBeGreaterThan(100); // replaced by a real graph
+  });
+});
