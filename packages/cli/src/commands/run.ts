@@ -1,5 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import { DEVICES, type Device, loadPretrained, readSafetensors, type Tensor, VitkitError, writeSafetensors } from '@vitkit/core';
+import {
+  DEVICES,
+  type Device,
+  loadPretrained,
+  type ModelDtype,
+  readSafetensors,
+  type Tensor,
+  VitkitError,
+  writeSafetensors,
+} from '@vitkit/core';
 import { type Command, Option } from 'commander';
 import { familyFor } from '../families.js';
 import { writeFileAtomic } from '../output-file.js';
@@ -10,7 +19,7 @@ interface RunOptions {
   outputHiddenStates?: boolean;
   outputAttentions?: boolean;
   device: Device;
-  dtype: 'fp32';
+  dtype: ModelDtype;
 }
 
 /**
@@ -27,7 +36,11 @@ export function registerRun(program: Command): void {
     .option('--output-hidden-states', 'also write hidden_states_<i>')
     .option('--output-attentions', 'also write attentions_<i> and attentions_last')
     .addOption(new Option('--device <device>', 'where to run').choices(DEVICES).default('cpu'))
-    .addOption(new Option('--dtype <dtype>', 'weight precision').choices(['fp32']).default('fp32'))
+    .addOption(
+      new Option('--dtype <dtype>', 'weight precision (fp16: webgpu/cuda; int8, int4: cpu)')
+        .choices(['fp32', 'fp16', 'int8', 'int4'])
+        .default('fp32'),
+    )
     .action(async (model: string, o: RunOptions) => {
       const inputs = readSafetensors(await readInput(o.pixels), o.pixels).tensors;
       const pixelValues = inputs.get('pixel_values');
