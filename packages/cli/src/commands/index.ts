@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerBench } from './bench.js';
 import { registerClassify } from './classify.js';
 import { registerDetect } from './detect.js';
 import { registerDino } from './dino.js';
@@ -7,7 +8,15 @@ import { registerPreprocess } from './preprocess.js';
 import { registerRun } from './run.js';
 
 /** Each command lives in its own file and registers itself here, one line each. */
-const commands: ((program: Command) => void)[] = [registerDino, registerDownload, registerPreprocess, registerRun, registerClassify, registerDetect];
+const commands: ((program: Command) => void)[] = [
+  registerDino,
+  registerDownload,
+  registerPreprocess,
+  registerRun,
+  registerBench,
+  registerClassify,
+  registerDetect,
+];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);

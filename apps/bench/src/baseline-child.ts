@@ -1,0 +1,125 @@
+// One baseline measurement in its own process (so its peak RSS is its own): transformers.js or raw
+// onnxruntime-node on an Optimum-style export (`<folder>/onnx/model.onnx` + config.json).
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+export interface BaselineRequest {
+  runner: 'transformers.js' | 'onnxruntime';
+  folder: string;
+  input: number[];
+  runs: number;
+}
+
+export interface BaselineResult {
+  coldStartMs: number;
+  firstRunMs: number;
+  times: number[];
+  peakRssMb: number;
+  inputs: string[];
+  /** The input shape used: the request's, with the export's static dims where it has them. */
+  input: number[];
+}
+
+interface SessionLike {
+  inputNames: readonly string[];
+  inputMetadata?: readonly { name: string; isTensor?: boolean; shape?: readonly (number | string)[] }[];
+}
+
+/** Fixture exports were traced at a fixed size (static H, W): take those over the request's. */
+function resolveInput(session: SessionLike | undefined, wanted: number[]): number[] {
+  const meta = session?.inputMetadata?.find((m) => m.name === 'pixel_values');
+  if (!meta?.shape || meta.shape.length !== wanted.length) return wanted;
+  return wanted.map((d, i) => (typeof meta.shape![i] === 'number' && (meta.shape![i] as number) > 0 ? (meta.shape![i] as number) : d));
+}
+
+function randomPixels(n: number): Float32Array {
+  const data = new Float32Array(n);
+  let s = 42;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) | 0;
+    data[i] = ((s >>> 0) / 4294967296) * 2 - 1;
+  }
+  return data;
+}
+
+async function onnxruntime(req: BaselineRequest): Promise<BaselineResult> {
+  const ort = await import('onnxruntime-node');
+  const t0 = performance.now();
+  // The best session options: every core, every graph optimization.
+  const session = await ort.InferenceSession.create(join(req.folder, 'onnx', 'model.onnx'), {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: cpus().length,
+  });
+  const coldStartMs = performance.now() - t0;
+  const input = resolveInput(session as unknown as SessionLike, req.input);
+  const [b, , h, w] = input;
+  const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
+  for (const name of session.inputNames) {
+    if (name === 'pixel_values') feeds[name] = new ort.Tensor('float32', randomPixels(input.reduce((x, y) => x * y, 1)), input);
+    else if (name === 'pixel_mask') feeds[name] = new ort.Tensor('int64', new BigInt64Array(b * h * w).fill(1n), [b, h, w]);
+    else throw new Error(`${req.folder}: unexpected model input "${name}"`);
+  }
+  const t1 = performance.now();
+  await session.run(feeds);
+  const firstRunMs = performance.now() - t1;
+  const times: number[] = [];
+  for (let i = 0; i < req.runs; i++) {
+    const t = performance.now();
+    await session.run(feeds);
+    times.push(performance.now() - t);
+  }
+  await session.release();
+  return { coldStartMs, firstRunMs, times, peakRssMb: process.resourceUsage().maxRSS / 1024, inputs: [...session.inputNames], input };
+}
+
+async function transformersJs(req: BaselineRequest): Promise<BaselineResult> {
+  const { AutoModel, env, Tensor } = await import('@huggingface/transformers');
+  const folder = resolve(req.folder);
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.localModelPath = `${dirname(folder)}/`;
+  const external = existsSync(join(folder, 'onnx', 'model.onnx_data'));
+  const t0 = performance.now();
+  // transformers.js defaults: no session options (as its users run it).
+  const model = await AutoModel.from_pretrained(basename(folder), {
+    device: 'cpu',
+    dtype: 'fp32',
+    ...(external ? { use_external_data_format: true } : {}),
+  });
+  const coldStartMs = performance.now() - t0;
+  const session = (model as unknown as { sessions?: Record<string, SessionLike> }).sessions?.model;
+  const input = resolveInput(session, req.input);
+  const pixels = new Tensor('float32', randomPixels(input.reduce((x, y) => x * y, 1)), input);
+  const run = () => model({ pixel_values: pixels });
+  const t1 = performance.now();
+  await run();
+  const firstRunMs = performance.now() - t1;
+  const times: number[] = [];
+  for (let i = 0; i < req.runs; i++) {
+    const t = performance.now();
+    await run();
+    times.push(performance.now() - t);
+  }
+  await model.dispose();
+  return {
+    coldStartMs,
+    firstRunMs,
+    times,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    inputs: [...(session?.inputNames ?? ['pixel_values'])],
+    input,
+  };
+}
+
+process.once('message', async (req: BaselineRequest) => {
+  try {
+    const result = req.runner === 'onnxruntime' ? await onnxruntime(req) : await transformersJs(req);
+    process.send?.({ ok: true, result });
+  } catch (error) {
+    process.send?.({ ok: false, error: String((error as Error)?.stack ?? error) });
+  }
+  process.disconnect?.();
+});

@@ -1,0 +1,58 @@
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { BaselineRequest, BaselineResult } from './baseline-child.js';
+
+export type BaselineRunner = BaselineRequest['runner'];
+export const BASELINE_RUNNERS: readonly BaselineRunner[] = ['transformers.js', 'onnxruntime'];
+
+/** Runs one baseline in a child process (dist/baseline-child.js, or the .ts source under vitest). */
+export function runBaseline(req: BaselineRequest, timeoutMs = 600_000): Promise<BaselineResult> {
+  if (!existsSync(join(req.folder, 'onnx', 'model.onnx'))) {
+    return Promise.reject(new Error(`${req.folder} has no onnx/model.onnx (an Optimum-style export is expected).`));
+  }
+  return childEntry().then(
+    (entry) =>
+      new Promise((resolve, reject) => {
+        const child = fork(entry, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+        let stderr = '';
+        child.stderr?.on('data', (d: Buffer) => {
+          stderr += d.toString();
+        });
+        const timer = setTimeout(() => {
+          child.kill();
+          reject(new Error(`${req.runner} on ${req.folder} took longer than ${timeoutMs / 1000} s`));
+        }, timeoutMs);
+        child.on('message', (m: { ok: boolean; result?: BaselineResult; error?: string }) => {
+          clearTimeout(timer);
+          if (m.ok && m.result) resolve(m.result);
+          else reject(new Error(`${req.runner} on ${req.folder} failed: ${m.error}`));
+        });
+        child.on('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`${req.runner} on ${req.folder} exited with ${code}: ${stderr.split('\n').slice(-5).join(' ')}`));
+        });
+        child.send(req);
+      }),
+  );
+}
+
+/** dist/baseline-child.js when built; under vitest (sources only, Node 20 runs no .ts) an esbuild bundle of the source. */
+async function childEntry(): Promise<string> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const js = join(here, 'baseline-child.js');
+  if (existsSync(js)) return js;
+  const out = join(here, '..', 'node_modules', '.cache', 'vitkit-bench', 'baseline-child.mjs');
+  await build({
+    entryPoints: [join(here, 'baseline-child.ts')],
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    outfile: out,
+    logLevel: 'silent',
+  });
+  return out;
+}

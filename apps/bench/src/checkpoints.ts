@@ -1,0 +1,71 @@
+// The embedded default: configs of real checkpoints (apps/bench/configs/<name>/), turned into
+// checkpoint folders with synthesized weights, written once into a cache and reused.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeSafetensors } from '@vitkit/core';
+import { synthesizeWeights } from './synthesize.js';
+
+export const CONFIGS_DIR = fileURLToPath(new URL('../configs/', import.meta.url));
+
+export interface DefaultModel {
+  /** Folder under configs/ (the Hub name of the checkpoint whose config it is). */
+  name: string;
+  hubId: string;
+  batches: number[];
+  /** Warm runs per row on cpu and browser wasm. */
+  runs: number;
+  size?: [number, number];
+  /** On webgpu when it is SwiftShader (~0.15 GFLOP/s here): only this model, at this small input. */
+  swiftShaderWebgpu?: [number, number];
+}
+
+export const DEFAULT_MODELS: DefaultModel[] = [
+  { name: 'dinov2-small', hubId: 'facebook/dinov2-small', batches: [1, 8], runs: 10 },
+  { name: 'dino-vits16', hubId: 'facebook/dino-vits16', batches: [1, 8], runs: 10, swiftShaderWebgpu: [32, 32] },
+  { name: 'deit-small-distilled-patch16-224', hubId: 'facebook/deit-small-distilled-patch16-224', batches: [1, 8], runs: 10 },
+  { name: 'swin-tiny-patch4-window7-224', hubId: 'microsoft/swin-tiny-patch4-window7-224', batches: [1, 8], runs: 10 },
+  { name: 'detr-resnet-50', hubId: 'facebook/detr-resnet-50', batches: [1, 2], runs: 10, size: [800, 1066] },
+];
+
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/** No GPU device here: webgpu (node and Chromium) runs on SwiftShader, Vulkan on the CPU. */
+export function webgpuIsSwiftShader(): boolean {
+  if (existsSync('/dev/nvidia0') || existsSync('/dev/dri/renderD128')) return false;
+  const icd = process.env.VK_ICD_FILENAMES;
+  return icd ? /swiftshader/i.test(icd) : existsSync(SWIFTSHADER_ICD);
+}
+
+export function defaultCacheDir(): string {
+  return process.env.VITKIT_BENCH_CACHE ?? join(tmpdir(), 'vitkit-bench-checkpoints');
+}
+
+const GENERATOR_VERSION = '1';
+
+/**
+ * A checkpoint folder (config.json, preprocessor_config.json, model.safetensors) for a config with
+ * synthesized weights. Keyed by the config's hash, so an edited config gets new weights.
+ */
+export async function syntheticCheckpoint(configDir: string, cacheDir: string, label: string): Promise<string> {
+  const configText = readFileSync(join(configDir, 'config.json'), 'utf8');
+  const preprocessorPath = join(configDir, 'preprocessor_config.json');
+  const hash = createHash('sha256').update(GENERATOR_VERSION).update(configText).digest('hex').slice(0, 12);
+  const dir = join(cacheDir, `${label.replace(/[^\w.-]+/g, '_')}-${hash}`);
+  if (existsSync(join(dir, 'model.safetensors'))) return dir;
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'config.json'), configText);
+  if (existsSync(preprocessorPath)) await writeFile(join(dir, 'preprocessor_config.json'), readFileSync(preprocessorPath));
+  const bytes = writeSafetensors(synthesizeWeights(JSON.parse(configText)), {
+    format: 'pt',
+    vitkit: 'synthesized weights for benchmarking',
+  });
+  // Written under a temporary name and renamed, so an interrupted run never leaves half a checkpoint.
+  const tmp = join(dir, `model.safetensors.${process.pid}.tmp`);
+  await writeFile(tmp, bytes);
+  await rename(tmp, join(dir, 'model.safetensors'));
+  return dir;
+}

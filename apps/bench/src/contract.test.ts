@@ -1,0 +1,63 @@
+// The JSON contract for tools: `vitkit bench --model <dir> --backend cpu --dtype fp32 --batch 1 --runs N --json <file>`
+// writes { machine, results: [{ model, backend, dtype, batch, buildMs, sessionMs, firstRunMs, p50Ms, p90Ms,
+// imagesPerSecond, gflops, ceilingShare, peakRssMb }] }. Runs the built CLI (packages/cli/dist).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { cliBin, runCli } from './cli-child.js';
+
+const FIXTURE = fileURLToPath(new URL('../../../fixtures/dinov2/default-res', import.meta.url));
+const FIELDS = [
+  'model',
+  'backend',
+  'dtype',
+  'batch',
+  'buildMs',
+  'sessionMs',
+  'firstRunMs',
+  'p50Ms',
+  'p90Ms',
+  'imagesPerSecond',
+  'gflops',
+  'ceilingShare',
+  'peakRssMb',
+];
+
+describe.skipIf(!existsSync(cliBin()))('vitkit bench JSON contract', () => {
+  it('writes { machine, results } with every field, as numbers where they are measures', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vitkit-bench-contract-'));
+    try {
+      const out = join(dir, 'r.json');
+      execFileSync(
+        process.execPath,
+        [cliBin(), 'bench', '--model', FIXTURE, '--backend', 'cpu', '--dtype', 'fp32', '--batch', '1', '--runs', '3', '--json', out],
+        {
+          stdio: 'pipe',
+        },
+      );
+      const report = JSON.parse(readFileSync(out, 'utf8'));
+      expect(Object.keys(report)).toEqual(expect.arrayContaining(['machine', 'results']));
+      expect(report.machine).toMatchObject({ cores: expect.any(Number), cpu: expect.any(String), onnxruntimeNode: expect.any(String) });
+      expect(report.machine.ceilingGflops.cpu).toBeGreaterThan(0);
+      expect(report.results).toHaveLength(1);
+      const row = report.results[0];
+      for (const f of FIELDS) expect(row, f).toHaveProperty(f);
+      expect(row).toMatchObject({ model: FIXTURE, backend: 'cpu', dtype: 'fp32', batch: 1 });
+      for (const f of FIELDS.slice(4)) expect(typeof row[f], f).toBe('number');
+      expect(row.p90Ms).toBeGreaterThanOrEqual(row.p50Ms);
+      expect(row.gflops).toBeGreaterThan(0);
+      expect(row.peakRssMb).toBeGreaterThan(10);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports an unavailable backend as skipped, with the reason', async () => {
+    const report = await runCli(['--model', FIXTURE, '--backend', 'cuda', '--dtype', 'fp32', '--runs', '1']);
+    expect(report.results).toEqual([]);
+    expect(report.skipped[0]).toMatchObject({ backend: 'cuda', code: 'BACKEND_UNAVAILABLE' });
+  });
+});

@@ -1,0 +1,566 @@
+#!/usr/bin/env node
+// `pnpm bench`: families × backends × precisions × batch sizes on real-size models with synthesized
+// weights (no download), or `--model <dir-or-id>`; `--baseline ... --onnx <folder>` for the anchors.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Command } from 'commander';
+import pc from 'picocolors';
+import { BASELINE_RUNNERS, type BaselineRunner, runBaseline } from './baseline.js';
+import { BrowserRunner, CHROMIUM, haveChromium } from './browser.js';
+import { ceilingGraph } from './ceiling.js';
+import {
+  CONFIGS_DIR,
+  DEFAULT_MODELS,
+  type DefaultModel,
+  defaultCacheDir,
+  syntheticCheckpoint,
+  webgpuIsSwiftShader,
+} from './checkpoints.js';
+import { runCli } from './cli-child.js';
+import { LiveTable } from './live-table.js';
+import { writeReports } from './report.js';
+import type { BaselineRow, BenchFile, BenchRow, BenchSkip, CliReport, MachineInfo, SavedGraph } from './types.js';
+
+const ALL_BACKENDS = ['cpu', 'webgpu', 'cuda', 'browser-wasm', 'browser-webgpu'] as const;
+type Backend = (typeof ALL_BACKENDS)[number];
+const DTYPES = ['fp32', 'fp16', 'int8', 'int4'] as const;
+const BROWSER_DTYPES: Record<'browser-wasm' | 'browser-webgpu', readonly string[]> = {
+  'browser-wasm': ['fp32'],
+  'browser-webgpu': ['fp32', 'fp16'],
+};
+/** webgpu here is SwiftShader (Vulkan on the CPU): batch 1 and the minimum runs keep it to minutes. */
+const WEBGPU_RUNS = 10;
+
+interface MainOptions {
+  model?: string;
+  models?: string;
+  backends: string;
+  dtypes: string;
+  batch?: string;
+  runs?: string;
+  size?: string;
+  baseline?: string;
+  onnx: string[];
+  out: string;
+  cacheDir: string;
+}
+
+interface Target {
+  name: string;
+  checkpoint: string;
+  batches: number[];
+  runs: number;
+  size?: [number, number];
+  /** Run on webgpu (node and Chromium), at this input size if given. */
+  webgpu: boolean;
+  webgpuSize?: [number, number];
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function versionOf(pkg: string): string | undefined {
+  const require = createRequire(import.meta.url);
+  try {
+    let dir = dirname(require.resolve(pkg));
+    for (let i = 0; i < 6; i++, dir = dirname(dir)) {
+      const p = join(dir, 'package.json');
+      if (existsSync(p)) {
+        const json = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
+        if (json.name === pkg) return json.version;
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+function chromiumVersion(): string | undefined {
+  if (!haveChromium()) return undefined;
+  try {
+    return execFileSync(CHROMIUM, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function machine(): MachineInfo {
+  const c = cpus();
+  return {
+    cpu: c[0]?.model.trim() ?? 'unknown',
+    cores: c.length,
+    memoryGb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    platform: `${process.platform}-${process.arch}`,
+    node: process.version,
+    onnxruntimeNode: versionOf('onnxruntime-node') ?? '?',
+    onnxruntimeWeb: versionOf('onnxruntime-web'),
+    transformersJs: versionOf('@huggingface/transformers'),
+    vitkit: versionOf('@vitkit/core') ?? '?',
+    chromium: chromiumVersion(),
+    ceilingGflops: {},
+    loadAverage: loadavg(),
+  };
+}
+
+/** Input size as `vitkit bench` picks it (kept in step with packages/cli/src/commands/bench.ts). */
+function inputSize(folder: string): [number, number] {
+  const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const arch = (config.architectures as string[] | undefined)?.[0] ?? '';
+  if (arch.startsWith('Detr')) return [800, 1066];
+  const pre = existsSync(join(folder, 'preprocessor_config.json'))
+    ? (JSON.parse(readFileSync(join(folder, 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>)
+    : {};
+  for (const v of [pre.crop_size, pre.size, config.image_size]) {
+    if (typeof v === 'number') return [v, v];
+    const o = v as { height?: number; width?: number } | undefined;
+    if (o?.height && o.width) return [o.height, o.width];
+  }
+  return [224, 224];
+}
+
+function hasWeights(folder: string): boolean {
+  return ['model.safetensors', 'pytorch_model.bin', 'model.safetensors.index.json'].some((f) => existsSync(join(folder, f)));
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = (s.length - 1) / 2;
+  return (s[Math.floor(m)] + s[Math.ceil(m)]) / 2;
+};
+const p90 = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const r = 0.9 * (s.length - 1);
+  return s[Math.floor(r)] + (s[Math.ceil(r)] - s[Math.floor(r)]) * (r - Math.floor(r));
+};
+const r2 = (v: number) => Math.round(v * 100) / 100;
+
+function cosine(a: number[], b: number[]): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+class Run {
+  readonly results: BenchRow[] = [];
+  readonly skipped: BenchSkip[] = [];
+  readonly baselines: BaselineRow[] = [];
+  readonly notes: string[] = [];
+  readonly machine = machine();
+  readonly table = new LiveTable();
+
+  addCli(report: CliReport): void {
+    for (const [b, v] of Object.entries(report.machine.ceilingGflops)) this.machine.ceilingGflops[b] ??= v;
+  }
+
+  row(r: BenchRow): void {
+    this.results.push(r);
+    this.table.row(r);
+  }
+
+  skip(s: BenchSkip): void {
+    this.skipped.push(s);
+    this.table.skip(s);
+  }
+
+  cli(args: string[], label: string): Promise<CliReport> {
+    return runCli(args, (e) => {
+      if (e.type === 'progress') this.table.status(e.label);
+      else if (e.type === 'row') this.row(e.row);
+      else this.skip(e.skip);
+    }).then(
+      (report) => {
+        this.addCli(report);
+        return report;
+      },
+      (error: Error) => {
+        this.skip({ model: label, backend: args[args.indexOf('--backend') + 1], dtype: '*', code: 'BENCH_FAILED', reason: error.message });
+        return undefined as unknown as CliReport;
+      },
+    );
+  }
+}
+
+const SWIFTSHADER_SKIP =
+  'webgpu here is SwiftShader (Vulkan on the CPU, ~0.15 GFLOP/s: one real-size run takes over a minute); the default run times dino-vits16 at 32×32 there';
+
+async function nodeRows(
+  run: Run,
+  t: Target,
+  backends: Backend[],
+  dtypes: string[],
+  graphDir: string,
+): Promise<{ cpu: SavedGraph[]; webgpu: SavedGraph[] }> {
+  const graphs = { cpu: [] as SavedGraph[], webgpu: [] as SavedGraph[] };
+  const common = ['--model', t.checkpoint, '--name', t.name, ...(t.size ? ['--size', `${t.size[0]}x${t.size[1]}`] : [])];
+  // No --ceiling-gflops: each child times its own MatMul ceiling just before its rows. This machine
+  // is shared, and one ceiling taken minutes earlier under another load gave shares over 100 %.
+  if (backends.includes('cpu')) {
+    const d = dtypes.filter((x) => x !== 'fp16');
+    const report = await run.cli(
+      [
+        ...common,
+        '--backend',
+        'cpu',
+        '--dtype',
+        d.join(','),
+        '--batch',
+        t.batches.join(','),
+        '--runs',
+        String(t.runs),
+        '--save-graphs',
+        graphDir,
+      ],
+      t.name,
+    );
+    if (report?.graphs) graphs.cpu.push(...report.graphs);
+    for (const x of dtypes.filter((x) => x === 'fp16')) {
+      run.skip({
+        model: t.name,
+        backend: 'cpu',
+        dtype: x,
+        code: 'DTYPE_NOT_FOR_BACKEND',
+        reason: 'fp16 is built for GPU backends (webgpu, cuda)',
+      });
+    }
+  }
+  if (backends.includes('webgpu')) {
+    if (!t.webgpu) {
+      run.skip({ model: t.name, backend: 'webgpu', dtype: '*', code: 'SKIPPED_ON_SWIFTSHADER', reason: SWIFTSHADER_SKIP });
+    } else {
+      const d = dtypes.filter((x) => x === 'fp32' || x === 'fp16');
+      const size = t.webgpuSize ?? t.size;
+      const args = [...common.slice(0, 4), ...(size ? ['--size', `${size[0]}x${size[1]}`] : [])];
+      const report = await run.cli(
+        [...args, '--backend', 'webgpu', '--dtype', d.join(','), '--batch', '1', '--runs', String(WEBGPU_RUNS), '--save-graphs', graphDir],
+        t.name,
+      );
+      if (report?.graphs) graphs.webgpu.push(...report.graphs.filter((g) => g.path.includes(`${graphDir}/webgpu/`)));
+    }
+  }
+  return graphs;
+}
+
+async function browserRows(
+  run: Run,
+  browser: BrowserRunner,
+  t: Target,
+  backend: 'browser-wasm' | 'browser-webgpu',
+  graphs: SavedGraph[],
+  dtypes: string[],
+) {
+  const fp32Output = new Map<string, number[]>();
+  const ceilingSize = backend === 'browser-wasm' ? 1024 : webgpuIsSwiftShader() ? 128 : 2048;
+  const ceil = ceilingGraph(ceilingSize, ceilingSize);
+  const ceilingDir = await mkdtemp(join(tmpdir(), 'vitkit-bench-ceiling-'));
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(join(ceilingDir, 'ceiling.onnx'), ceil.bytes);
+  browser.serveGraph(`/graphs/ceiling-${ceilingSize}.onnx`, join(ceilingDir, 'ceiling.onnx'));
+  const ortBackend = backend === 'browser-wasm' ? 'wasm' : 'webgpu';
+  // Batch 1 in the browser: throughput vs batch is the node rows' job, and the default run must fit in 10 minutes.
+  const batches = [t.batches[0]];
+  const runs = backend === 'browser-webgpu' ? WEBGPU_RUNS : t.runs;
+  for (const dtype of BROWSER_DTYPES[backend].filter((d) => dtypes.includes(d))) {
+    const g = graphs.find((x) => x.dtype === dtype);
+    if (!g) {
+      run.skip({
+        model: t.name,
+        backend,
+        dtype,
+        code: 'NO_GRAPH',
+        reason: `no ${dtype} graph was built in Node for this model (see the node rows)`,
+      });
+      continue;
+    }
+    run.table.status(`${t.name} ${backend} ${dtype}: Chromium`);
+    try {
+      const url = browser.serveGraph(`/graphs/${encodeURIComponent(t.name)}-${dtype}.onnx`, g.path);
+      const res = await browser.run({
+        graphUrl: url,
+        backend: ortBackend,
+        image: g.input.slice(1),
+        batches,
+        runs,
+        threads: cpus().length,
+        ceiling: { graphUrl: `/graphs/ceiling-${ceilingSize}.onnx`, input: [ceilingSize, ceilingSize], flops: ceil.flops, runs: 5 },
+      });
+      run.machine.ceilingGflops[backend] ??= r2(res.ceilingGflops ?? Number.NaN);
+      res.batches.forEach((b, i) => {
+        const p50 = median(b.times);
+        const gflops = (g.gflopPerImage * b.batch) / (p50 / 1000);
+        if (b.output && dtype === 'fp32') fp32Output.set(backend, b.output);
+        const ref = fp32Output.get(backend);
+        run.row({
+          model: t.name,
+          backend,
+          dtype,
+          batch: b.batch,
+          buildMs: i === 0 ? g.buildMs : 0,
+          sessionMs: i === 0 ? r2(res.sessionMs) : 0,
+          firstRunMs: r2(b.firstRunMs),
+          p50Ms: r2(p50),
+          p90Ms: r2(p90(b.times)),
+          imagesPerSecond: r2((b.batch * 1000) / p50),
+          gflops: r2(gflops),
+          ceilingShare: Math.round((gflops / (res.ceilingGflops ?? Number.NaN)) * 1000) / 1000,
+          ceilingGflops: r2(res.ceilingGflops ?? Number.NaN),
+          peakRssMb: res.peakRssMb,
+          input: [b.batch, ...g.input.slice(1)],
+          runs,
+          gflopPerImage: g.gflopPerImage,
+          ...(dtype !== 'fp32' && b.output && ref && ref.length === b.output.length
+            ? { cosineVsFp32: Math.round(cosine(ref, b.output) * 1e6) / 1e6 }
+            : {}),
+        });
+      });
+      if (backend === 'browser-wasm' && !res.crossOriginIsolated)
+        run.notes.push('Chromium page was not cross-origin isolated: wasm ran on one thread.');
+    } catch (error) {
+      run.skip({ model: t.name, backend, dtype, code: 'BROWSER_FAILED', reason: String((error as Error).message ?? error).split('\n')[0] });
+    }
+  }
+  rmSync(ceilingDir, { recursive: true, force: true });
+}
+
+async function defaultRun(run: Run, o: MainOptions, backends: Backend[], dtypes: string[]) {
+  let targets: Target[];
+  const swift = webgpuIsSwiftShader();
+  const batches = o.batch ? list(o.batch).map(Number) : undefined;
+  const runs = o.runs ? Number(o.runs) : undefined;
+  const size = o.size ? (o.size.split('x').map(Number) as [number, number]) : undefined;
+  if (o.model) {
+    targets = [{ name: o.model, checkpoint: o.model, batches: batches ?? [1, 8], runs: runs ?? 10, size, webgpu: true }];
+    if (swift)
+      run.notes.push('webgpu is SwiftShader here (no GPU): its rows time the real model at full size, which takes minutes per run.');
+  } else {
+    const wanted = list(o.models);
+    const models = wanted.length ? DEFAULT_MODELS.filter((m) => wanted.includes(m.name)) : DEFAULT_MODELS;
+    targets = [];
+    for (const m of models as DefaultModel[]) {
+      run.table.status(`${m.name}: synthesizing weights from configs/${m.name}/config.json`);
+      const checkpoint = await syntheticCheckpoint(join(CONFIGS_DIR, m.name), o.cacheDir, m.name);
+      // On a GPU every model runs on webgpu (DETR included); on SwiftShader one small-input row shows the path and its overhead.
+      const webgpu = swift ? m.swiftShaderWebgpu !== undefined : true;
+      targets.push({
+        name: m.name,
+        checkpoint,
+        batches: batches ?? m.batches,
+        runs: runs ?? m.runs,
+        size: size ?? m.size,
+        webgpu,
+        webgpuSize: swift ? m.swiftShaderWebgpu : undefined,
+      });
+    }
+    if (swift) {
+      run.notes.push(
+        'webgpu (node and Chromium) is SwiftShader on this machine, about 0.15 GFLOP/s: the default run times dino-vits16 at 32×32 on it (the path, its dispatch overhead and shader compilation), not the real-size models.',
+      );
+    }
+    run.notes.push(
+      'Default models: real configs (apps/bench/configs) with weights synthesized deterministically (seeded normals: matrices N(0, 0.02), norms ≈ 1, small biases). Speed does not depend on the values.',
+    );
+  }
+  const graphRoot = await mkdtemp(join(tmpdir(), 'vitkit-bench-graphs-'));
+  const browserBackends = backends.filter((b): b is 'browser-wasm' | 'browser-webgpu' => b.startsWith('browser-'));
+  let browser: BrowserRunner | undefined;
+  if (browserBackends.length && !haveChromium()) {
+    for (const b of browserBackends)
+      run.skip({
+        model: '*',
+        backend: b,
+        dtype: '*',
+        code: 'NO_CHROMIUM',
+        reason: `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
+      });
+  } else if (browserBackends.length) {
+    browser = new BrowserRunner();
+    await browser.start();
+  }
+  run.table.plan(targets.length);
+  try {
+    for (const t of targets) {
+      const graphs = await nodeRows(run, t, backends, dtypes, join(graphRoot, t.name.replace(/[^\w.-]+/g, '_')));
+      if (browser)
+        for (const b of browserBackends) {
+          if (b === 'browser-webgpu' && !t.webgpu) {
+            run.skip({ model: t.name, backend: b, dtype: '*', code: 'SKIPPED_ON_SWIFTSHADER', reason: SWIFTSHADER_SKIP });
+            continue;
+          }
+          // Chromium's webgpu gets the graphs built for node webgpu (same input size and precisions), wasm the cpu ones.
+          const g = b === 'browser-webgpu' && graphs.webgpu.length ? graphs.webgpu : graphs.cpu;
+          await browserRows(run, browser, t, b, g, dtypes);
+        }
+      run.table.advance();
+    }
+    if (backends.includes('cuda')) {
+      // One probe: without the CUDA provider every model gets the same answer.
+      const t = targets[0];
+      const before = run.skipped.length;
+      await run.cli(
+        ['--model', t.checkpoint, '--name', t.name, '--backend', 'cuda', '--dtype', 'fp32', '--batch', '1', '--runs', '10'],
+        t.name,
+      );
+      const probe = run.skipped.slice(before).find((s) => s.backend === 'cuda');
+      if (probe) for (const other of targets.slice(1)) run.skipped.push({ ...probe, model: other.name });
+    }
+  } finally {
+    await browser?.stop();
+    rmSync(graphRoot, { recursive: true, force: true });
+  }
+}
+
+async function baselineRun(run: Run, o: MainOptions, runners: BaselineRunner[]) {
+  const batches = o.batch ? list(o.batch).map(Number) : [1];
+  const runs = o.runs ? Number(o.runs) : 10;
+  run.table.plan(o.onnx.length);
+  for (const folder of o.onnx) {
+    const name = basename(resolve(folder));
+    const [h, w] = o.size ? (o.size.split('x').map(Number) as [number, number]) : inputSize(folder);
+    const found: BaselineRow[] = [];
+    let used: number[] = [batches[0], 3, h, w];
+    for (const runner of runners) {
+      for (const batch of batches) {
+        run.table.status(`${name}: ${runner} b${batch}`);
+        try {
+          const r = await runBaseline({ runner, folder, input: [batch, 3, h, w], runs });
+          used = r.input;
+          const p50 = median(r.times);
+          const row: BaselineRow = {
+            model: name,
+            runner,
+            folder,
+            batch,
+            input: r.input,
+            coldStartMs: r2(r.coldStartMs),
+            firstRunMs: r2(r.firstRunMs),
+            p50Ms: r2(p50),
+            p90Ms: r2(p90(r.times)),
+            imagesPerSecond: r2((batch * 1000) / p50),
+            peakRssMb: Math.round(r.peakRssMb),
+            runs,
+          };
+          found.push(row);
+          run.table.log(
+            `${pc.cyan(runner.padEnd(15))} ${name} b${batch} ${r.input.join('×')}: cold ${row.coldStartMs.toFixed(0)} ms, first ${row.firstRunMs.toFixed(1)} ms, p50 ${row.p50Ms.toFixed(1)} ms, p90 ${row.p90Ms.toFixed(1)} ms`,
+          );
+        } catch (error) {
+          run.skip({
+            model: name,
+            backend: runner,
+            dtype: 'fp32',
+            code: 'BASELINE_FAILED',
+            reason: String((error as Error).message).split('\n')[0],
+          });
+        }
+      }
+    }
+    // vitkit on the same config (the export's weights are not in safetensors: synthesized ones, unless the folder has a checkpoint) and the same input shape.
+    const checkpoint = hasWeights(folder) ? folder : await syntheticCheckpoint(folder, o.cacheDir, name);
+    if (!hasWeights(folder))
+      run.notes.push(
+        `${name}: vitkit ran on weights synthesized from ${folder}/config.json; the export ran on its own (stand-in) weights. Speed does not depend on the values.`,
+      );
+    const report = await run.cli(
+      [
+        '--model',
+        checkpoint,
+        '--name',
+        name,
+        '--backend',
+        'cpu',
+        '--dtype',
+        'fp32',
+        '--batch',
+        batches.join(','),
+        '--runs',
+        String(runs),
+        '--size',
+        `${used[2]}x${used[3]}`,
+      ],
+      name,
+    );
+    for (const b of found) {
+      const v = report?.results.find((r) => r.batch === b.batch && r.dtype === 'fp32');
+      if (!v) continue;
+      b.vitkitOverBaselineP50 = Math.round((v.p50Ms / b.p50Ms) * 1000) / 1000;
+      const first = report.results.find((r) => r.dtype === 'fp32' && r.sessionMs > 0) ?? v;
+      b.vitkitOverBaselineColdStart = Math.round((((first.loadMs ?? 0) + first.buildMs + first.sessionMs) / b.coldStartMs) * 1000) / 1000;
+      run.table.log(
+        `${pc.bold('ratio')} ${name} b${b.batch}: vitkit p50 ${v.p50Ms.toFixed(1)} ms / ${b.runner} ${b.p50Ms.toFixed(1)} ms = ${pc.bold(`${b.vitkitOverBaselineP50.toFixed(2)}×`)}; cold start ${b.vitkitOverBaselineColdStart.toFixed(2)}×`,
+      );
+    }
+    run.baselines.push(...found);
+    run.table.advance();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('vitkit-bench')
+    .description('The vitkit benchmark: families × backends × precisions × batch sizes, and the transformers.js / onnxruntime anchors')
+    .option('--model <dir-or-id>', 'benchmark this checkpoint instead of the embedded default models')
+    .option('--models <list>', `subset of the default models: ${DEFAULT_MODELS.map((m) => m.name).join(', ')}`)
+    .option('--backends <list>', `backends: ${ALL_BACKENDS.join(', ')}`, ALL_BACKENDS.join(','))
+    .option('--dtypes <list>', `precisions: ${DTYPES.join(', ')}`, DTYPES.join(','))
+    .option('--batch <list>', 'batch sizes (default: 1,8; DETR 1,2; baselines 1)')
+    .option('--runs <n>', 'warm runs per row (default 10; webgpu rows always 10)')
+    .option('--size <HxW>', 'input size (default: the preprocessor crop; DETR 800x1066)')
+    .option('--baseline <list>', `anchor runner(s) on --onnx exports: ${BASELINE_RUNNERS.join(', ')}`)
+    .option(
+      '--onnx <folder>',
+      'Optimum-style export folder (onnx/model.onnx + config.json); repeatable',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option('--out <dir>', 'where the JSON, Markdown and HTML reports go', 'bench-results')
+    .option('--cache-dir <dir>', 'where synthesized checkpoints are kept', defaultCacheDir());
+  program.parse(argv);
+  const o = program.opts<MainOptions>();
+  const started = performance.now();
+  const startedAt = new Date();
+  const run = new Run();
+  run.table.header(run.machine);
+  const runners = list(o.baseline) as BaselineRunner[];
+  for (const r of runners)
+    if (!BASELINE_RUNNERS.includes(r)) throw new Error(`--baseline: unknown runner "${r}" (${BASELINE_RUNNERS.join(', ')})`);
+  if (runners.length && !o.onnx.length) throw new Error('--baseline needs --onnx <folder> (an Optimum-style export).');
+  const backends = list(o.backends) as Backend[];
+  for (const b of backends)
+    if (!ALL_BACKENDS.includes(b)) throw new Error(`--backends: unknown backend "${b}" (${ALL_BACKENDS.join(', ')})`);
+  const dtypes = list(o.dtypes);
+  if (runners.length) await baselineRun(run, o, runners);
+  else await defaultRun(run, o, backends, dtypes);
+  run.table.stop();
+  const file: BenchFile = {
+    machine: run.machine,
+    command: ['pnpm bench', ...argv.slice(2)].join(' '),
+    startedAt: startedAt.toISOString(),
+    durationS: Math.round((performance.now() - started) / 100) / 10,
+    results: run.results,
+    skipped: run.skipped,
+    baselines: run.baselines,
+    notes: run.notes,
+  };
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const paths = await writeReports(file, o.out, stamp);
+  process.stdout.write(`\n${pc.green('wrote')} ${paths.json}\n      ${paths.md}\n      ${paths.html}\n(${file.durationS} s)\n`);
+}
+
+main(process.argv).catch((error) => {
+  process.stderr.write(`vitkit-bench: ${(error as Error)?.stack ?? error}\n`);
+  process.exit(1);
+});

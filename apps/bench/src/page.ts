@@ -1,0 +1,125 @@
+// The page script bundled by esbuild and loaded in headless Chromium: it fetches a graph vitkit built
+// in Node, and times onnxruntime-web's session creation, first run and warm runs on wasm or webgpu.
+import * as ort from 'onnxruntime-web/webgpu';
+
+export interface PageRequest {
+  graphUrl: string;
+  backend: 'wasm' | 'webgpu';
+  /** [3, H, W]: one image; batches stack it. */
+  image: number[];
+  batches: number[];
+  runs: number;
+  threads: number;
+  /** A MatMul-only graph timed first, in the same page: the backend's ceiling (and it pays wasm start-up before the model's session is timed). */
+  ceiling?: { graphUrl: string; input: number[]; flops: number; runs: number };
+}
+
+export interface PageBatchResult {
+  batch: number;
+  firstRunMs: number;
+  times: number[];
+  /** The main output's first values at the first batch, to compare precisions. */
+  output?: number[];
+}
+
+export interface PageResult {
+  sessionMs: number;
+  fetchMs: number;
+  threads: number;
+  crossOriginIsolated: boolean;
+  adapter?: string;
+  ceilingGflops?: number;
+  batches: PageBatchResult[];
+}
+
+function randomInput(n: number): Float32Array {
+  const data = new Float32Array(n);
+  let s = 42;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) | 0;
+    data[i] = ((s >>> 0) / 4294967296) * 2 - 1;
+  }
+  return data;
+}
+
+async function adapterInfo(): Promise<string | undefined> {
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string> } | null> } }).gpu;
+  const adapter = await gpu?.requestAdapter();
+  if (!adapter) return undefined;
+  const info = adapter.info ?? {};
+  return [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter';
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = (s.length - 1) / 2;
+  return (s[Math.floor(m)] + s[Math.ceil(m)]) / 2;
+};
+
+async function ceiling(backend: 'wasm' | 'webgpu', c: NonNullable<PageRequest['ceiling']>): Promise<number> {
+  const bytes = new Uint8Array(await (await fetch(c.graphUrl)).arrayBuffer());
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all' });
+  try {
+    const a = new ort.Tensor('float32', randomInput(c.input[0] * c.input[1]), c.input);
+    const feed = { [session.inputNames[0]]: a };
+    for (const v of Object.values(await session.run(feed))) v.dispose();
+    const times: number[] = [];
+    for (let i = 0; i < c.runs; i++) {
+      const t = performance.now();
+      const out = await session.run(feed);
+      times.push(performance.now() - t);
+      for (const v of Object.values(out)) v.dispose();
+    }
+    return c.flops / (median(times) / 1000) / 1e9;
+  } finally {
+    await session.release();
+  }
+}
+
+async function bench(req: PageRequest): Promise<PageResult> {
+  ort.env.wasm.wasmPaths = '/ort/';
+  ort.env.wasm.numThreads = crossOriginIsolated ? req.threads : 1;
+  ort.env.logLevel = 'error';
+  const ceilingGflops = req.ceiling ? await ceiling(req.backend, req.ceiling) : undefined;
+  const tf = performance.now();
+  const bytes = new Uint8Array(await (await fetch(req.graphUrl)).arrayBuffer());
+  const fetchMs = performance.now() - tf;
+  const ts = performance.now();
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: [req.backend], graphOptimizationLevel: 'all' });
+  const sessionMs = performance.now() - ts;
+  const batches: PageBatchResult[] = [];
+  try {
+    const perImage = req.image.reduce((a, b) => a * b, 1);
+    for (const batch of req.batches) {
+      const input = new ort.Tensor('float32', randomInput(perImage * batch), [batch, ...req.image]);
+      const t1 = performance.now();
+      const first = await session.run({ [session.inputNames[0]]: input });
+      const firstRunMs = performance.now() - t1;
+      const main = first[session.outputNames[0]];
+      const output = batch === req.batches[0] ? Array.from((await main.getData()) as Float32Array) : undefined;
+      for (const t of Object.values(first)) t.dispose();
+      const times: number[] = [];
+      for (let i = 0; i < req.runs; i++) {
+        const t = performance.now();
+        const out = await session.run({ [session.inputNames[0]]: input });
+        times.push(performance.now() - t);
+        for (const v of Object.values(out)) v.dispose();
+      }
+      batches.push({ batch, firstRunMs, times, output });
+    }
+  } finally {
+    await session.release();
+  }
+  return {
+    sessionMs,
+    fetchMs,
+    threads: ort.env.wasm.numThreads ?? 1,
+    crossOriginIsolated,
+    adapter: req.backend === 'webgpu' ? await adapterInfo() : undefined,
+    ceilingGflops,
+    batches,
+  };
+}
+
+(globalThis as unknown as { vitkitBench: typeof bench }).vitkitBench = bench;
+(globalThis as unknown as { vitkitReady: boolean }).vitkitReady = true;

@@ -1,0 +1,99 @@
+// The JSON contract `vitkit bench --json` writes (packages/cli/src/commands/bench.ts), as apps/bench
+// reads it, plus what the app adds: browser backends, baselines and the run's settings.
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memoryGb: number;
+  platform: string;
+  node: string;
+  onnxruntimeNode: string;
+  vitkit: string;
+  ceilingGflops: Record<string, number>;
+  chromium?: string;
+  onnxruntimeWeb?: string;
+  transformersJs?: string;
+  /** Load average when the run started: other processes share this machine. */
+  loadAverage?: number[];
+}
+
+export interface BenchRow {
+  model: string;
+  backend: string;
+  dtype: string;
+  batch: number;
+  buildMs: number;
+  sessionMs: number;
+  firstRunMs: number;
+  p50Ms: number;
+  p90Ms: number;
+  imagesPerSecond: number;
+  gflops: number;
+  ceilingShare: number;
+  peakRssMb: number;
+  architecture?: string;
+  input?: number[];
+  runs?: number;
+  gflopPerImage?: number;
+  cosineVsFp32?: number;
+  loadMs?: number;
+  /** The MatMul ceiling (GFLOP/s) this row's share is of: timed in the same process, just before. */
+  ceilingGflops?: number;
+}
+
+export interface BenchSkip {
+  model: string;
+  backend: string;
+  dtype: string;
+  code: string;
+  reason: string;
+}
+
+export interface SavedGraph {
+  model: string;
+  dtype: string;
+  path: string;
+  input: number[];
+  gflopPerImage: number;
+  buildMs: number;
+  outputName: string;
+}
+
+export interface CliReport {
+  machine: MachineInfo;
+  results: BenchRow[];
+  skipped: BenchSkip[];
+  graphs?: SavedGraph[];
+}
+
+/** One anchor measurement: transformers.js or raw onnxruntime on an Optimum-style export, beside vitkit's row. */
+export interface BaselineRow {
+  model: string;
+  runner: 'transformers.js' | 'onnxruntime';
+  folder: string;
+  batch: number;
+  input: number[];
+  /** Load → ready (transformers.js: from_pretrained; onnxruntime: InferenceSession.create). */
+  coldStartMs: number;
+  firstRunMs: number;
+  p50Ms: number;
+  p90Ms: number;
+  imagesPerSecond: number;
+  peakRssMb: number;
+  runs: number;
+  /** vitkit's p50 / the baseline's p50 (below 1: vitkit is faster). */
+  vitkitOverBaselineP50?: number;
+  /** vitkit's load+build+session / the baseline's cold start. */
+  vitkitOverBaselineColdStart?: number;
+}
+
+export interface BenchFile {
+  machine: MachineInfo;
+  command: string;
+  startedAt: string;
+  durationS: number;
+  results: BenchRow[];
+  skipped: BenchSkip[];
+  baselines: BaselineRow[];
+  notes: string[];
+}
