@@ -96,10 +96,17 @@ export class BrowserRunner {
       page.setDefaultTimeout(timeoutMs);
       await page.goto(`${this.origin}/`);
       await page.waitForFunction(() => (globalThis as unknown as { vitkitReady?: boolean }).vitkitReady === true);
-      const result = (await page.evaluate(
-        (r) => (globalThis as unknown as { vitkitBench(r: unknown): Promise<unknown> }).vitkitBench(r),
-        req,
-      )) as PageResult;
+      // page.evaluate has no timeout of its own, and SwiftShader can spin for minutes: bound it.
+      let timer: NodeJS.Timeout | undefined;
+      const result = (await Promise.race([
+        page.evaluate((r) => (globalThis as unknown as { vitkitBench(r: unknown): Promise<unknown> }).vitkitBench(r), req),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`timed out after ${Math.round(timeoutMs / 1000)} s in Chromium (${req.backend})`)),
+            timeoutMs,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer))) as PageResult;
       return { ...result, peakRssMb: chromiumPeakRssMb(userDataDir) };
     } finally {
       await context.close();

@@ -35,6 +35,8 @@ const BROWSER_DTYPES: Record<'browser-wasm' | 'browser-webgpu', readonly string[
 };
 /** webgpu here is SwiftShader (Vulkan on the CPU): batch 1 and the minimum runs keep it to minutes. */
 const WEBGPU_RUNS = 10;
+/** One model × backend × precision in Chromium; past this it is reported as timed out (SwiftShader can spin for minutes). */
+const BROWSER_TIMEOUT_MS = 180_000;
 
 interface MainOptions {
   model?: string;
@@ -290,15 +292,18 @@ async function browserRows(
     run.table.status(`${t.name} ${backend} ${dtype}: Chromium`);
     try {
       const url = browser.serveGraph(`/graphs/${encodeURIComponent(t.name)}-${dtype}.onnx`, g.path);
-      const res = await browser.run({
-        graphUrl: url,
-        backend: ortBackend,
-        image: g.input.slice(1),
-        batches,
-        runs,
-        threads: cpus().length,
-        ceiling: { graphUrl: `/graphs/ceiling-${ceilingSize}.onnx`, input: [ceilingSize, ceilingSize], flops: ceil.flops, runs: 5 },
-      });
+      const res = await browser.run(
+        {
+          graphUrl: url,
+          backend: ortBackend,
+          image: g.input.slice(1),
+          batches,
+          runs,
+          threads: cpus().length,
+          ceiling: { graphUrl: `/graphs/ceiling-${ceilingSize}.onnx`, input: [ceilingSize, ceilingSize], flops: ceil.flops, runs: 5 },
+        },
+        BROWSER_TIMEOUT_MS,
+      );
       run.machine.ceilingGflops[backend] ??= r2(res.ceilingGflops ?? Number.NaN);
       res.batches.forEach((b, i) => {
         const p50 = median(b.times);
