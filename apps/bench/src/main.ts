@@ -36,7 +36,7 @@ const BROWSER_DTYPES: Record<'browser-wasm' | 'browser-webgpu', readonly string[
 /** webgpu here is SwiftShader (Vulkan on the CPU): batch 1 and the minimum runs keep it to minutes. */
 const WEBGPU_RUNS = 10;
 /** One model × backend × precision in Chromium; past this it is reported as timed out (SwiftShader can spin for minutes). */
-const BROWSER_TIMEOUT_MS = 180_000;
+const BROWSER_TIMEOUT_MS = 150_000;
 
 interface MainOptions {
   model?: string;
@@ -291,7 +291,7 @@ async function browserRows(
     }
     run.table.status(`${t.name} ${backend} ${dtype}: Chromium`);
     try {
-      const url = browser.serveGraph(`/graphs/${encodeURIComponent(t.name)}-${dtype}.onnx`, g.path);
+      const url = browser.serveGraph(`/graphs/${backend}/${encodeURIComponent(t.name)}-${dtype}.onnx`, g.path);
       const res = await browser.run(
         {
           graphUrl: url,
