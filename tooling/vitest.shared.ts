@@ -22,6 +22,7 @@ export default defineConfig({
     alias: [
       { find: /^@vitkit\/core\/internal$/, replacement: core('internal.ts') },
       { find: /^@vitkit\/core$/, replacement: core('index.ts') },
+      { find: /^@vitkit\/cli\/bench$/, replacement: fileURLToPath(new URL('../packages/cli/src/commands/bench.ts', import.meta.url)) },
       { find: /^@vitkit\/(dino|deit|detr|swin)$/, replacement: fileURLToPath(new URL('../packages/$1/src/index.ts', import.meta.url)) },
       { find: /^#platform$/, replacement: core('platform/node.ts') },
       { find: /^@vitkit\/test-support$/, replacement: fileURLToPath(new URL('./test-support/index.ts', import.meta.url)) },

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { cosineSimilarity, percentile } from '@vitkit/cli/bench';
 import { Command } from 'commander';
 import pc from 'picocolors';
 import { BASELINE_RUNNERS, type BaselineRunner, runBaseline } from './baseline.js';
@@ -134,29 +135,9 @@ function hasWeights(folder: string): boolean {
   return ['model.safetensors', 'pytorch_model.bin', 'model.safetensors.index.json'].some((f) => existsSync(join(folder, f)));
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = (s.length - 1) / 2;
-  return (s[Math.floor(m)] + s[Math.ceil(m)]) / 2;
-};
-const p90 = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const r = 0.9 * (s.length - 1);
-  return s[Math.floor(r)] + (s[Math.ceil(r)] - s[Math.floor(r)]) * (r - Math.floor(r));
-};
+const median = (xs: number[]) => percentile(xs, 50);
+const p90 = (xs: number[]) => percentile(xs, 90);
 const r2 = (v: number) => Math.round(v * 100) / 100;
-
-function cosine(a: number[], b: number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 class Run {
   readonly results: BenchRow[] = [];
@@ -329,7 +310,7 @@ async function browserRows(
           runs,
           gflopPerImage: g.gflopPerImage,
           ...(dtype !== 'fp32' && b.output && ref && ref.length === b.output.length
-            ? { cosineVsFp32: Math.round(cosine(ref, b.output) * 1e6) / 1e6 }
+            ? { cosineVsFp32: Math.round(cosineSimilarity(Float32Array.from(ref), Float32Array.from(b.output)) * 1e6) / 1e6 }
             : {}),
         });
       });

@@ -1,62 +1,15 @@
 // The JSON contract `vitkit bench --json` writes (packages/cli/src/commands/bench.ts), as apps/bench
 // reads it, plus what the app adds: browser backends, baselines and the run's settings.
+import type { BenchRow, BenchSkip, MachineInfo as ContractMachineInfo, SavedGraph } from '@vitkit/cli/bench';
 
-export interface MachineInfo {
-  cpu: string;
-  cores: number;
-  memoryGb: number;
-  platform: string;
-  node: string;
-  onnxruntimeNode: string;
-  vitkit: string;
-  ceilingGflops: Record<string, number>;
+export type { BenchRow, BenchSkip, SavedGraph };
+
+export interface MachineInfo extends ContractMachineInfo {
   chromium?: string;
   onnxruntimeWeb?: string;
   transformersJs?: string;
   /** Load average when the run started: other processes share this machine. */
   loadAverage?: number[];
-}
-
-export interface BenchRow {
-  model: string;
-  backend: string;
-  dtype: string;
-  batch: number;
-  buildMs: number;
-  sessionMs: number;
-  firstRunMs: number;
-  p50Ms: number;
-  p90Ms: number;
-  imagesPerSecond: number;
-  gflops: number;
-  ceilingShare: number;
-  peakRssMb: number;
-  architecture?: string;
-  input?: number[];
-  runs?: number;
-  gflopPerImage?: number;
-  cosineVsFp32?: number;
-  loadMs?: number;
-  /** The MatMul ceiling (GFLOP/s) this row's share is of: timed in the same process, just before. */
-  ceilingGflops?: number;
-}
-
-export interface BenchSkip {
-  model: string;
-  backend: string;
-  dtype: string;
-  code: string;
-  reason: string;
-}
-
-export interface SavedGraph {
-  model: string;
-  dtype: string;
-  path: string;
-  input: number[];
-  gflopPerImage: number;
-  buildMs: number;
-  outputName: string;
 }
 
 export interface CliReport {

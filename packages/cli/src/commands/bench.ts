@@ -460,8 +460,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 // Helpers.
 
 /** As VisionModel serializes: `toModelProto({ weightPrecision })` is where core turns the float32 graph into fp16/int8/int4. */
-function serialize(graph: { toModelProto(): Uint8Array }, dtype: string): Uint8Array {
-  return (graph.toModelProto as (options?: { weightPrecision?: string }) => Uint8Array).call(graph, { weightPrecision: dtype });
+function serialize(graph: GraphBuilder, dtype: BenchDtype): Uint8Array {
+  return graph.toModelProto({ weightPrecision: dtype });
 }
 
 export function percentile(values: readonly number[], p: number): number {

@@ -1,7 +1,7 @@
+import { readFixtureTensors } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
 import { VitkitError } from '../errors/vitkit-error.js';
 import { Tensor } from '../tensor/tensor.js';
-import { readFixtureTensors } from '@vitkit/test-support';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 
 function fileWithHeader(header: unknown, dataBytes: number, lengthOverride?: bigint): Uint8Array {

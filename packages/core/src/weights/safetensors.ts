@@ -15,9 +15,7 @@ const SAFETENSORS_DTYPES: Record<string, DType> = {
   U8: 'uint8',
   BOOL: 'bool',
 };
-const TO_SAFETENSORS: Partial<Record<DType, string>> = Object.fromEntries(
-  Object.entries(SAFETENSORS_DTYPES).map(([k, v]) => [v, k]),
-);
+const TO_SAFETENSORS: Partial<Record<DType, string>> = Object.fromEntries(Object.entries(SAFETENSORS_DTYPES).map(([k, v]) => [v, k]));
 
 /** Headers above this are refused before parsing: real checkpoints stay far below (100 MB is the format's own cap). */
 export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
@@ -40,16 +38,25 @@ interface HeaderEntry {
  */
 export function readSafetensors(bytes: Uint8Array, source = 'safetensors file'): SafetensorsFile {
   if (bytes.byteLength < 8) {
-    throw new VitkitError('WEIGHTS_TRUNCATED', `${source}: ${bytes.byteLength} bytes is too short to hold a safetensors header; the file is truncated or not safetensors.`);
+    throw new VitkitError(
+      'WEIGHTS_TRUNCATED',
+      `${source}: ${bytes.byteLength} bytes is too short to hold a safetensors header; the file is truncated or not safetensors.`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
   if (headerLength > BigInt(MAX_SAFETENSORS_HEADER_BYTES)) {
-    throw new VitkitError('WEIGHTS_HEADER_TOO_LARGE', `${source}: header length ${headerLength} exceeds the ${MAX_SAFETENSORS_HEADER_BYTES}-byte limit; the file is corrupt or not safetensors.`);
+    throw new VitkitError(
+      'WEIGHTS_HEADER_TOO_LARGE',
+      `${source}: header length ${headerLength} exceeds the ${MAX_SAFETENSORS_HEADER_BYTES}-byte limit; the file is corrupt or not safetensors.`,
+    );
   }
   const headerEnd = 8 + Number(headerLength);
   if (headerEnd > bytes.byteLength) {
-    throw new VitkitError('WEIGHTS_TRUNCATED', `${source}: header claims ${headerLength} bytes but the file has ${bytes.byteLength - 8} after the length; the file is truncated.`);
+    throw new VitkitError(
+      'WEIGHTS_TRUNCATED',
+      `${source}: header claims ${headerLength} bytes but the file has ${bytes.byteLength - 8} after the length; the file is truncated.`,
+    );
   }
   let header: Record<string, unknown>;
   try {
@@ -84,19 +91,32 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors file'):
 
 function checkEntry(source: string, name: string, value: unknown): HeaderEntry {
   const e = value as Partial<HeaderEntry> | null;
-  if (!e || typeof e !== 'object' || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
+  if (
+    !e ||
+    typeof e !== 'object' ||
+    typeof e.dtype !== 'string' ||
+    !Array.isArray(e.shape) ||
+    !Array.isArray(e.data_offsets) ||
+    e.data_offsets.length !== 2
+  ) {
     throw new VitkitError('WEIGHTS_HEADER_INVALID', `${source}: tensor "${name}" needs dtype, shape and data_offsets in the header.`);
   }
   const dtype = SAFETENSORS_DTYPES[e.dtype];
   if (!dtype) {
-    throw new VitkitError('WEIGHTS_DTYPE_UNSUPPORTED', `${source}: tensor "${name}" has dtype ${e.dtype}; supported: ${Object.keys(SAFETENSORS_DTYPES).join(', ')}.`);
+    throw new VitkitError(
+      'WEIGHTS_DTYPE_UNSUPPORTED',
+      `${source}: tensor "${name}" has dtype ${e.dtype}; supported: ${Object.keys(SAFETENSORS_DTYPES).join(', ')}.`,
+    );
   }
   if (!e.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || !e.data_offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
     throw new VitkitError('WEIGHTS_HEADER_INVALID', `${source}: tensor "${name}" has a negative or non-integer shape or offset.`);
   }
   const [start, end] = e.data_offsets;
   if (end - start !== shapeSize(e.shape) * BYTES_PER_ELEMENT[dtype]) {
-    throw new VitkitError('WEIGHTS_OFFSETS_INVALID', `${source}: tensor "${name}" spans ${end - start} bytes but dtype ${e.dtype} shape [${e.shape.join(', ')}] needs ${shapeSize(e.shape) * BYTES_PER_ELEMENT[dtype]}.`);
+    throw new VitkitError(
+      'WEIGHTS_OFFSETS_INVALID',
+      `${source}: tensor "${name}" spans ${end - start} bytes but dtype ${e.dtype} shape [${e.shape.join(', ')}] needs ${shapeSize(e.shape) * BYTES_PER_ELEMENT[dtype]}.`,
+    );
   }
   return e as HeaderEntry;
 }
@@ -104,12 +124,23 @@ function checkEntry(source: string, name: string, value: unknown): HeaderEntry {
 function checkOffsets(source: string, entries: [string, HeaderEntry][], dataLength: number): void {
   const sorted = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
   let cursor = 0;
-  for (const [name, { data_offsets: [start, end] }] of sorted) {
+  for (const [
+    name,
+    {
+      data_offsets: [start, end],
+    },
+  ] of sorted) {
     if (start < cursor) {
-      throw new VitkitError('WEIGHTS_OFFSETS_INVALID', `${source}: tensor "${name}" overlaps the tensor before it (starts at ${start}, previous ends at ${cursor}).`);
+      throw new VitkitError(
+        'WEIGHTS_OFFSETS_INVALID',
+        `${source}: tensor "${name}" overlaps the tensor before it (starts at ${start}, previous ends at ${cursor}).`,
+      );
     }
     if (end > dataLength) {
-      throw new VitkitError('WEIGHTS_TRUNCATED', `${source}: tensor "${name}" ends at byte ${end} but the data section has ${dataLength}; the file is truncated.`);
+      throw new VitkitError(
+        'WEIGHTS_TRUNCATED',
+        `${source}: tensor "${name}" ends at byte ${end} but the data section has ${dataLength}; the file is truncated.`,
+      );
     }
     cursor = end;
   }

@@ -25,7 +25,10 @@ export class WeightStore {
   get(name: string, expectedShape?: readonly number[]): Tensor {
     const t = this.tensors.get(name);
     if (!t) {
-      throw new VitkitError('WEIGHTS_MISSING_TENSOR', `${this.source} has no tensor "${name}". Is the checkpoint for a different model class or version?`);
+      throw new VitkitError(
+        'WEIGHTS_MISSING_TENSOR',
+        `${this.source} has no tensor "${name}". Is the checkpoint for a different model class or version?`,
+      );
     }
     if (expectedShape && (expectedShape.length !== t.shape.length || expectedShape.some((d, i) => d !== t.shape[i]))) {
       throw new VitkitError(
