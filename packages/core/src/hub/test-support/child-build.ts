@@ -14,6 +14,8 @@ const CORE_ROOT = new URL('../../../', import.meta.url).pathname;
 export async function buildForChildProcess(entry: string): Promise<string> {
   const out = await mkdtemp(join(tmpdir(), 'vitkit-child-'));
   await symlink(join(CORE_ROOT, 'node_modules'), join(out, 'node_modules'), 'dir');
+  // Core's own '#platform' import resolves through package.json "imports", as in the published package.
+  await writeFile(join(out, 'package.json'), JSON.stringify({ type: 'module', imports: { '#platform': './src/platform/node.js' } }));
   const pending = [resolve(CORE_ROOT, entry)];
   const done = new Set<string>();
   while (pending.length > 0) {
@@ -32,6 +34,7 @@ export async function buildForChildProcess(entry: string): Promise<string> {
     for (const match of outputText.matchAll(/from\s+'(\.{1,2}\/[^']+)\.js'/g)) {
       pending.push(resolve(dirname(source), `${match[1]}.ts`));
     }
+    if (/from\s+'#platform'/.test(outputText)) pending.push(resolve(CORE_ROOT, 'src/platform/node.ts'));
   }
   return out;
 }
