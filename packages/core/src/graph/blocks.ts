@@ -12,6 +12,8 @@ export interface LinearWeights {
   /** [out, in], as nn.Linear stores it. */
   weight: Tensor;
   bias?: Tensor;
+  /** Per-output multiplier folded into the weight at build time (layer-scale). */
+  outputScale?: Float32Array;
 }
 
 export interface NormWeights {
@@ -24,19 +26,29 @@ function f32(t: Tensor): Tensor<'float32'> {
   return t.dtype === 'float32' ? (t as Tensor<'float32'>) : new Tensor('float32', toFloat32Array(t), t.shape);
 }
 
-/** [out, in] → [in, out], done once at build time so the graph runs a plain MatMul. */
-export function transposeWeight(w: Tensor): Tensor<'float32'> {
+/**
+ * [out, in] → [in, out], done once at build time so the graph runs a plain MatMul; an optional
+ * per-output scale (folded layer-scale) is applied in the same pass.
+ */
+export function transposeWeight(w: Tensor, outputScale?: Float32Array): Tensor<'float32'> {
   const [o, i] = w.shape;
   const src = toFloat32Array(w);
   const out = new Float32Array(o * i);
-  for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) out[c * o + r] = src[r * i + c];
+  if (outputScale) {
+    for (let r = 0; r < o; r++) {
+      const s = outputScale[r];
+      for (let c = 0; c < i; c++) out[c * o + r] = src[r * i + c] * s;
+    }
+  } else {
+    for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) out[c * o + r] = src[r * i + c];
+  }
   return new Tensor('float32', out, [i, o]);
 }
 
 export function linear(g: GraphBuilder, x: Value, w: LinearWeights, name = 'linear'): Value {
   if (w.weight.shape.length !== 2)
     throw new VitkitError('WEIGHTS_SHAPE_MISMATCH', `${name}: weight must be 2-D, got [${w.weight.shape.join(', ')}].`);
-  const y = matMul(g, x, g.constant(transposeWeight(w.weight), `${name}.weight`));
+  const y = matMul(g, x, g.constant(transposeWeight(w.weight, w.outputScale), `${name}.weight`));
   return w.bias ? add(g, y, g.constant(f32(w.bias), `${name}.bias`)) : y;
 }
 
@@ -159,25 +171,16 @@ function packBias(q: LinearWeights, k: LinearWeights, v: LinearWeights): Tensor<
   return new Tensor('float32', bias, [3 * out]);
 }
 
-/** Folds a per-output-channel scale γ into a Linear: rows of W and the bias times γ. */
+/** Folds a per-output-channel scale γ into a Linear: its bias now, its weight rows when transposed. */
 function scaleOutputs(l: LinearWeights, gamma: Tensor | undefined): LinearWeights {
   if (!gamma) return l;
-  const [out, inp] = l.weight.shape;
+  const out = l.weight.shape[0];
   const g = toFloat32Array(gamma);
   if (g.length !== out) {
     throw new VitkitError('WEIGHTS_SHAPE_MISMATCH', `layer scale has ${g.length} channels but its Linear has ${out} outputs.`);
   }
-  const src = toFloat32Array(l.weight);
-  const weight = new Float32Array(out * inp);
-  for (let r = 0; r < out; r++) for (let c = 0; c < inp; c++) weight[r * inp + c] = src[r * inp + c] * g[r];
-  const scaled: LinearWeights = { weight: new Tensor('float32', weight, [out, inp]) };
-  if (l.bias)
-    scaled.bias = new Tensor(
-      'float32',
-      Float32Array.from(toFloat32Array(l.bias), (b, i) => b * g[i]),
-      [out],
-    );
-  return scaled;
+  const bias = l.bias ? new Tensor('float32', Float32Array.from(toFloat32Array(l.bias), (b, i) => b * g[i]), [out]) : undefined;
+  return { weight: l.weight, bias, outputScale: g };
 }
 
 export { f32 as weightAsFloat32 };

@@ -115,7 +115,9 @@ async function readShardIndex(indexPath: string, where: string): Promise<string[
 }
 
 async function readWeightFile(path: string, format: WeightFormat, source: string): Promise<Map<string, Tensor>> {
-  const bytes = new Uint8Array(await readFile(path));
+  // A view of the Buffer, not a copy: a checkpoint is hundreds of MB.
+  const buffer = await readFile(path);
+  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   if (format === 'safetensors') return readSafetensors(bytes, source).tensors;
   return readPytorchBin(bytes, source);
 }
