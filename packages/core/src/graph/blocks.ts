@@ -179,7 +179,13 @@ function scaleOutputs(l: LinearWeights, gamma: Tensor | undefined): LinearWeight
   if (g.length !== out) {
     throw new VitkitError('WEIGHTS_SHAPE_MISMATCH', `layer scale has ${g.length} channels but its Linear has ${out} outputs.`);
   }
-  const bias = l.bias ? new Tensor('float32', Float32Array.from(toFloat32Array(l.bias), (b, i) => b * g[i]), [out]) : undefined;
+  const bias = l.bias
+    ? new Tensor(
+        'float32',
+        Float32Array.from(toFloat32Array(l.bias), (b, i) => b * g[i]),
+        [out],
+      )
+    : undefined;
   return { weight: l.weight, bias, outputScale: g };
 }
 
