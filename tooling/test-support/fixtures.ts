@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Tensor } from '../../packages/core/src/tensor/tensor.js';
 import { readSafetensors } from '../../packages/core/src/weights/safetensors.js';
 
-/** The repo's fixtures/ folder (copied from the reference fixtures; tests never read ../shared). */
+/** The repo's fixtures/ folder: reference fixtures copied into the repo, so a user's clone has everything the tests read. */
 export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
 export function fixturePath(rel: string): string {
