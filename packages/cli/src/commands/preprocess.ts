@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { createImageProcessor, type PreprocessorConfig, Tensor, VitkitError, writeSafetensors } from '@vitkit/core';
 import { type Command, Option } from 'commander';
+import { writeFileAtomic } from '../output-file.js';
 
 export interface PreprocessOptions {
   config: string;
@@ -32,21 +31,6 @@ async function readConfig(path: string): Promise<PreprocessorConfig> {
   }
 }
 
-/**
- * Writes next to the target and renames into place, so a crash or error never leaves a
- * half-written file under the requested name.
- */
-async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await writeFile(temp, bytes);
-    await rename(temp, path);
-  } catch (cause) {
-    await rm(temp, { force: true });
-    throw new VitkitError('INVALID_ARGUMENT', `Could not write ${path}: ${(cause as Error).message}`, { cause });
-  }
-}
-
 /** Preprocesses images as one batch with the config's processor and saves the tensors as safetensors. */
 export async function runPreprocess(images: string[], options: PreprocessOptions): Promise<PreprocessResult> {
   if (images.length === 0) throw new VitkitError('INVALID_ARGUMENT', 'Give at least one image to preprocess.');
@@ -57,7 +41,7 @@ export async function runPreprocess(images: string[], options: PreprocessOptions
     const mask = output.pixel_mask;
     tensors.pixel_mask = options.maskDtype === 'uint8' ? new Tensor('uint8', Uint8Array.from(mask.data, Number), mask.shape) : mask;
   }
-  await writeFileAtomic(options.out, writeSafetensors(tensors, { format: 'pt' }));
+  await writeFileAtomic(options.out, writeSafetensors(tensors, { format: 'pt' }), { createFolders: false });
   return {
     out: options.out,
     tensors: Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape }])),
