@@ -1,6 +1,5 @@
 import { loadPretrained, type PretrainedFiles, Tensor } from '@vitkit/core';
-import { WeightStore } from '@vitkit/core/internal';
-import { fixturePath, readFixtureTensors } from '@vitkit/test-support';
+import { type CheckpointEdit, editCheckpoint, fixturePath, readFixtureTensors } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
 import { Deit } from './deit-model.js';
 import { deitFamily } from './family.js';
@@ -8,17 +7,7 @@ import { deitFamily } from './family.js';
 const load = (id: string) => loadPretrained(fixturePath(id));
 
 /** A copy of a fixture checkpoint with its config and weights edited. */
-async function edited(
-  id: string,
-  edit: { config?: (c: Record<string, unknown>) => void; weights?: (m: Map<string, Tensor>) => void },
-): Promise<PretrainedFiles> {
-  const files = await load(id);
-  const config = structuredClone(files.config);
-  edit.config?.(config);
-  const tensors = new Map(files.weights.keys().map((k) => [k, files.weights.get(k)]));
-  edit.weights?.(tensors);
-  return { ...files, config, weights: new WeightStore(tensors, 'edited checkpoint') };
-}
+const edited = async (id: string, edit: CheckpointEdit): Promise<PretrainedFiles> => editCheckpoint(await load(id), edit);
 
 const code = (c: string) => expect.objectContaining({ name: 'VitkitError', code: c });
 

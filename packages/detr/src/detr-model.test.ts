@@ -1,5 +1,5 @@
 import { isVitkitError, loadPretrained, type PretrainedFiles, Tensor } from '@vitkit/core';
-import { compareArrays, fixturePath, listModelCases, readFixtureJson, readFixtureTensors } from '@vitkit/test-support';
+import { compareArrays, editCheckpoint, fixturePath, listModelCases, readFixtureJson, readFixtureTensors } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
 import { Detr } from './detr-model.js';
 import { BACKBONE_SCOPE, readBackboneSpec } from './model/backbone-spec.js';
@@ -18,11 +18,7 @@ async function load(id: string, options: ConstructorParameters<typeof Detr>[1] =
 }
 
 /** A copy of a checkpoint's files with config.json edited. */
-function withConfig(files: PretrainedFiles, edit: (config: Record<string, unknown>) => void): PretrainedFiles {
-  const config = structuredClone(files.config) as Record<string, unknown>;
-  edit(config);
-  return { ...files, config };
-}
+const withConfig = (files: PretrainedFiles, edit: (config: Record<string, unknown>) => void) => editCheckpoint(files, { config: edit });
 
 /** One image of a batch, cropped to its top-left h x w: [1, 3, h, w]. */
 function cropImage(px: Tensor, index: number, h: number, w: number): Tensor<'float32'> {

@@ -1,6 +1,6 @@
 import { loadPretrained, type PretrainedFiles, Tensor } from '@vitkit/core';
 import { WeightStore } from '@vitkit/core/internal';
-import { compareArrays, fixturePath, readFixtureTensors } from '@vitkit/test-support';
+import { type CheckpointEdit, compareArrays, editCheckpoint, fixturePath, readFixtureTensors } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
 import { swinFamily } from './family.js';
 import { Swin } from './swin-model.js';
@@ -8,17 +8,7 @@ import { Swin } from './swin-model.js';
 const load = (id: string) => loadPretrained(fixturePath(id));
 
 /** A copy of a fixture checkpoint with its config and weights edited. */
-async function edited(
-  id: string,
-  edit: { config?: (c: Record<string, unknown>) => void; weights?: (m: Map<string, Tensor>) => void },
-): Promise<PretrainedFiles> {
-  const files = await load(id);
-  const config = structuredClone(files.config);
-  edit.config?.(config);
-  const tensors = new Map(files.weights.keys().map((k) => [k, files.weights.get(k)]));
-  edit.weights?.(tensors);
-  return { ...files, config, weights: new WeightStore(tensors, 'edited checkpoint') };
-}
+const edited = async (id: string, edit: CheckpointEdit): Promise<PretrainedFiles> => editCheckpoint(await load(id), edit);
 
 const code = (c: string) => expect.objectContaining({ name: 'VitkitError', code: c });
 const zeros = (...shape: number[]) => Tensor.zeros('float32', shape);
