@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { randomInput } from './random-input.js';
 
 export interface BaselineRequest {
   runner: 'transformers.js' | 'onnxruntime';
@@ -34,16 +35,6 @@ function resolveInput(session: SessionLike | undefined, wanted: number[]): numbe
   return wanted.map((d, i) => (typeof meta.shape![i] === 'number' && (meta.shape![i] as number) > 0 ? (meta.shape![i] as number) : d));
 }
 
-function randomPixels(n: number): Float32Array {
-  const data = new Float32Array(n);
-  let s = 42;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) | 0;
-    data[i] = ((s >>> 0) / 4294967296) * 2 - 1;
-  }
-  return data;
-}
-
 async function onnxruntime(req: BaselineRequest): Promise<BaselineResult> {
   const ort = await import('onnxruntime-node');
   const t0 = performance.now();
@@ -58,7 +49,7 @@ async function onnxruntime(req: BaselineRequest): Promise<BaselineResult> {
   const [b, , h, w] = input;
   const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
   for (const name of session.inputNames) {
-    if (name === 'pixel_values') feeds[name] = new ort.Tensor('float32', randomPixels(input.reduce((x, y) => x * y, 1)), input);
+    if (name === 'pixel_values') feeds[name] = new ort.Tensor('float32', randomInput(input.reduce((x, y) => x * y, 1)), input);
     else if (name === 'pixel_mask') feeds[name] = new ort.Tensor('int64', new BigInt64Array(b * h * w).fill(1n), [b, h, w]);
     else throw new Error(`${req.folder}: unexpected model input "${name}"`);
   }
@@ -92,7 +83,7 @@ async function transformersJs(req: BaselineRequest): Promise<BaselineResult> {
   const coldStartMs = performance.now() - t0;
   const session = (model as unknown as { sessions?: Record<string, SessionLike> }).sessions?.model;
   const input = resolveInput(session, req.input);
-  const pixels = new Tensor('float32', randomPixels(input.reduce((x, y) => x * y, 1)), input);
+  const pixels = new Tensor('float32', randomInput(input.reduce((x, y) => x * y, 1)), input);
   const run = () => model({ pixel_values: pixels });
   const t1 = performance.now();
   await run();

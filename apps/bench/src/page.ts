@@ -1,6 +1,7 @@
 // The page script bundled by esbuild and loaded in headless Chromium: it fetches a graph vitkit built
 // in Node, and times onnxruntime-web's session creation, first run and warm runs on wasm or webgpu.
 import * as ort from 'onnxruntime-web/webgpu';
+import { randomInput } from './random-input.js';
 
 export interface PageRequest {
   graphUrl: string;
@@ -30,16 +31,6 @@ export interface PageResult {
   adapter?: string;
   ceilingGflops?: number;
   batches: PageBatchResult[];
-}
-
-function randomInput(n: number): Float32Array {
-  const data = new Float32Array(n);
-  let s = 42;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) | 0;
-    data[i] = ((s >>> 0) / 4294967296) * 2 - 1;
-  }
-  return data;
 }
 
 async function adapterInfo(): Promise<string | undefined> {

@@ -57,6 +57,20 @@ function mdTable(head: readonly string[], rows: string[][]): string {
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+/** Columns of the anchors table, in Markdown and HTML alike. */
+const ANCHOR_HEADERS = [
+  'model',
+  'runner',
+  'input',
+  'cold start ms',
+  'first run ms',
+  'p50 ms',
+  'p90 ms',
+  'images/s',
+  'peak RSS MB',
+  'vitkit p50 / this',
+  'vitkit cold / this',
+];
 function baselineCells(b: BaselineRow): string[] {
   return [
     b.model,
@@ -86,27 +100,7 @@ export function markdownReport(f: BenchFile): string {
     mdTable(ROW_COLUMNS, f.results.map(rowCells)),
   ];
   if (f.baselines.length) {
-    parts.push(
-      '',
-      '## Anchors (same config, same input shape, same run)',
-      '',
-      mdTable(
-        [
-          'model',
-          'runner',
-          'input',
-          'cold start ms',
-          'first run ms',
-          'p50 ms',
-          'p90 ms',
-          'images/s',
-          'peak RSS MB',
-          'vitkit p50 / this',
-          'vitkit cold / this',
-        ],
-        f.baselines.map(baselineCells),
-      ),
-    );
+    parts.push('', '## Anchors (same config, same input shape, same run)', '', mdTable(ANCHOR_HEADERS, f.baselines.map(baselineCells)));
   }
   if (f.skipped.length) {
     parts.push('', '## Not measured', '', ...f.skipped.map((s) => `- ${s.model} · ${s.backend} · ${s.dtype}: ${s.reason} (\`${s.code}\`)`));
@@ -173,22 +167,7 @@ export function htmlReport(f: BenchFile): string {
       .map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`)
       .join('')}</tbody></table>`;
   const anchorsSection = f.baselines.length
-    ? `<h2>Anchors</h2><div class="chart"><canvas id="anchors"></canvas></div>${table(
-        [
-          'model',
-          'runner',
-          'input',
-          'cold start ms',
-          'first run ms',
-          'p50 ms',
-          'p90 ms',
-          'images/s',
-          'peak RSS MB',
-          'vitkit p50 / this',
-          'vitkit cold / this',
-        ],
-        f.baselines.map(baselineCells),
-      )}`
+    ? `<h2>Anchors</h2><div class="chart"><canvas id="anchors"></canvas></div>${table(ANCHOR_HEADERS, f.baselines.map(baselineCells))}`
     : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>vitkit bench ${escapeHtml(f.startedAt)}</title>
