@@ -78,14 +78,14 @@ export class DinoModel extends VisionModel {
         `${this.architecture} returns logits, not embeddings; use classify(), or load the base model.`,
       );
     }
-    const pixels = await this.pixels(input);
+    const pixels = await this.pixelValues(input);
     const out = await this.run({ pixel_values: pixels });
     return this.splitTokens(out.last_hidden_state as Tensor<'float32'>, pixels, out.pooler_output as Tensor<'float32'> | undefined);
   }
 
   /** Last-layer CLS→patch attention per head, the maps DINO finds objects with. */
   async attentionMaps(image: ImageSource | Tensor): Promise<AttentionMaps> {
-    const pixels = await this.pixels(image);
+    const pixels = await this.pixelValues(image);
     if (pixels.shape[0] !== 1) throw new VitkitError('INVALID_ARGUMENT', 'attentionMaps takes one image.');
     const out = await this.run({ pixel_values: pixels }, { outputAttentions: true });
     const probs = out.attentions_last; // [1, H, T, T]
@@ -114,10 +114,6 @@ export class DinoModel extends VisionModel {
     const [b, gridH, gridW, c] = patches.shape;
     if (b !== 1) throw new VitkitError('INVALID_ARGUMENT', 'pcaImage takes one image.');
     return upscaleNearest(patchPcaImage(patches.data, gridH * gridW, c, gridH, gridW), this.spec.patch[0]);
-  }
-
-  private async pixels(input: DinoInput): Promise<Tensor> {
-    return input instanceof Tensor ? input : (await this.preprocess(input)).pixel_values;
   }
 
   private grid(pixels: Tensor) {

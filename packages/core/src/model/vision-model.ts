@@ -99,6 +99,11 @@ export abstract class VisionModel {
     return this.processor;
   }
 
+  /** pixel_values for images (preprocessed as the checkpoint's processor does), or the tensor given as is. */
+  protected async pixelValues(input: ImageSource | ImageSource[] | Tensor, options?: LoadImageOptions): Promise<Tensor> {
+    return input instanceof Tensor ? input : (await this.preprocess(input, options)).pixel_values;
+  }
+
   /** Decodes and preprocesses images exactly as the checkpoint's Hugging Face processor does. */
   async preprocess(images: ImageSource | ImageSource[], options?: LoadImageOptions): Promise<ProcessorOutput> {
     return this.imageProcessor.process(images, options);
@@ -135,7 +140,7 @@ export abstract class VisionModel {
         `${this.architecture} has no classification head; load an …ForImageClassification checkpoint.`,
       );
     }
-    const pixels = input instanceof Tensor ? input : (await this.preprocess(input, options.load)).pixel_values;
+    const pixels = await this.pixelValues(input, options.load);
     const { logits } = await this.run({ pixel_values: pixels });
     return topClasses(logits, readId2Label(this.files.config), options.topK);
   }
