@@ -84,7 +84,7 @@ export function readDeitSpec(raw: RawConfig, weights: WeightStore): DeitSpec {
     prefix,
     head,
     // A head's width is the checkpoint's; id2label (when present) must agree with it.
-    numLabels: head === 'none' ? 0 : (weights.get(classifierKey).shape[0] ?? 0),
+    numLabels: head === 'none' ? 0 : (weights.shapeOf(classifierKey)[0] ?? 0),
   };
 }
 

@@ -109,7 +109,7 @@ export function readSwinSpec(raw: RawConfig, weights: WeightStore): SwinSpec {
     eps: c.number('layer_norm_eps', 1e-5),
     prefix,
     classifier,
-    numLabels: classifier ? (weights.get('classifier.weight').shape[0] ?? 0) : 0,
+    numLabels: classifier ? (weights.shapeOf('classifier.weight')[0] ?? 0) : 0,
   };
 }
 

@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { VitkitError } from '../errors/vitkit-error.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { readPytorchBin } from './pytorch-bin.js';
-import { readSafetensors } from './safetensors.js';
-import { WeightStore } from './weight-store.js';
+import { readSafetensorsHeader, type SafetensorsHeader, safetensorsHeaderEnd, safetensorsTensors } from './safetensors.js';
+import { type WeightInfo, WeightStore } from './weight-store.js';
 
 /**
  * Finds checkpoint files by name, wherever they live: a local folder answers from disk, the Hub
@@ -64,20 +65,34 @@ export async function findWeightFiles(files: CheckpointFiles): Promise<WeightFil
   );
 }
 
-/** Loads the preferred weight format a checkpoint has into one WeightStore. */
-export async function loadWeights(files: CheckpointFiles): Promise<WeightStore> {
-  const found = await findWeightFiles(files);
+/**
+ * Loads the preferred weight format a checkpoint has into one WeightStore. Safetensors files are
+ * checked header-first and their data read on first use (a cached compiled graph never needs it);
+ * pytorch_model.bin is read whole, since its index lives inside the pickle.
+ */
+export async function loadWeights(files: CheckpointFiles, found?: WeightFiles): Promise<WeightStore> {
+  found ??= await findWeightFiles(files);
   const where = `${files.source}/${found.entry}`;
   const sharded = found.entry.endsWith('.index.json');
-  const tensors = new Map<string, Tensor>();
-  for (const path of sharded ? found.paths.slice(1) : found.paths) {
-    for (const [name, t] of await readWeightFile(path, found.format, sharded ? `${files.source}/${basename(path)}` : where))
-      tensors.set(name, t);
+  const shards = (sharded ? found.paths.slice(1) : found.paths).map((path) => ({
+    path,
+    source: sharded ? `${files.source}/${basename(path)}` : where,
+  }));
+  let store: WeightStore;
+  if (found.format === 'safetensors') {
+    const headers = await Promise.all(shards.map(async (s) => ({ ...s, ...(await readHeader(s.path, s.source)) })));
+    const info = new Map<string, WeightInfo>();
+    for (const h of headers) for (const [name, e] of h.header.entries) info.set(name, e);
+    store = WeightStore.deferred(info, () => readDeferredData(headers), where);
+  } else {
+    const tensors = new Map<string, Tensor>();
+    for (const s of shards) for (const [name, t] of readPytorchBin(await readBytes(s.path), s.source)) tensors.set(name, t);
+    store = new WeightStore(tensors, where);
   }
   if (sharded) {
     const weightMap = (await readIndex(found.paths[0], where)).weight_map;
     for (const name of Object.keys(weightMap)) {
-      if (!tensors.has(name)) {
+      if (!store.has(name)) {
         throw new VitkitError(
           'WEIGHTS_MISSING_TENSOR',
           `${where} places "${name}" in ${weightMap[name]}, but that shard has no such tensor.`,
@@ -85,7 +100,45 @@ export async function loadWeights(files: CheckpointFiles): Promise<WeightStore> 
       }
     }
   }
-  return new WeightStore(tensors, where);
+  return store;
+}
+
+/** A safetensors file's header, read and checked against the file's size without reading its data. */
+async function readHeader(path: string, source: string): Promise<{ header: SafetensorsHeader; size: number }> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const prefix = new Uint8Array(Math.min(8, size));
+    await handle.read(prefix, 0, prefix.byteLength, 0);
+    const headerEnd = safetensorsHeaderEnd(prefix, size, source);
+    const bytes = new Uint8Array(headerEnd);
+    await handle.read(bytes, 0, headerEnd, 0);
+    return { header: readSafetensorsHeader(bytes, size, source), size };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads each file whole (synchronously: `WeightStore.get` is) and views its tensors. */
+function readDeferredData(files: { path: string; source: string; header: SafetensorsHeader; size: number }[]): Map<string, Tensor> {
+  const tensors = new Map<string, Tensor>();
+  for (const f of files) {
+    let bytes: Uint8Array;
+    try {
+      const buffer = readFileSync(f.path);
+      bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    } catch (cause) {
+      throw new VitkitError('FILE_NOT_FOUND', `${f.source} could not be read: ${(cause as Error).message}`, { cause });
+    }
+    if (bytes.byteLength !== f.size) {
+      throw new VitkitError(
+        'WEIGHTS_TRUNCATED',
+        `${f.source} changed size since it was opened (${f.size} → ${bytes.byteLength} bytes); load the checkpoint again.`,
+      );
+    }
+    for (const [name, t] of safetensorsTensors(f.header, bytes)) tensors.set(name, t);
+  }
+  return tensors;
 }
 
 async function readIndex(indexPath: string, where: string): Promise<ShardIndex> {
@@ -114,10 +167,8 @@ async function readShardIndex(indexPath: string, where: string): Promise<string[
   return shards;
 }
 
-async function readWeightFile(path: string, format: WeightFormat, source: string): Promise<Map<string, Tensor>> {
+async function readBytes(path: string): Promise<Uint8Array> {
   // A view of the Buffer, not a copy: a checkpoint is hundreds of MB.
   const buffer = await readFile(path);
-  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  if (format === 'safetensors') return readSafetensors(bytes, source).tensors;
-  return readPytorchBin(bytes, source);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }

@@ -32,19 +32,33 @@ interface HeaderEntry {
   data_offsets: [number, number];
 }
 
+/** One tensor as the header describes it; offsets are absolute positions in the file. */
+export interface SafetensorsEntry {
+  dtype: DType;
+  shape: number[];
+  start: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  metadata: Record<string, string>;
+  /** Bytes taken by the length prefix and the JSON header: where tensor data begins. */
+  headerEnd: number;
+  entries: Map<string, SafetensorsEntry>;
+}
+
 /**
- * Parses a safetensors buffer. Tensors are zero-copy views into `bytes` wherever the data offset is
- * aligned for the element type; misaligned tensors are copied.
+ * Bytes of the length prefix plus header a safetensors file starts with, from its first 8 bytes;
+ * lets a reader fetch the header alone (validated as `readSafetensorsHeader` does).
  */
-export function readSafetensors(bytes: Uint8Array, source = 'safetensors file'): SafetensorsFile {
-  if (bytes.byteLength < 8) {
+export function safetensorsHeaderEnd(prefix: Uint8Array, fileLength: number, source = 'safetensors file'): number {
+  if (prefix.byteLength < 8 || fileLength < 8) {
     throw new VitkitError(
       'WEIGHTS_TRUNCATED',
-      `${source}: ${bytes.byteLength} bytes is too short to hold a safetensors header; the file is truncated or not safetensors.`,
+      `${source}: ${Math.min(prefix.byteLength, fileLength)} bytes is too short to hold a safetensors header; the file is truncated or not safetensors.`,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getBigUint64(0, true);
+  const headerLength = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (headerLength > BigInt(MAX_SAFETENSORS_HEADER_BYTES)) {
     throw new VitkitError(
       'WEIGHTS_HEADER_TOO_LARGE',
@@ -52,11 +66,23 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors file'):
     );
   }
   const headerEnd = 8 + Number(headerLength);
-  if (headerEnd > bytes.byteLength) {
+  if (headerEnd > fileLength) {
     throw new VitkitError(
       'WEIGHTS_TRUNCATED',
-      `${source}: header claims ${headerLength} bytes but the file has ${bytes.byteLength - 8} after the length; the file is truncated.`,
+      `${source}: header claims ${headerLength} bytes but the file has ${fileLength - 8} after the length; the file is truncated.`,
     );
+  }
+  return headerEnd;
+}
+
+/**
+ * Parses and checks a safetensors header, given at least its first `safetensorsHeaderEnd` bytes and
+ * the whole file's length (so offsets past the end are caught before any data is read).
+ */
+export function readSafetensorsHeader(bytes: Uint8Array, fileLength: number, source = 'safetensors file'): SafetensorsHeader {
+  const headerEnd = safetensorsHeaderEnd(bytes, fileLength, source);
+  if (bytes.byteLength < headerEnd) {
+    throw new VitkitError('WEIGHTS_TRUNCATED', `${source}: the header was cut short (${bytes.byteLength} of ${headerEnd} bytes).`);
   }
   let header: Record<string, unknown>;
   try {
@@ -67,26 +93,38 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors file'):
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     throw new VitkitError('WEIGHTS_HEADER_INVALID', `${source}: the header must be a JSON object.`);
   }
-  const dataLength = bytes.byteLength - headerEnd;
   const metadata: Record<string, string> = {};
-  const entries: [string, HeaderEntry][] = [];
+  const raw: [string, HeaderEntry][] = [];
   for (const [name, value] of Object.entries(header)) {
     if (name === '__metadata__') {
       Object.assign(metadata, value);
       continue;
     }
-    entries.push([name, checkEntry(source, name, value)]);
+    raw.push([name, checkEntry(source, name, value)]);
   }
-  checkOffsets(source, entries, dataLength);
+  checkOffsets(source, raw, fileLength - headerEnd);
+  const entries = new Map<string, SafetensorsEntry>();
+  for (const [name, e] of raw) {
+    const [start, end] = e.data_offsets;
+    entries.set(name, { dtype: SAFETENSORS_DTYPES[e.dtype], shape: e.shape, start: headerEnd + start, end: headerEnd + end });
+  }
+  return { metadata, headerEnd, entries };
+}
 
+/** Tensors of a parsed header over the whole file's bytes (views where aligned, copies where not). */
+export function safetensorsTensors(header: SafetensorsHeader, bytes: Uint8Array): Map<string, Tensor> {
   const tensors = new Map<string, Tensor>();
-  for (const [name, entry] of entries) {
-    const dtype = SAFETENSORS_DTYPES[entry.dtype];
-    const [start, end] = entry.data_offsets;
-    const raw = bytes.subarray(headerEnd + start, headerEnd + end);
-    tensors.set(name, new Tensor(dtype, viewAs(dtype, raw), entry.shape));
-  }
-  return { metadata, tensors };
+  for (const [name, e] of header.entries) tensors.set(name, new Tensor(e.dtype, viewAs(e.dtype, bytes.subarray(e.start, e.end)), e.shape));
+  return tensors;
+}
+
+/**
+ * Parses a safetensors buffer. Tensors are zero-copy views into `bytes` wherever the data offset is
+ * aligned for the element type; misaligned tensors are copied.
+ */
+export function readSafetensors(bytes: Uint8Array, source = 'safetensors file'): SafetensorsFile {
+  const header = readSafetensorsHeader(bytes, bytes.byteLength, source);
+  return { metadata: header.metadata, tensors: safetensorsTensors(header, bytes) };
 }
 
 function checkEntry(source: string, name: string, value: unknown): HeaderEntry {

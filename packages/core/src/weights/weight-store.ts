@@ -1,53 +1,106 @@
 import { VitkitError } from '../errors/vitkit-error.js';
+import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
+
+/** What a checkpoint says of a tensor before its data is read. */
+export interface WeightInfo {
+  dtype: DType;
+  shape: readonly number[];
+}
 
 /**
  * Named checkpoint tensors, as Hugging Face's state dict names them. Model builders read through
  * `get`, which names the missing key and the checkpoint instead of failing later with `undefined`.
+ *
+ * A store may be deferred: names, dtypes and shapes come from the file headers and the data is read
+ * on the first `get`, so a model whose compiled graph is cached never reads its weights at all.
  */
 export class WeightStore {
   readonly source: string;
-  private readonly tensors: Map<string, Tensor>;
+  private readonly info: Map<string, WeightInfo>;
+  private tensors: Map<string, Tensor> | undefined;
+  private readonly load: (() => Map<string, Tensor>) | undefined;
 
-  constructor(tensors: Map<string, Tensor>, source = 'checkpoint') {
-    this.tensors = tensors;
+  /** Tensors in memory; or, with `deferred`, what the headers say and how to read the data later. */
+  constructor(
+    tensors: Map<string, Tensor>,
+    source = 'checkpoint',
+    deferred?: { info: Map<string, WeightInfo>; load: () => Map<string, Tensor> },
+  ) {
     this.source = source;
+    this.info = deferred?.info ?? tensors;
+    this.tensors = deferred ? undefined : tensors;
+    this.load = deferred?.load;
+  }
+
+  /** A store whose data `load` reads when a tensor is first asked for (once; the result is kept). */
+  static deferred(info: Map<string, WeightInfo>, load: () => Map<string, Tensor>, source = 'checkpoint'): WeightStore {
+    return new WeightStore(new Map(), source, { info, load });
   }
 
   has(name: string): boolean {
-    return this.tensors.has(name);
+    return this.info.has(name);
   }
 
   keys(): string[] {
-    return [...this.tensors.keys()];
+    return [...this.info.keys()];
+  }
+
+  /** The tensor's shape, without reading its data. */
+  shapeOf(name: string): readonly number[] {
+    return this.describe(name).shape;
   }
 
   get(name: string, expectedShape?: readonly number[]): Tensor {
+    const { shape } = this.describe(name);
+    if (expectedShape && (expectedShape.length !== shape.length || expectedShape.some((d, i) => d !== shape[i]))) {
+      throw new VitkitError(
+        'WEIGHTS_SHAPE_MISMATCH',
+        `${this.source}: tensor "${name}" has shape [${shape.join(', ')}] but config.json implies [${expectedShape.join(', ')}].`,
+      );
+    }
+    this.tensors ??= (this.load as () => Map<string, Tensor>)();
     const t = this.tensors.get(name);
+    if (!t) throw new VitkitError('WEIGHTS_TRUNCATED', `${this.source}: tensor "${name}" is in the header but could not be read.`);
+    return t;
+  }
+
+  /** A view that reads keys under `prefix` (e.g. `dinov2.`), as sub-modules do. */
+  scoped(prefix: string): WeightStore {
+    const sub = new Map<string, WeightInfo>();
+    for (const [k, v] of this.info) if (k.startsWith(prefix)) sub.set(k.slice(prefix.length), v);
+    const source = `${this.source} (${prefix})`;
+    if (this.tensors) {
+      const tensors = new Map<string, Tensor>();
+      for (const k of sub.keys()) tensors.set(k, this.tensors.get(prefix + k) as Tensor);
+      return new WeightStore(tensors, source);
+    }
+    // Shares this store's data: the first get on either side reads the files once.
+    return WeightStore.deferred(
+      sub,
+      () => {
+        this.tensors ??= (this.load as () => Map<string, Tensor>)();
+        const tensors = new Map<string, Tensor>();
+        for (const k of sub.keys()) tensors.set(k, this.tensors.get(prefix + k) as Tensor);
+        return tensors;
+      },
+      source,
+    );
+  }
+
+  /** First prefix under which `probe` exists, so one builder serves both base and head checkpoints. */
+  findPrefix(probe: string, candidates: readonly string[]): string | undefined {
+    return candidates.find((p) => this.info.has(p + probe));
+  }
+
+  private describe(name: string): WeightInfo {
+    const t = this.info.get(name);
     if (!t) {
       throw new VitkitError(
         'WEIGHTS_MISSING_TENSOR',
         `${this.source} has no tensor "${name}". Is the checkpoint for a different model class or version?`,
       );
     }
-    if (expectedShape && (expectedShape.length !== t.shape.length || expectedShape.some((d, i) => d !== t.shape[i]))) {
-      throw new VitkitError(
-        'WEIGHTS_SHAPE_MISMATCH',
-        `${this.source}: tensor "${name}" has shape [${t.shape.join(', ')}] but config.json implies [${expectedShape.join(', ')}].`,
-      );
-    }
     return t;
-  }
-
-  /** A view that reads keys under `prefix` (e.g. `dinov2.`), as sub-modules do. */
-  scoped(prefix: string): WeightStore {
-    const sub = new Map<string, Tensor>();
-    for (const [k, v] of this.tensors) if (k.startsWith(prefix)) sub.set(k.slice(prefix.length), v);
-    return new WeightStore(sub, `${this.source} (${prefix})`);
-  }
-
-  /** First prefix under which `probe` exists, so one builder serves both base and head checkpoints. */
-  findPrefix(probe: string, candidates: readonly string[]): string | undefined {
-    return candidates.find((p) => this.tensors.has(p + probe));
   }
 }

@@ -49,10 +49,10 @@ const timmPadding = (kernel: number, stride: number, dilation: number) => Math.f
 const unsupported = (message: string) => new VitkitError('MODEL_TYPE_UNSUPPORTED', message);
 
 function kernelOf(w: WeightStore, key: string): number {
-  const t = w.get(key);
-  if (t.shape.length !== 4)
-    throw new VitkitError('WEIGHTS_SHAPE_MISMATCH', `${w.source}: "${key}" must be a 4-D conv weight, got [${t.shape.join(', ')}].`);
-  return t.shape[2];
+  const shape = w.shapeOf(key);
+  if (shape.length !== 4)
+    throw new VitkitError('WEIGHTS_SHAPE_MISMATCH', `${w.source}: "${key}" must be a 4-D conv weight, got [${shape.join(', ')}].`);
+  return shape[2];
 }
 
 /**
@@ -107,7 +107,7 @@ function readTimmResNet(c: ConfigReader, w: WeightStore): BackboneSpec {
   let dilation = 1;
   let prevDilation = 1;
   const stages: ResidualBlockSpec[][] = [];
-  let channels = w.get('conv1.weight').shape[0];
+  let channels = w.shapeOf('conv1.weight')[0];
   for (let s = 1; s <= last; s++) {
     let stride = s === 1 ? 1 : 2;
     if (netStride >= outputStride) {
@@ -148,7 +148,7 @@ function readTimmResNet(c: ConfigReader, w: WeightStore): BackboneSpec {
       }
       blocks.push({ name: `layer${s}.${i}`, convs, shortcut });
       prevDilation = dilation;
-      channels = w.get(convs[convs.length - 1].conv).shape[0];
+      channels = w.shapeOf(convs[convs.length - 1].conv)[0];
     }
     if (blocks.length === 0)
       throw new VitkitError('WEIGHTS_MISSING_TENSOR', `${w.source} has no blocks for layer${s} (expected layer${s}.0.conv1.weight).`);
@@ -204,7 +204,7 @@ function readHfResNet(c: ConfigReader, w: WeightStore): BackboneSpec {
     dilation: 1,
   });
   const stages: ResidualBlockSpec[][] = [];
-  let channels = w.get(stemKey).shape[0];
+  let channels = w.shapeOf(stemKey)[0];
   for (let s = 0; s < last; s++) {
     const stageStride = s === 0 ? (downsampleInFirstStage ? 2 : 1) : 2;
     const blocks: ResidualBlockSpec[] = [];
@@ -222,7 +222,7 @@ function readHfResNet(c: ConfigReader, w: WeightStore): BackboneSpec {
           : [conv(`${p}layer.0`, stride), conv(`${p}layer.1`, 1)];
       const shortcut = w.has(`${p}shortcut.convolution.weight`) ? conv(`${p}shortcut`, stride) : undefined;
       blocks.push({ name: `stages.${s}.layers.${i}`, convs, shortcut });
-      channels = w.get(convs[convs.length - 1].conv).shape[0];
+      channels = w.shapeOf(convs[convs.length - 1].conv)[0];
     }
     stages.push(blocks);
   }
