@@ -1,7 +1,8 @@
 // Node side of `loadPretrained` / `downloadPretrained`, reached only through platform/node.ts (so never
 // from a browser bundle): local folders, and Hub downloads into the Hugging Face cache layout.
 // Import the public ones from load-pretrained.ts, which route through '#platform'.
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { RawConfig } from '../config/model-config.js';
 import { VitkitError } from '../errors/vitkit-error.js';
@@ -21,8 +22,20 @@ export type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from '.
 export async function loadPretrained(idOrPath: string, options: PretrainedOptions = {}): Promise<PretrainedFiles> {
   const files = await checkpointFiles(idOrPath, options);
   const { configPath, config, preprocessorConfig } = await readConfigs(files);
-  const weights = await loadWeights(files);
-  return { source: idOrPath, dir: dirname(configPath), config, preprocessorConfig, weights };
+  const found = await findWeightFiles(files);
+  const weights = await loadWeights(files, found);
+  const fingerprint = await fingerprintOf(config, found.paths);
+  return { source: idOrPath, dir: dirname(configPath), config, preprocessorConfig, weights, fingerprint };
+}
+
+/** Config and weight-file identity (path, size, mtime), as build tools tell a changed input from an unchanged one. */
+async function fingerprintOf(config: RawConfig, paths: string[]): Promise<string> {
+  const hash = createHash('sha256').update(JSON.stringify(config));
+  for (const path of paths) {
+    const s = await stat(path);
+    hash.update(JSON.stringify([path, s.size, s.mtimeMs, s.ino]));
+  }
+  return hash.digest('hex');
 }
 
 /**

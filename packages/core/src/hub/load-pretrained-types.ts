@@ -34,6 +34,11 @@ export interface PretrainedFiles {
   config: RawConfig;
   preprocessorConfig?: RawConfig;
   weights: WeightStore;
+  /**
+   * Node: identifies these files (config text; each weight file's path, size and modification time)
+   * so a compiled graph can be cached across processes without reading the weights. Absent in browsers.
+   */
+  fingerprint?: string;
 }
 
 export interface DownloadedCheckpoint {

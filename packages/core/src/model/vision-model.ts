@@ -24,7 +24,12 @@ export interface ModelOptions {
   threads?: number;
   /** Override the backend's default attention kernel. */
   attentionKernel?: AttentionKernelName;
-  /** Node, cpu: cache onnxruntime's optimized graph on disk for faster cold starts (see SessionOptions). */
+  /**
+   * Node, cpu: keep each compiled graph (onnxruntime's optimized model) on disk, keyed by the
+   * checkpoint's files, the input size, these options and the vitkit/onnxruntime versions. A later
+   * process then skips reading the weights, building the graph and optimizing it. `true` uses
+   * `$VITKIT_CACHE/optimized` (default ~/.cache/vitkit/optimized); a string names the folder.
+   */
   optimizedModelCache?: boolean | string;
 }
 
@@ -66,7 +71,7 @@ export abstract class VisionModel {
   readonly device: Device;
   readonly options: Required<Pick<ModelOptions, 'dtype'>> & ModelOptions;
   private processor: ImageProcessor | undefined;
-  private readonly sessions = new Map<string, Promise<{ session: ModelSession; nodeCount: number }>>();
+  private readonly sessions = new Map<string, Promise<{ session: ModelSession; nodeCount?: number }>>();
 
   constructor(files: PretrainedFiles, options: ModelOptions = {}) {
     const dtype = options.dtype ?? 'fp32';
@@ -179,10 +184,13 @@ export abstract class VisionModel {
     return this.buildGraph(this.request(height, width, options, options.withPixelMask ?? false));
   }
 
-  /** Builds and loads the session for an input size ahead of the first call. */
-  async warmup(height: number, width: number, options: ForwardOptions = {}): Promise<{ nodeCount: number }> {
-    const { nodeCount } = await this.session(this.request(height, width, options, false));
-    return { nodeCount };
+  /**
+   * Builds and loads the session for an input size ahead of the first call. `fromCache`: it came
+   * from the optimized-model cache, so no graph was built (and `nodeCount` is unknown).
+   */
+  async warmup(height: number, width: number, options: ForwardOptions = {}): Promise<{ nodeCount?: number; fromCache: boolean }> {
+    const { session, nodeCount } = await this.session(this.request(height, width, options, false));
+    return { nodeCount, fromCache: session.fromCache };
   }
 
   async dispose(): Promise<void> {
@@ -193,6 +201,13 @@ export abstract class VisionModel {
 
   protected sessionOptions(): SessionOptions {
     return { device: this.device, threads: this.options.threads, optimizedModelCache: this.options.optimizedModelCache };
+  }
+
+  /** What the graph for `request` depends on, when the checkpoint's files can be identified (Node). */
+  private graphCacheKey(request: GraphRequest): string | undefined {
+    if (!this.files.fingerprint) return undefined;
+    const { threads: _threads, optimizedModelCache: _cache, device: _device, ...graphOptions } = this.options;
+    return JSON.stringify({ checkpoint: this.files.fingerprint, model: this.constructor.name, options: graphOptions, request });
   }
 
   private request(height: number, width: number, o: ForwardOptions, withPixelMask: boolean): GraphRequest {
@@ -212,9 +227,14 @@ export abstract class VisionModel {
     let entry = this.sessions.get(key);
     if (!entry) {
       entry = (async () => {
-        const g = this.buildGraph(request);
-        const session = await ModelSession.create(g.toModelProto({ weightPrecision: request.dtype ?? 'fp32' }), this.sessionOptions());
-        return { session, nodeCount: g.nodeCount };
+        let nodeCount: number | undefined;
+        const build = () => {
+          const g = this.buildGraph(request);
+          nodeCount = g.nodeCount;
+          return g.toModelProto({ weightPrecision: request.dtype ?? 'fp32' });
+        };
+        const session = await ModelSession.create(build, { ...this.sessionOptions(), cacheKey: this.graphCacheKey(request) });
+        return { session, nodeCount };
       })();
       entry.catch(() => this.sessions.delete(key));
       this.sessions.set(key, entry);

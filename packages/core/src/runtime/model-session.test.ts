@@ -33,24 +33,56 @@ describe('ModelSession in Node', () => {
     await first.dispose();
     const files = readdirSync(dir);
     expect(files).toHaveLength(1);
-    expect(files[0]).toMatch(/^[0-9a-f]{32}\.onnx$/); // no temporary file left behind
+    expect(files[0]).toMatch(/^[0-9a-f]{32}\.ort$/); // no temporary file left behind
+    expect(first.fromCache).toBe(false);
 
     const second = await ModelSession.create(model, { device: 'cpu', optimizedModelCache: dir });
+    expect(second.fromCache).toBe(true);
     const b = await second.run({ x });
     await second.dispose();
     expect(readdirSync(dir)).toEqual(files);
     expect(Array.from(b.y.data as Float32Array)).toEqual(Array.from(a.y.data as Float32Array));
   });
 
-  it('a damaged cache entry is rebuilt, never an error', async () => {
+  it('with a cacheKey, a cache hit never builds the graph', async () => {
+    const keyed = mkdtempSync(join(tmpdir(), 'vitkit-optimized-keyed-'));
+    try {
+      let builds = 0;
+      const build = () => {
+        builds++;
+        return smallGraph();
+      };
+      const x = new Tensor('float32', randomArray(4 * 8, 5), [1, 4, 8]);
+      const first = await ModelSession.create(build, { device: 'cpu', optimizedModelCache: keyed, cacheKey: 'small-graph' });
+      const a = await first.run({ x });
+      await first.dispose();
+      const second = await ModelSession.create(build, { device: 'cpu', optimizedModelCache: keyed, cacheKey: 'small-graph' });
+      const b = await second.run({ x });
+      await second.dispose();
+      expect(builds).toBe(1);
+      expect(Array.from(b.y.data as Float32Array)).toEqual(Array.from(a.y.data as Float32Array));
+      await (await ModelSession.create(build, { device: 'cpu', optimizedModelCache: keyed, cacheKey: 'another-graph' })).dispose();
+      expect(builds).toBe(2);
+      expect(readdirSync(keyed)).toHaveLength(2);
+    } finally {
+      rmSync(keyed, { recursive: true, force: true });
+    }
+  });
+
+  it('a damaged or truncated cache entry is rebuilt, never an error', async () => {
     const { writeFileSync } = await import('node:fs');
     const model = smallGraph();
-    for (const f of readdirSync(dir)) writeFileSync(join(dir, f), 'not an onnx model');
-    const s = await ModelSession.create(model, { device: 'cpu', optimizedModelCache: dir });
-    const out = await s.run({ x: new Tensor('float32', randomArray(32, 4), [1, 4, 8]) });
-    await s.dispose();
-    expect(out.y.shape).toEqual([1, 4, 16]);
     const [entry] = readdirSync(dir);
-    expect(readFileSync(join(dir, entry)).byteLength).toBeGreaterThan(100); // replaced by a real graph
+    const good = readFileSync(join(dir, entry));
+    for (const damaged of [Buffer.from('not an onnx model'), good.subarray(0, good.byteLength >> 1)]) {
+      writeFileSync(join(dir, entry), damaged);
+      const s = await ModelSession.create(model, { device: 'cpu', optimizedModelCache: dir });
+      expect(s.fromCache).toBe(false);
+      const out = await s.run({ x: new Tensor('float32', randomArray(32, 4), [1, 4, 8]) });
+      await s.dispose();
+      expect(out.y.shape).toEqual([1, 4, 16]);
+      expect(readdirSync(dir)).toEqual([entry]);
+      expect(readFileSync(join(dir, entry)).byteLength).toBe(good.byteLength); // replaced by a real graph
+    }
   });
 });

@@ -21,15 +21,21 @@ export interface SessionOptions {
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Write onnxruntime's JSON profile with this file prefix. */
   profilePrefix?: string;
-  /** Save the optimized graph here (cpu), to cut cold starts or to inspect node placement. */
+  /** Save the optimized graph here (cpu), to inspect node placement and fusions. */
   optimizedModelPath?: string;
   /**
-   * Node, cpu: keep onnxruntime's optimized graph on disk and load it on the next cold start instead of
-   * optimizing again. `true` uses `$VITKIT_CACHE/optimized` (default ~/.cache/vitkit/optimized); a
-   * string names the folder. Keyed by the graph bytes, onnxruntime version, provider, optimization
-   * level and CPU. Ignored elsewhere.
+   * Node, cpu: keep onnxruntime's optimized graph on disk (in onnxruntime's own format, whose
+   * initializers load without copies) and load it on the next cold start instead of optimizing
+   * again. `true` uses `$VITKIT_CACHE/optimized` (default ~/.cache/vitkit/optimized); a string names
+   * the folder. Keyed by `cacheKey` (else the graph bytes), the onnxruntime version, the optimization
+   * level and the CPU. Ignored elsewhere.
    */
   optimizedModelCache?: boolean | string;
+  /**
+   * Names the graph without its bytes (checkpoint identity, input size, precision, versions), so a
+   * cache hit skips building the graph: `create` then calls its model thunk only on a miss.
+   */
+  cacheKey?: string;
   /** onnxruntime log severity (0 verbose … 4 fatal); default 3. */
   logSeverity?: 0 | 1 | 2 | 3 | 4;
 }
@@ -44,9 +50,17 @@ export class ModelSession {
     private readonly ort: OrtModule,
     private session: OrtSession | undefined,
     readonly device: Device,
+    /** Bytes onnxruntime reads initializers from in place (a cached graph): kept alive with the session. */
+    private modelBytes?: Uint8Array,
   ) {}
 
-  static async create(model: Uint8Array, options: SessionOptions = {}): Promise<ModelSession> {
+  /** Whether this session came from the optimized-model cache rather than a graph built this time. */
+  get fromCache(): boolean {
+    return this.modelBytes !== undefined;
+  }
+
+  /** `model` may be a thunk, so a cache hit (see `cacheKey`) never builds the graph. */
+  static async create(model: Uint8Array | (() => Uint8Array), options: SessionOptions = {}): Promise<ModelSession> {
     const device = options.device ?? defaultDevice();
     const ort = await loadOnnxRuntime(device);
     checkProviderInstalled(ort, device);
@@ -62,26 +76,41 @@ export class ModelSession {
       sessionOptions.profileFilePrefix = options.profilePrefix;
     }
     if (options.optimizedModelPath) sessionOptions.optimizedModelFilePath = options.optimizedModelPath;
+    let bytes = typeof model === 'function' ? undefined : model;
     const cache =
       options.optimizedModelCache && device === 'cpu' && nodeRuntime && !options.optimizedModelPath
         ? nodeRuntime.optimizedModel(
-            model,
-            { ort: ort.env.versions ?? null, device, level: sessionOptions.graphOptimizationLevel },
+            {
+              graph: options.cacheKey ?? null,
+              ort: ort.env.versions ?? null,
+              device,
+              level: sessionOptions.graphOptimizationLevel,
+            },
+            options.cacheKey === undefined ? (bytes ??= (model as () => Uint8Array)()) : undefined,
             typeof options.optimizedModelCache === 'string' ? options.optimizedModelCache : undefined,
           )
         : undefined;
     if (cache?.cached) {
-      // Already optimized (and fused for this CPU) by this onnxruntime: load it as is.
+      // Optimized (and laid out for this CPU) by this onnxruntime already: load it as is, its
+      // initializers read in place from the bytes, which the session keeps alive.
       try {
-        const session = await ort.InferenceSession.create(cache.cached, { ...sessionOptions, graphOptimizationLevel: 'disabled' });
-        return new ModelSession(ort, session, device);
+        const session = await ort.InferenceSession.create(cache.cached, {
+          ...sessionOptions,
+          graphOptimizationLevel: 'disabled',
+          extra: { session: { use_ort_model_bytes_directly: '1', use_ort_model_bytes_for_initializers: '1' } },
+        });
+        return new ModelSession(ort, session, device, cache.cached);
       } catch {
-        // A stale or damaged entry: fall through and build (and rewrite) it.
+        cache.discard(); // a stale or damaged entry: build the graph and write it again
       }
     }
-    if (cache) sessionOptions.optimizedModelFilePath = cache.writePath;
+    if (cache) {
+      sessionOptions.optimizedModelFilePath = cache.writePath;
+      sessionOptions.extra = { session: { save_model_format: 'ORT' } };
+    }
+    bytes ??= (model as () => Uint8Array)();
     try {
-      const session = await ort.InferenceSession.create(model, sessionOptions);
+      const session = await ort.InferenceSession.create(bytes, sessionOptions);
       try {
         cache?.commit();
       } catch {
@@ -133,6 +162,7 @@ export class ModelSession {
     const s = this.session;
     this.session = undefined;
     await s?.release();
+    this.modelBytes = undefined;
   }
 
   private live(): OrtSession {

@@ -13,6 +13,8 @@ export interface OptimizedModelEntry {
   commit(): void;
   /** Removes a partial write. */
   abandon(): void;
+  /** Removes the cached entry (onnxruntime refused it). */
+  discard(): void;
 }
 
 export const nodeRuntime = {
@@ -22,21 +24,22 @@ export const nodeRuntime = {
   },
 
   /**
-   * onnxruntime's optimized graph for `model`, cached on disk under a key of the graph bytes, the
-   * onnxruntime version, the execution provider, the optimization level and the CPU (optimized graphs
-   * may hold layouts chosen for the CPU's instruction set). Writes are atomic: a temporary file renamed
-   * into place once onnxruntime has written it and the session loaded.
+   * onnxruntime's optimized graph, cached on disk under a key of `key` (with `model`'s bytes when the
+   * key does not name the graph itself) and the CPU (optimized graphs hold layouts chosen for its
+   * instruction set). Writes are atomic: a temporary file renamed into place once onnxruntime has
+   * written it and the session loaded.
    */
-  optimizedModel(model: Uint8Array, key: Record<string, unknown>, dir?: string): OptimizedModelEntry {
+  optimizedModel(key: Record<string, unknown>, model: Uint8Array | undefined, dir?: string): OptimizedModelEntry {
     const root = dir ?? defaultCacheDir();
     const hash = createHash('sha256');
-    hash.update(JSON.stringify({ ...key, arch: arch(), cpu: cpus()[0]?.model ?? '' }));
-    hash.update(model);
-    const file = join(root, `${hash.digest('hex').slice(0, 32)}.onnx`);
+    hash.update(JSON.stringify({ ...key, vitkit: vitkitVersion(), arch: arch(), cpu: cpus()[0]?.model ?? '' }));
+    if (model) hash.update(model);
+    const file = join(root, `${hash.digest('hex').slice(0, 32)}.ort`);
     let cached: Uint8Array | undefined;
     if (existsSync(file)) {
       try {
-        cached = new Uint8Array(readFileSync(file));
+        const buffer = readFileSync(file);
+        cached = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
       } catch {
         // unreadable: rebuilt and replaced below
       }
@@ -52,11 +55,25 @@ export const nodeRuntime = {
       abandon() {
         rmSync(tmp, { force: true });
       },
+      discard() {
+        rmSync(file, { force: true });
+      },
     };
   },
 };
 
 export type NodeRuntime = typeof nodeRuntime;
+
+let version: string | undefined;
+/** @vitkit/core's version (all @vitkit packages release together): graphs built by another version are not reused. */
+function vitkitVersion(): string {
+  try {
+    version ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    version = 'bundled'; // inside an application bundle, where the package's files are gone
+  }
+  return version;
+}
 
 function defaultCacheDir(): string {
   const base =
