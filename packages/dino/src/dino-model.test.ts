@@ -110,3 +110,39 @@ describe('classify', () => {
     expect(top[0].score).toBeGreaterThanOrEqual(top[1].score);
   });
 });
+
+describe('optimizedModelCache', () => {
+  it('serves a later load from the cache, matching the reference, and misses once the weights change', async () => {
+    const { cpSync, mkdtempSync, rmSync, utimesSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const root = mkdtempSync(join(tmpdir(), 'vitkit-dino-cache-'));
+    const checkpoint = join(root, 'checkpoint');
+    const cache = join(root, 'optimized');
+    cpSync(fixturePath('dinov2/default-res'), checkpoint, { recursive: true });
+    const input = readFixtureTensors('dinov2/default-res/input.safetensors').get('pixel_values')!;
+    const expected = readFixtureTensors('dinov2/default-res/expected.safetensors').get('last_hidden_state')!;
+    const open = async () => new DinoModel(await loadPretrained(checkpoint), { device: 'cpu', optimizedModelCache: cache });
+    try {
+      const sessions: boolean[] = [];
+      for (let i = 0; i < 2; i++) {
+        const model = await open();
+        sessions.push((await model.warmup(input.shape[2], input.shape[3])).fromCache);
+        const { last_hidden_state } = await model.run({ pixel_values: input });
+        expect(maxDiff(last_hidden_state.data as Float32Array, expected.data as Float32Array)).toBeLessThan(1e-4);
+        await model.dispose();
+      }
+      expect(sessions).toEqual([false, true]);
+      // New weights (a later modification time): the cached graph no longer applies.
+      const later = new Date(Date.now() + 5000);
+      utimesSync(join(checkpoint, 'model.safetensors'), later, later);
+      const changed = await open();
+      expect((await changed.warmup(input.shape[2], input.shape[3])).fromCache).toBe(false);
+      // A different input size or output set is its own graph.
+      expect((await changed.warmup(28, 28)).fromCache).toBe(false);
+      await changed.dispose();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
