@@ -1,19 +1,26 @@
-// One baseline measurement in its own process (so its peak RSS is its own): transformers.js or raw
-// onnxruntime-node on an Optimum-style export (`<folder>/onnx/model.onnx` + config.json).
-import { existsSync } from 'node:fs';
+// One anchor measurement in its own process (so its peak RSS and its cold start are its own):
+// transformers.js or raw onnxruntime-node on an Optimum-style export (`<folder>/onnx/model.onnx` +
+// config.json), or vitkit on a checkpoint folder, through the calls a user makes.
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomInput } from './random-input.js';
 
 export interface BaselineRequest {
-  runner: 'transformers.js' | 'onnxruntime';
+  runner: 'transformers.js' | 'onnxruntime' | 'vitkit';
+  /** The export folder; for vitkit, the checkpoint folder (config.json + weights). */
   folder: string;
   input: number[];
   runs: number;
+  /** vitkit: the optimizedModelCache folder (a hit skips reading weights and building the graph). */
+  optimizedModelCache?: string;
 }
 
 export interface BaselineResult {
+  /** Importing the library (its first `import()` in this process). */
+  importMs: number;
+  /** Load → ready, import excluded: from_pretrained, InferenceSession.create, or vitkit's fromPretrained + warmup. */
   coldStartMs: number;
   firstRunMs: number;
   times: number[];
@@ -21,6 +28,8 @@ export interface BaselineResult {
   inputs: string[];
   /** The input shape used: the request's, with the export's static dims where it has them. */
   input: number[];
+  /** vitkit: whether the session came from the optimized-model cache. */
+  fromCache?: boolean;
 }
 
 interface SessionLike {
@@ -36,7 +45,9 @@ function resolveInput(session: SessionLike | undefined, wanted: number[]): numbe
 }
 
 async function onnxruntime(req: BaselineRequest): Promise<BaselineResult> {
+  const ti = performance.now();
   const ort = await import('onnxruntime-node');
+  const importMs = performance.now() - ti;
   const t0 = performance.now();
   // The best session options: every core, every graph optimization.
   const session = await ort.InferenceSession.create(join(req.folder, 'onnx', 'model.onnx'), {
@@ -63,11 +74,13 @@ async function onnxruntime(req: BaselineRequest): Promise<BaselineResult> {
     times.push(performance.now() - t);
   }
   await session.release();
-  return { coldStartMs, firstRunMs, times, peakRssMb: process.resourceUsage().maxRSS / 1024, inputs: [...session.inputNames], input };
+  return { importMs, coldStartMs, firstRunMs, times, peakRssMb: process.resourceUsage().maxRSS / 1024, inputs: [...session.inputNames], input };
 }
 
 async function transformersJs(req: BaselineRequest): Promise<BaselineResult> {
+  const ti = performance.now();
   const { AutoModel, env, Tensor } = await import('@huggingface/transformers');
+  const importMs = performance.now() - ti;
   const folder = resolve(req.folder);
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
@@ -96,6 +109,7 @@ async function transformersJs(req: BaselineRequest): Promise<BaselineResult> {
   }
   await model.dispose();
   return {
+    importMs,
     coldStartMs,
     firstRunMs,
     times,
@@ -105,9 +119,60 @@ async function transformersJs(req: BaselineRequest): Promise<BaselineResult> {
   };
 }
 
+/** The family package that builds a checkpoint, by config.json's model_type (imported, and timed, alone). */
+const FAMILY_PACKAGES: Record<string, string> = {
+  dinov2: '@vitkit/dino',
+  dinov2_with_registers: '@vitkit/dino',
+  vit: '@vitkit/dino',
+  deit: '@vitkit/deit',
+  swin: '@vitkit/swin',
+  detr: '@vitkit/detr',
+};
+
+async function vitkit(req: BaselineRequest): Promise<BaselineResult> {
+  const modelType = String(JSON.parse(readFileSync(join(req.folder, 'config.json'), 'utf8')).model_type);
+  const pkg = FAMILY_PACKAGES[modelType];
+  if (!pkg) throw new Error(`${req.folder}: no vitkit family for model_type "${modelType}"`);
+  const ti = performance.now();
+  const [core, family] = await Promise.all([import('@vitkit/core'), import(pkg)]);
+  const importMs = performance.now() - ti;
+  const create = Object.values(family as Record<string, unknown>).find(
+    (v): v is { create: (files: unknown, options: unknown) => VitkitModel } =>
+      !!v && typeof v === 'object' && typeof (v as { create?: unknown }).create === 'function' && 'architectures' in v,
+  );
+  if (!create) throw new Error(`${pkg} exports no model family`);
+  const [b, , h, w] = req.input;
+  const t0 = performance.now();
+  const model = create.create(await core.loadPretrained(req.folder), {
+    device: 'cpu',
+    optimizedModelCache: req.optimizedModelCache ?? false,
+  });
+  const { fromCache } = await model.warmup(h, w);
+  const coldStartMs = performance.now() - t0;
+  const pixels = new core.Tensor('float32', randomInput(b * 3 * h * w), req.input);
+  const t1 = performance.now();
+  await model.run({ pixel_values: pixels });
+  const firstRunMs = performance.now() - t1;
+  const times: number[] = [];
+  for (let i = 0; i < req.runs; i++) {
+    const t = performance.now();
+    await model.run({ pixel_values: pixels });
+    times.push(performance.now() - t);
+  }
+  await model.dispose();
+  return { importMs, coldStartMs, firstRunMs, times, peakRssMb: process.resourceUsage().maxRSS / 1024, inputs: ['pixel_values'], input: req.input, fromCache };
+}
+
+interface VitkitModel {
+  warmup(height: number, width: number): Promise<{ fromCache: boolean }>;
+  run(inputs: { pixel_values: unknown }): Promise<unknown>;
+  dispose(): Promise<void>;
+}
+
 process.once('message', async (req: BaselineRequest) => {
   try {
-    const result = req.runner === 'onnxruntime' ? await onnxruntime(req) : await transformersJs(req);
+    const result =
+      req.runner === 'onnxruntime' ? await onnxruntime(req) : req.runner === 'vitkit' ? await vitkit(req) : await transformersJs(req);
     process.send?.({ ok: true, result });
   } catch (error) {
     process.send?.({ ok: false, error: String((error as Error)?.stack ?? error) });

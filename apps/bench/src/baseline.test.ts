@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BASELINE_RUNNERS, runBaseline } from './baseline.js';
@@ -20,4 +23,20 @@ describe('baseline modes on fixture exports', () => {
       });
     }
   }
+
+  it('vitkit, measured the same way, loads from its optimized-model cache on the second cold start', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'vitkit-bench-anchor-cache-'));
+    try {
+      const req = { runner: 'vitkit' as const, folder: `${FIXTURES}dinov2/default-res`, input: [1, 3, 56, 56], runs: 2, optimizedModelCache: cache };
+      const miss = await runBaseline(req);
+      expect(miss.fromCache).toBe(false);
+      expect(readdirSync(cache)).toHaveLength(1);
+      const hit = await runBaseline(req);
+      expect(hit.fromCache).toBe(true);
+      expect(hit.times).toHaveLength(2);
+      expect(hit.importMs).toBeGreaterThan(0);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
 });

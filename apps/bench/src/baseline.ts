@@ -5,12 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { BaselineRequest, BaselineResult } from './baseline-child.js';
 
-export type BaselineRunner = BaselineRequest['runner'];
+export type BaselineRunner = Exclude<BaselineRequest['runner'], 'vitkit'>;
 export const BASELINE_RUNNERS: readonly BaselineRunner[] = ['transformers.js', 'onnxruntime'];
 
-/** Runs one baseline in a child process (dist/baseline-child.js, or the .ts source under vitest). */
+/** Runs one anchor (or vitkit, measured the same way) in a child process (dist/baseline-child.js, or the .ts source under vitest). */
 export function runBaseline(req: BaselineRequest, timeoutMs = 600_000): Promise<BaselineResult> {
-  if (!existsSync(join(req.folder, 'onnx', 'model.onnx'))) {
+  if (req.runner !== 'vitkit' && !existsSync(join(req.folder, 'onnx', 'model.onnx'))) {
     return Promise.reject(new Error(`${req.folder} has no onnx/model.onnx (an Optimum-style export is expected).`));
   }
   return childEntry().then(
@@ -49,6 +49,8 @@ async function childEntry(): Promise<string> {
     entryPoints: [join(here, 'baseline-child.ts')],
     bundle: true,
     packages: 'external',
+    // tsconfig paths point workspace packages at their sources; the child imports their dist, as users do.
+    external: ['@vitkit/*'],
     platform: 'node',
     format: 'esm',
     outfile: out,

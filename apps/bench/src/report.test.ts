@@ -54,6 +54,8 @@ const SAMPLE: BenchFile = {
       folder: '/x',
       batch: 1,
       input: [1, 3, 224, 224],
+      rounds: 3,
+      importMs: 40,
       coldStartMs: 900,
       firstRunMs: 100,
       p50Ms: 70,
@@ -63,6 +65,23 @@ const SAMPLE: BenchFile = {
       runs: 10,
       vitkitOverBaselineP50: 0.9,
       vitkitOverBaselineColdStart: 0.8,
+      cachedVitkitOverBaselineColdStart: 0.45,
+    },
+    {
+      model: 'dinov2-small',
+      runner: 'vitkit (cached)',
+      folder: '/y',
+      batch: 1,
+      input: [1, 3, 224, 224],
+      rounds: 3,
+      importMs: 120,
+      coldStartMs: 405,
+      firstRunMs: 90,
+      p50Ms: 63,
+      p90Ms: 66,
+      imagesPerSecond: 15.9,
+      peakRssMb: 350,
+      runs: 30,
     },
   ],
   notes: ['a note'],
@@ -78,6 +97,8 @@ describe('reports', () => {
     const md = markdownReport(SAMPLE);
     expect(md).toContain('| dinov2-small | cpu | int8 | 8 |');
     expect(md).toContain('0.90×');
+    expect(md).toContain('| dinov2-small | vitkit (cached) | 1×3×224×224 | 120 | 405 |');
+    expect(md).toContain('0.45×');
     const html = htmlReport(SAMPLE);
     expect(html).not.toMatch(/<script[^>]+src=/); // Chart.js is inlined
     expect(html).not.toContain('no CUDA provider </script>');

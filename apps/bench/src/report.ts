@@ -62,6 +62,7 @@ const ANCHOR_HEADERS = [
   'model',
   'runner',
   'input',
+  'import ms',
   'cold start ms',
   'first run ms',
   'p50 ms',
@@ -70,12 +71,14 @@ const ANCHOR_HEADERS = [
   'peak RSS MB',
   'vitkit p50 / this',
   'vitkit cold / this',
+  'vitkit cached cold / this',
 ];
 function baselineCells(b: BaselineRow): string[] {
   return [
     b.model,
     b.runner,
     b.input.join('×'),
+    fmt(b.importMs, 0),
     fmt(b.coldStartMs, 0),
     fmt(b.firstRunMs, 1),
     fmt(b.p50Ms, 1),
@@ -84,6 +87,7 @@ function baselineCells(b: BaselineRow): string[] {
     fmt(b.peakRssMb, 0),
     b.vitkitOverBaselineP50 === undefined ? '–' : `${b.vitkitOverBaselineP50.toFixed(2)}×`,
     b.vitkitOverBaselineColdStart === undefined ? '–' : `${b.vitkitOverBaselineColdStart.toFixed(2)}×`,
+    b.cachedVitkitOverBaselineColdStart === undefined ? '–' : `${b.cachedVitkitOverBaselineColdStart.toFixed(2)}×`,
   ];
 }
 
@@ -100,7 +104,7 @@ export function markdownReport(f: BenchFile): string {
     mdTable(ROW_COLUMNS, f.results.map(rowCells)),
   ];
   if (f.baselines.length) {
-    parts.push('', '## Anchors (same config, same input shape, same run)', '', mdTable(ANCHOR_HEADERS, f.baselines.map(baselineCells)));
+    parts.push('', '## Anchors (same config, same input shape, same run, runners interleaved round by round)', '', mdTable(ANCHOR_HEADERS, f.baselines.map(baselineCells)));
   }
   if (f.skipped.length) {
     parts.push('', '## Not measured', '', ...f.skipped.map((s) => `- ${s.model} · ${s.backend} · ${s.dtype}: ${s.reason} (\`${s.code}\`)`));
@@ -147,15 +151,13 @@ function chartData(f: BenchFile) {
         .filter((d) => d.data.filter((v) => v !== null).length > 1),
     ),
   };
+  const anchorLabels = [...new Set(f.baselines.map((b) => `${b.model} b${b.batch}`))];
   const anchors = {
-    labels: f.baselines.map((b) => `${b.model} b${b.batch}`),
-    datasets: [
-      { label: 'vitkit', data: f.baselines.map((b) => (b.vitkitOverBaselineP50 ?? Number.NaN) * b.p50Ms || null) },
-      ...['transformers.js', 'onnxruntime'].map((runner) => ({
-        label: runner,
-        data: f.baselines.map((b) => (b.runner === runner ? b.p50Ms : null)),
-      })),
-    ],
+    labels: anchorLabels,
+    datasets: [...new Set(f.baselines.map((b) => b.runner))].map((runner) => ({
+      label: runner,
+      data: anchorLabels.map((l) => f.baselines.find((b) => b.runner === runner && `${b.model} b${b.batch}` === l)?.p50Ms ?? null),
+    })),
   };
   return { latency, share, throughput, anchors };
 }

@@ -22,11 +22,19 @@ export interface CliReport {
 /** One anchor measurement: transformers.js or raw onnxruntime on an Optimum-style export, beside vitkit's row. */
 export interface BaselineRow {
   model: string;
-  runner: 'transformers.js' | 'onnxruntime';
+  /** The anchors, and vitkit measured the same way: without and with its optimized-model cache (a hit). */
+  runner: 'transformers.js' | 'onnxruntime' | 'vitkit' | 'vitkit (cached)';
   folder: string;
   batch: number;
   input: number[];
-  /** Load → ready (transformers.js: from_pretrained; onnxruntime: InferenceSession.create). */
+  /** Medians over this many interleaved rounds (each runner once per round, a fresh process each). */
+  rounds: number;
+  /** Importing the library in a fresh process. */
+  importMs: number;
+  /**
+   * Load → ready, import excluded (transformers.js: from_pretrained; onnxruntime: InferenceSession.create;
+   * vitkit: fromPretrained + warmup, i.e. read, build, optimize).
+   */
   coldStartMs: number;
   firstRunMs: number;
   p50Ms: number;
@@ -36,8 +44,10 @@ export interface BaselineRow {
   runs: number;
   /** vitkit's p50 / the baseline's p50 (below 1: vitkit is faster). */
   vitkitOverBaselineP50?: number;
-  /** vitkit's load+build+session / the baseline's cold start. */
+  /** vitkit's cold start / the baseline's. */
   vitkitOverBaselineColdStart?: number;
+  /** vitkit's cold start with a cache hit / the baseline's. */
+  cachedVitkitOverBaselineColdStart?: number;
 }
 
 export interface BenchFile {
