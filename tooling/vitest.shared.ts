@@ -8,10 +8,12 @@ const core = (p: string) => fileURLToPath(new URL(`../packages/core/src/${p}`, i
 
 // A CPU-only machine gets a WebGPU adapter from Chromium's SwiftShader Vulkan driver (apt: chromium).
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const gpuEnv: Record<string, string> =
+const testEnv: Record<string, string> =
   !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD) ? { VK_ICD_FILENAMES: SWIFTSHADER_ICD } : {};
 // The Vulkan loader complains on every session without a runtime dir; give it a private one.
-if (!process.env.XDG_RUNTIME_DIR) gpuEnv.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'vitkit-xdg-'));
+if (!process.env.XDG_RUNTIME_DIR) testEnv.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'vitkit-xdg-'));
+// The CLI caches compiled graphs by default: keep the tests' out of the user's ~/.cache.
+if (!process.env.VITKIT_CACHE) testEnv.VITKIT_CACHE = mkdtempSync(join(tmpdir(), 'vitkit-test-cache-'));
 
 /**
  * Tests run against sources, not builds: workspace packages resolve to their `src/`, so a change
@@ -32,7 +34,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    env: gpuEnv,
+    env: testEnv,
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     // Type tests of the public API (expectTypeOf), checked by tsc with the package's tsconfig.
     typecheck: { enabled: true, include: ['src/**/*.test-d.ts'], tsconfig: './tsconfig.json' },

@@ -2,8 +2,9 @@ import { type Device, loadPretrained, type PretrainedFiles, VitkitError } from '
 import { type Classification, DEIT_ARCHITECTURES, Deit } from '@vitkit/deit';
 import { SWIN_ARCHITECTURES, Swin } from '@vitkit/swin';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type CacheFlag, cacheOption, optimizedModelCache } from '../model-cache.js';
 
-export interface ClassifyCommandOptions {
+export interface ClassifyCommandOptions extends CacheFlag {
   model: string;
   topK: number;
   device: Device;
@@ -16,11 +17,12 @@ export interface ImageClassification {
 }
 
 /** The image classifiers the CLI knows, picked by `config.json` → `architectures[0]`. */
-function classifierFor(files: PretrainedFiles, device: Device): Deit | Swin {
+function classifierFor(files: PretrainedFiles, o: ClassifyCommandOptions): Deit | Swin {
+  const options = { device: o.device, optimizedModelCache: optimizedModelCache(o) };
   const architecture = (files.config.architectures as string[] | undefined)?.[0];
   if (architecture === 'DeiTForImageClassification' || architecture === 'DeiTForImageClassificationWithTeacher')
-    return new Deit(files, { device });
-  if (architecture === 'SwinForImageClassification') return new Swin(files, { device });
+    return new Deit(files, options);
+  if (architecture === 'SwinForImageClassification') return new Swin(files, options);
   const known = [...DEIT_ARCHITECTURES, ...SWIN_ARCHITECTURES].filter((a) => a.includes('ForImageClassification'));
   throw new VitkitError(
     'MODEL_TYPE_UNSUPPORTED',
@@ -31,7 +33,7 @@ function classifierFor(files: PretrainedFiles, device: Device): Deit | Swin {
 /** Loads the checkpoint, preprocesses the images with its preprocessor_config.json and ranks the classes of each. */
 export async function runClassify(images: string[], o: ClassifyCommandOptions): Promise<ImageClassification[]> {
   if (images.length === 0) throw new VitkitError('INVALID_ARGUMENT', 'Give at least one image to classify.');
-  const model = classifierFor(await loadPretrained(o.model), o.device);
+  const model = classifierFor(await loadPretrained(o.model), o);
   try {
     // One image at a time: processors that neither crop nor resize to a fixed size cannot batch mixed sizes.
     const results: ImageClassification[] = [];
@@ -59,6 +61,7 @@ export function registerClassify(program: Command): void {
     .requiredOption('--model <dir-or-id>', 'checkpoint folder or Hugging Face id')
     .option('--top-k <k>', 'classes to show per image', positiveInt, 5)
     .addOption(new Option('--device <device>', 'where to run').choices(['cpu', 'wasm', 'webgpu']).default('cpu'))
+    .addOption(cacheOption())
     .option('--json', 'print the results as JSON')
     .action(async (images: string[], o: ClassifyCommandOptions) => {
       const results = await runClassify(images, o);

@@ -3,9 +3,10 @@ import { DEVICES, type Device, loadImage, type RgbImage, VitkitError } from '@vi
 import { Detr, type DetrDetection } from '@vitkit/detr';
 import { type Command, Option } from 'commander';
 import sharp from 'sharp';
+import { type CacheFlag, cacheOption, optimizedModelCache } from '../model-cache.js';
 import { writeFileAtomic } from '../output-file.js';
 
-export interface DetectCommandOptions {
+export interface DetectCommandOptions extends CacheFlag {
   model: string;
   threshold: number;
   out?: string;
@@ -67,7 +68,7 @@ export async function runDetect(images: string[], o: DetectCommandOptions): Prom
   if (!(o.threshold >= 0 && o.threshold <= 1))
     throw new VitkitError('INVALID_ARGUMENT', `--threshold must be between 0 and 1, got ${o.threshold}.`);
   const decoded = await Promise.all(images.map((path) => loadImage(path)));
-  const model = await Detr.fromPretrained(o.model, { device: o.device });
+  const model = await Detr.fromPretrained(o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
   try {
     const perImage = await model.detect(decoded, { threshold: o.threshold });
     const results: ImageResult[] = [];
@@ -101,6 +102,7 @@ export function registerDetect(program: Command): void {
     .option('--threshold <score>', 'keep detections scoring above this', (v) => Number(v), 0.9)
     .option('--out <file.png>', 'draw the boxes onto the image and save a PNG (one file per image: <name>-<i>.png)')
     .addOption(new Option('--device <device>', 'where to run').choices(DEVICES).default('cpu'))
+    .addOption(cacheOption())
     .action(async (images: string[], o: DetectCommandOptions) => {
       const results = await runDetect(images, o);
       process.stdout.write(`${results.map(formatResult).join('\n')}\n`);

@@ -1,10 +1,11 @@
 import { DEVICES, type Device, writeSafetensors } from '@vitkit/core';
 import { Dino, Dinov2 } from '@vitkit/dino';
 import { type Command, Option } from 'commander';
+import { type CacheFlag, cacheOption, optimizedModelCache } from '../model-cache.js';
 import { writeFileAtomic } from '../output-file.js';
 import { writePng } from '../png.js';
 
-interface Common {
+interface Common extends CacheFlag {
   model: string;
   device: Device;
 }
@@ -20,8 +21,9 @@ export function registerDino(program: Command): void {
     .option('--model <dir-or-id>', 'checkpoint', 'facebook/dinov2-small')
     .option('--out <file>', 'write cls, patches and pooled to this safetensors file')
     .addOption(deviceOption())
+    .addOption(cacheOption())
     .action(async (images: string[], o: Common & { out?: string }) => {
-      const model = await Dinov2.fromPretrained(o.model, { device: o.device });
+      const model = await Dinov2.fromPretrained(o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
       try {
         const e = await model.embed(images);
         const tensors = {
@@ -48,8 +50,9 @@ export function registerDino(program: Command): void {
     .option('--model <dir-or-id>', 'checkpoint', 'facebook/dino-vits16')
     .option('--head <n>', 'one attention head instead of the mean of all', (v) => Number.parseInt(v, 10))
     .addOption(deviceOption())
+    .addOption(cacheOption())
     .action(async (image: string, o: Common & { out: string; head?: number }) => {
-      const model = await Dino.fromPretrained(o.model, { device: o.device });
+      const model = await Dino.fromPretrained(o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
       try {
         const maps = await model.attentionMaps(image);
         const overlay = maps.overlay(o.head);
@@ -69,8 +72,9 @@ export function registerDino(program: Command): void {
     .requiredOption('--out <file.png>', 'PNG to write')
     .option('--model <dir-or-id>', 'checkpoint', 'facebook/dinov2-small')
     .addOption(deviceOption())
+    .addOption(cacheOption())
     .action(async (image: string, o: Common & { out: string }) => {
-      const model = await Dinov2.fromPretrained(o.model, { device: o.device });
+      const model = await Dinov2.fromPretrained(o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
       try {
         const pca = await model.pcaImage(image);
         await writePng(o.out, pca);

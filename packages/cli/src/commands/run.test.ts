@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors, VitkitError } from '@vitkit/core';
@@ -32,6 +32,33 @@ describe.each(testDevices())('vitkit run on %s', (device) => {
       expect(actual?.shape, name).toEqual(expected.shape);
       const cmp = compareArrays(actual!.data as Float32Array, expected.data as Float32Array, c.atol, c.rtol);
       expect(cmp.ok, `${name}: max |diff| ${cmp.maxAbs}`).toBe(true);
+    }
+  });
+});
+
+describe('vitkit run and the compiled-graph cache', () => {
+  it('keeps the compiled graph for the next run (same outputs), and not with --no-cache', async () => {
+    const id = 'deit/with-teacher';
+    const saved = process.env.VITKIT_CACHE;
+    process.env.VITKIT_CACHE = mkdtempSync(join(workDir, 'cache-'));
+    try {
+      const run = async (tag: string, ...extra: string[]) => {
+        const out = join(workDir, `cache-${tag}.safetensors`);
+        await vitkit('run', fixturePath(id), '--pixels', fixturePath(`${id}/input.safetensors`), '--out', out, ...extra);
+        return readSafetensors(readFileSync(out)).tensors.get('logits')!.data as Float32Array;
+      };
+      const entries = () => readdirSync(join(process.env.VITKIT_CACHE as string, 'optimized'));
+      const first = await run('first');
+      expect(entries()).toHaveLength(1);
+      const second = await run('second');
+      expect(Array.from(second)).toEqual(Array.from(first));
+      rmSync(join(process.env.VITKIT_CACHE as string, 'optimized'), { recursive: true });
+      await run('uncached', '--no-cache');
+      expect(() => entries()).toThrow(); // no folder: nothing was written
+    } finally {
+      rmSync(process.env.VITKIT_CACHE as string, { recursive: true, force: true });
+      if (saved === undefined) delete process.env.VITKIT_CACHE;
+      else process.env.VITKIT_CACHE = saved;
     }
   });
 });

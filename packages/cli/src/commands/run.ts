@@ -11,9 +11,10 @@ import {
 } from '@vitkit/core';
 import { type Command, Option } from 'commander';
 import { familyFor } from '../families.js';
+import { type CacheFlag, cacheOption, optimizedModelCache } from '../model-cache.js';
 import { writeFileAtomic } from '../output-file.js';
 
-interface RunOptions {
+interface RunOptions extends CacheFlag {
   pixels: string;
   out: string;
   outputHiddenStates?: boolean;
@@ -41,13 +42,14 @@ export function registerRun(program: Command): void {
         .choices(['fp32', 'fp16', 'int8', 'int4'])
         .default('fp32'),
     )
+    .addOption(cacheOption())
     .action(async (model: string, o: RunOptions) => {
       const inputs = readSafetensors(await readInput(o.pixels), o.pixels).tensors;
       const pixelValues = inputs.get('pixel_values');
       if (!pixelValues) throw new VitkitError('INVALID_ARGUMENT', `${o.pixels} has no "pixel_values" tensor.`);
       const files = await loadPretrained(model);
       const architecture = (files.config.architectures as string[] | undefined)?.[0];
-      const vision = familyFor(architecture).create(files, { device: o.device, dtype: o.dtype });
+      const vision = familyFor(architecture).create(files, { device: o.device, dtype: o.dtype, optimizedModelCache: optimizedModelCache(o) });
       try {
         const outputs = await vision.run(
           { pixel_values: pixelValues.toFloat32(), pixel_mask: inputs.get('pixel_mask') as Tensor | undefined },
