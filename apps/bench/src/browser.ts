@@ -110,6 +110,8 @@ export class BrowserRunner {
       return { ...result, peakRssMb: chromiumPeakRssMb(userDataDir) };
     } finally {
       await context.close();
+      // A GPU process spinning in SwiftShader can outlive close(); it must not steal the next rows' cores.
+      killChromium(userDataDir);
       rmSync(userDataDir, { recursive: true, force: true });
     }
   }
@@ -121,14 +123,37 @@ export class BrowserRunner {
 
 export const browserThreads = () => cpus().length;
 
+/** This browser's processes, found by their --user-data-dir. */
+function chromiumPids(userDataDir: string): number[] {
+  if (!existsSync('/proc')) return [];
+  const pids: number[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(userDataDir)) pids.push(Number(pid));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+function killChromium(userDataDir: string): void {
+  for (const pid of chromiumPids(userDataDir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
+}
+
 /** Largest VmHWM among this browser's processes (found by their --user-data-dir): the renderer holding the wasm heap, or the GPU process. */
 function chromiumPeakRssMb(userDataDir: string): number {
   if (!existsSync('/proc')) return Number.NaN;
   let peak = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
+  for (const pid of chromiumPids(userDataDir)) {
     try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(userDataDir)) continue;
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       if (m) peak = Math.max(peak, Number(m[1]) / 1024);
     } catch {
