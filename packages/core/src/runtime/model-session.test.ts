@@ -11,8 +11,9 @@ import { nodeRuntime } from './node-runtime.js';
 
 function smallGraph(): Uint8Array {
   const g = new GraphBuilder();
-  const x = g.input('x', 'float32', ['batch', 4, 8]);
-  const w = { weight: new Tensor('float32', randomArray(16 * 8, 1), [16, 8]), bias: new Tensor('float32', randomArray(16, 2), [16]) };
+  const x = g.input('x', 'float32', ['batch', 4, 64]);
+  // 4 KB of weights: over the size onnxruntime moves to the cache entry's weights file.
+  const w = { weight: new Tensor('float32', randomArray(16 * 64, 1), [16, 64]), bias: new Tensor('float32', randomArray(16, 2), [16]) };
   g.output(linear(g, x, w), 'y');
   return g.toModelProto();
 }
@@ -27,13 +28,14 @@ describe('ModelSession in Node', () => {
 
   it('optimizedModelCache writes the optimized graph once, atomically, and loads it on the next cold start', async () => {
     const model = smallGraph();
-    const x = new Tensor('float32', randomArray(2 * 4 * 8, 3), [2, 4, 8]);
+    const x = new Tensor('float32', randomArray(2 * 4 * 64, 3), [2, 4, 64]);
     const first = await ModelSession.create(model, { device: 'cpu', optimizedModelCache: dir });
     const a = await first.run({ x });
     await first.dispose();
     const files = readdirSync(dir);
     expect(files).toHaveLength(1);
-    expect(files[0]).toMatch(/^[0-9a-f]{32}\.ort$/); // no temporary file left behind
+    expect(files[0]).toMatch(/^[0-9a-f]{32}$/); // no temporary folder left behind
+    expect(readdirSync(join(dir, files[0])).sort()).toEqual(['model.data', 'model.onnx']);
     expect(first.fromCache).toBe(false);
 
     const second = await ModelSession.create(model, { device: 'cpu', optimizedModelCache: dir });
@@ -52,7 +54,7 @@ describe('ModelSession in Node', () => {
         builds++;
         return smallGraph();
       };
-      const x = new Tensor('float32', randomArray(4 * 8, 5), [1, 4, 8]);
+      const x = new Tensor('float32', randomArray(4 * 64, 5), [1, 4, 64]);
       const first = await ModelSession.create(build, { device: 'cpu', optimizedModelCache: keyed, cacheKey: 'small-graph' });
       const a = await first.run({ x });
       await first.dispose();
@@ -70,19 +72,27 @@ describe('ModelSession in Node', () => {
   });
 
   it('a damaged or truncated cache entry is rebuilt, never an error', async () => {
-    const { writeFileSync } = await import('node:fs');
+    const { writeFileSync, truncateSync } = await import('node:fs');
     const model = smallGraph();
     const [entry] = readdirSync(dir);
-    const good = readFileSync(join(dir, entry));
-    for (const damaged of [Buffer.from('not an onnx model'), good.subarray(0, good.byteLength >> 1)]) {
-      writeFileSync(join(dir, entry), damaged);
+    const graphFile = join(dir, entry, 'model.onnx');
+    const dataFile = join(dir, entry, 'model.data');
+    const good = { graph: readFileSync(graphFile).byteLength, data: readFileSync(dataFile).byteLength };
+    const damage = [
+      () => writeFileSync(graphFile, 'not an onnx model'),
+      () => truncateSync(dataFile, good.data >> 1),
+      () => rmSync(dataFile),
+    ];
+    for (const d of damage) {
+      d();
       const s = await ModelSession.create(model, { device: 'cpu', optimizedModelCache: dir });
       expect(s.fromCache).toBe(false);
-      const out = await s.run({ x: new Tensor('float32', randomArray(32, 4), [1, 4, 8]) });
+      const out = await s.run({ x: new Tensor('float32', randomArray(4 * 64, 4), [1, 4, 64]) });
       await s.dispose();
       expect(out.y.shape).toEqual([1, 4, 16]);
-      expect(readdirSync(dir)).toEqual([entry]);
-      expect(readFileSync(join(dir, entry)).byteLength).toBe(good.byteLength); // replaced by a real graph
+      expect(readdirSync(dir)).toEqual([entry]); // replaced by a real entry
+      expect(readFileSync(graphFile).byteLength).toBe(good.graph);
+      expect(readFileSync(dataFile).byteLength).toBe(good.data);
     }
   });
 });

@@ -24,8 +24,8 @@ export interface SessionOptions {
   /** Save the optimized graph here (cpu), to inspect node placement and fusions. */
   optimizedModelPath?: string;
   /**
-   * Node, cpu: keep onnxruntime's optimized graph on disk (in onnxruntime's own format, whose
-   * initializers load without copies) and load it on the next cold start instead of optimizing
+   * Node, cpu: keep onnxruntime's optimized graph on disk (its weights in a file onnxruntime
+   * memory-maps, GEMM weights prepacked) and load it on the next cold start instead of optimizing
    * again. `true` uses `$VITKIT_CACHE/optimized` (default ~/.cache/vitkit/optimized); a string names
    * the folder. Keyed by `cacheKey` (else the graph bytes), the onnxruntime version, the optimization
    * level and the CPU. Ignored elsewhere.
@@ -50,14 +50,9 @@ export class ModelSession {
     private readonly ort: OrtModule,
     private session: OrtSession | undefined,
     readonly device: Device,
-    /** Bytes onnxruntime reads initializers from in place (a cached graph): kept alive with the session. */
-    private modelBytes?: Uint8Array,
+    /** Whether this session came from the optimized-model cache rather than a graph built this time. */
+    readonly fromCache = false,
   ) {}
-
-  /** Whether this session came from the optimized-model cache rather than a graph built this time. */
-  get fromCache(): boolean {
-    return this.modelBytes !== undefined;
-  }
 
   /** `model` may be a thunk, so a cache hit (see `cacheKey`) never builds the graph. */
   static async create(model: Uint8Array | (() => Uint8Array), options: SessionOptions = {}): Promise<ModelSession> {
@@ -90,23 +85,20 @@ export class ModelSession {
             typeof options.optimizedModelCache === 'string' ? options.optimizedModelCache : undefined,
           )
         : undefined;
-    if (cache?.cached) {
-      // Optimized (and laid out for this CPU) by this onnxruntime already: load it as is, its
-      // initializers read in place from the bytes, which the session keeps alive.
+    if (cache?.cachedPath) {
+      // Optimized (and laid out for this CPU) by this onnxruntime already: load it as is; onnxruntime
+      // maps its weights file and finds the GEMM weights prepacked.
       try {
-        const session = await ort.InferenceSession.create(cache.cached, {
-          ...sessionOptions,
-          graphOptimizationLevel: 'disabled',
-          extra: { session: { use_ort_model_bytes_directly: '1', use_ort_model_bytes_for_initializers: '1' } },
-        });
-        return new ModelSession(ort, session, device, cache.cached);
+        const session = await ort.InferenceSession.create(cache.cachedPath, { ...sessionOptions, graphOptimizationLevel: 'disabled' });
+        return new ModelSession(ort, session, device, true);
       } catch {
         cache.discard(); // a stale or damaged entry: build the graph and write it again
       }
     }
-    if (cache) {
+    if (cache && nodeRuntime) {
+      nodeRuntime.prepareOptimizedModelWrite(cache);
       sessionOptions.optimizedModelFilePath = cache.writePath;
-      sessionOptions.extra = { session: { save_model_format: 'ORT' } };
+      sessionOptions.extra = { session: cache.writeConfig };
     }
     bytes ??= (model as () => Uint8Array)();
     try {
@@ -162,7 +154,6 @@ export class ModelSession {
     const s = this.session;
     this.session = undefined;
     await s?.release();
-    this.modelBytes = undefined;
   }
 
   private live(): OrtSession {

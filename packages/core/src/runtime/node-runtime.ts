@@ -2,20 +2,25 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { arch, availableParallelism, cpus, homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface OptimizedModelEntry {
-  /** Bytes of the cached optimized graph, when there is one. */
-  cached?: Uint8Array;
-  /** Where onnxruntime should write the optimized graph (a temporary name next to the entry). */
+  /** The cached optimized graph (its weights beside it in `model.data`), when there is one. */
+  cachedPath?: string;
+  /** Where onnxruntime should write the optimized graph: `model.onnx` in a temporary folder next to the entry. */
   writePath: string;
-  /** Moves the written graph into place; call once the session was created. */
+  /** Session config entries that make onnxruntime write the entry's weights, prepacked ones included, beside the graph. */
+  writeConfig: Record<string, string>;
+  /** Moves the written folder into place; call once the session was created. */
   commit(): void;
   /** Removes a partial write. */
   abandon(): void;
   /** Removes the cached entry (onnxruntime refused it). */
   discard(): void;
 }
+
+/** The weights file of an entry: `model.onnx` points to it by this name, relative to its folder. */
+const ENTRY_DATA_FILE = 'model.data';
 
 export const nodeRuntime = {
   /** Every core Node may use (os.availableParallelism honours affinity masks and cgroup limits). */
@@ -26,39 +31,46 @@ export const nodeRuntime = {
   /**
    * onnxruntime's optimized graph, cached on disk under a key of `key` (with `model`'s bytes when the
    * key does not name the graph itself) and the CPU (optimized graphs hold layouts chosen for its
-   * instruction set). Writes are atomic: a temporary file renamed into place once onnxruntime has
-   * written it and the session loaded.
+   * instruction set). An entry is a folder: the graph, and its weights in an external data file
+   * that onnxruntime memory-maps, GEMM weights already prepacked, so loading copies almost nothing.
+   * Writes are atomic: a temporary folder renamed into place once the session has loaded.
    */
   optimizedModel(key: Record<string, unknown>, model: Uint8Array | undefined, dir?: string): OptimizedModelEntry {
     const root = dir ?? defaultCacheDir();
     const hash = createHash('sha256');
     hash.update(JSON.stringify({ ...key, vitkit: vitkitVersion(), arch: arch(), cpu: cpus()[0]?.model ?? '' }));
     if (model) hash.update(model);
-    const file = join(root, `${hash.digest('hex').slice(0, 32)}.ort`);
-    let cached: Uint8Array | undefined;
-    if (existsSync(file)) {
-      try {
-        const buffer = readFileSync(file);
-        cached = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-      } catch {
-        // unreadable: rebuilt and replaced below
-      }
-    }
-    mkdirSync(root, { recursive: true });
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const entry = join(root, hash.digest('hex').slice(0, 32));
+    const cachedPath = existsSync(join(entry, 'model.onnx')) ? join(entry, 'model.onnx') : undefined;
+    const tmp = `${entry}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     return {
-      cached,
-      writePath: tmp,
+      cachedPath,
+      writePath: join(tmp, 'model.onnx'),
+      writeConfig: {
+        optimized_model_external_initializers_file_name: ENTRY_DATA_FILE,
+        optimized_model_external_initializers_min_size_in_bytes: '1024',
+        save_external_prepacked_constant_initializers: '1',
+      },
       commit() {
-        if (existsSync(tmp)) renameSync(tmp, file);
+        if (!existsSync(join(tmp, 'model.onnx'))) return;
+        try {
+          renameSync(tmp, entry);
+        } catch {
+          rmSync(tmp, { recursive: true, force: true }); // another process put the same entry in place first
+        }
       },
       abandon() {
-        rmSync(tmp, { force: true });
+        rmSync(tmp, { recursive: true, force: true });
       },
       discard() {
-        rmSync(file, { force: true });
+        rmSync(entry, { recursive: true, force: true });
       },
     };
+  },
+
+  /** Creates the folder onnxruntime writes an entry into. */
+  prepareOptimizedModelWrite(entry: OptimizedModelEntry): void {
+    mkdirSync(dirname(entry.writePath), { recursive: true });
   },
 };
 

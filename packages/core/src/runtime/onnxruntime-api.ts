@@ -32,7 +32,7 @@ export interface OrtSessionOptions {
 }
 
 export interface OrtModule {
-  readonly InferenceSession: { create(model: Uint8Array, options?: OrtSessionOptions): Promise<OrtSession> };
+  readonly InferenceSession: { create(model: Uint8Array | string, options?: OrtSessionOptions): Promise<OrtSession> };
   readonly Tensor: new (type: string, data: unknown, dims: readonly number[]) => OrtTensor;
   readonly env: {
     wasm?: { numThreads?: number; simd?: boolean; proxy?: boolean; wasmPaths?: unknown };
