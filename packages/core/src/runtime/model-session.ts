@@ -25,8 +25,7 @@ export interface SessionOptions {
   optimizedModelPath?: string;
   /**
    * Node, cpu: keep onnxruntime's optimized graph on disk (its weights in a file onnxruntime
-   * memory-maps, GEMM weights prepacked) and load it on the next cold start instead of optimizing
-   * again. `true` uses `$VITKIT_CACHE/optimized` (default ~/.cache/vitkit/optimized); a string names
+   * memory-maps) and load it on the next cold start instead of optimizing again. `true` uses `$VITKIT_CACHE/optimized` (default ~/.cache/vitkit/optimized); a string names
    * the folder. Keyed by `cacheKey` (else the graph bytes), the onnxruntime version, the optimization
    * level and the CPU. Ignored elsewhere.
    */
@@ -87,7 +86,7 @@ export class ModelSession {
         : undefined;
     if (cache?.cachedPath) {
       // Optimized (and laid out for this CPU) by this onnxruntime already: load it as is; onnxruntime
-      // maps its weights file and finds the GEMM weights prepacked.
+      // memory-maps its weights file.
       try {
         const session = await ort.InferenceSession.create(cache.cachedPath, { ...sessionOptions, graphOptimizationLevel: 'disabled' });
         return new ModelSession(ort, session, device, true);

@@ -9,7 +9,7 @@ export interface OptimizedModelEntry {
   cachedPath?: string;
   /** Where onnxruntime should write the optimized graph: `model.onnx` in a temporary folder next to the entry. */
   writePath: string;
-  /** Session config entries that make onnxruntime write the entry's weights, prepacked ones included, beside the graph. */
+  /** Session config entries that make onnxruntime write the entry's weights beside the graph. */
   writeConfig: Record<string, string>;
   /** Moves the written folder into place; call once the session was created. */
   commit(): void;
@@ -32,7 +32,7 @@ export const nodeRuntime = {
    * onnxruntime's optimized graph, cached on disk under a key of `key` (with `model`'s bytes when the
    * key does not name the graph itself) and the CPU (optimized graphs hold layouts chosen for its
    * instruction set). An entry is a folder: the graph, and its weights in an external data file
-   * that onnxruntime memory-maps, GEMM weights already prepacked, so loading copies almost nothing.
+   * that onnxruntime memory-maps instead of copying them out of the model's bytes.
    * Writes are atomic: a temporary folder renamed into place once the session has loaded.
    */
   optimizedModel(key: Record<string, unknown>, model: Uint8Array | undefined, dir?: string): OptimizedModelEntry {
@@ -49,7 +49,8 @@ export const nodeRuntime = {
       writeConfig: {
         optimized_model_external_initializers_file_name: ENTRY_DATA_FILE,
         optimized_model_external_initializers_min_size_in_bytes: '1024',
-        save_external_prepacked_constant_initializers: '1',
+        // Not `save_external_prepacked_constant_initializers`: with onnxruntime 1.30 a Swin graph saved
+        // with prepacked weights loads, then crashes the process on its first run.
       },
       commit() {
         if (!existsSync(join(tmp, 'model.onnx'))) return;
