@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testDevices } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
 import { cliBin, runCli } from './cli-child.js';
 
@@ -59,5 +60,19 @@ describe.skipIf(!existsSync(cliBin()))('vitkit bench JSON contract', () => {
     const report = await runCli(['--model', FIXTURE, '--backend', 'cuda', '--dtype', 'fp32', '--runs', '1']);
     expect(report.results).toEqual([]);
     expect(report.skipped[0]).toMatchObject({ backend: 'cuda', code: 'BACKEND_UNAVAILABLE' });
+  });
+
+  // Chromium's webgpu rows take the graphs the node webgpu child saved; a precision the adapter
+  // cannot run (fp16 without shader-f16 on SwiftShader) once made the child drop them all.
+  it.skipIf(!testDevices().includes('webgpu'))('keeps the graphs it saved when a later precision cannot run on the backend', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vitkit-bench-graphs-'));
+    try {
+      const report = await runCli(['--model', FIXTURE, '--backend', 'webgpu', '--dtype', 'fp32,fp16', '--runs', '1', '--save-graphs', dir]);
+      expect(report.graphs?.map((g) => g.dtype)).toContain('fp32');
+      const accounted = [...report.results.map((r) => r.dtype), ...report.skipped.map((s) => s.dtype)];
+      expect(accounted).toEqual(expect.arrayContaining(['fp32', 'fp16']));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -361,8 +361,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     } catch (error) {
       if (!isVitkitError(error)) throw error;
       if (error.code === 'BACKEND_UNAVAILABLE' || error.code === 'BACKEND_PACKAGE_MISSING') {
+        // This precision and the rest cannot run here; what ran (and the graphs saved) is still reported.
         for (const d of o.dtypes.slice(o.dtypes.indexOf(dtype))) skip(d, error.code, error.message);
-        return { machine: { ...machine, ceilingGflops: {} }, results, skipped };
+        await model.dispose();
+        break;
       }
       // e.g. fp16 on an adapter without shader-f16: this precision cannot run here; the others may.
       skip(dtype, error.code, error.message);
