@@ -230,23 +230,30 @@ function summarizeProfile(prefix: string) {
   const byOp = new Map<string, { dur: number; n: number }>();
   let runs = 0;
   let total = 0;
+  const runDurs: number[] = [];
   for (const e of events) {
-    if (e.cat === 'Session' && e.name === 'model_run') runs++;
+    if (e.cat === 'Session' && e.name === 'model_run') {
+      runs++;
+      runDurs.push(e.dur / 1000);
+    }
     if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
-    const op = `${e.args?.op_name}@${e.args?.provider?.replace('ExecutionProvider', '')}`;
+    const shapes = process.env.PROBE_SHAPES ? ` ${JSON.stringify((e.args as { input_type_shape?: unknown })?.input_type_shape)}` : '';
+    const op = `${e.args?.op_name}@${e.args?.provider?.replace('ExecutionProvider', '')}${shapes}`;
     const s = byOp.get(op) ?? { dur: 0, n: 0 };
     s.dur += e.dur;
     s.n++;
     total += e.dur;
     byOp.set(op, s);
   }
-  console.log(`  profile ${file}: ${runs} runs, kernel total ${(total / 1000 / Math.max(runs, 1)).toFixed(1)} ms/run`);
-  for (const [op, s] of [...byOp].sort((a, b) => b[1].dur - a[1].dur).slice(0, 14)) {
+  console.log(
+    `  profile ${file}: ${runs} runs, kernel total ${(total / 1000 / Math.max(runs, 1)).toFixed(1)} ms/run, model_run median ${median(runDurs).toFixed(1)} ms`,
+  );
+  for (const [op, s] of [...byOp].sort((a, b) => b[1].dur - a[1].dur).slice(0, Number(process.env.PROBE_TOP ?? 14))) {
     console.log(
       `    ${op.padEnd(36)} ${(s.dur / 1000 / Math.max(runs, 1)).toFixed(2).padStart(7)} ms/run  ${String(s.n / Math.max(runs, 1)).padStart(5)} nodes/run`,
     );
   }
-  rmSync(file);
+  if (!process.env.PROBE_KEEP) rmSync(file);
 }
 
 async function profile(dtype: ModelDtype | 'raw') {
