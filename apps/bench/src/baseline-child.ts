@@ -74,7 +74,15 @@ async function onnxruntime(req: BaselineRequest): Promise<BaselineResult> {
     times.push(performance.now() - t);
   }
   await session.release();
-  return { importMs, coldStartMs, firstRunMs, times, peakRssMb: process.resourceUsage().maxRSS / 1024, inputs: [...session.inputNames], input };
+  return {
+    importMs,
+    coldStartMs,
+    firstRunMs,
+    times,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    inputs: [...session.inputNames],
+    input,
+  };
 }
 
 async function transformersJs(req: BaselineRequest): Promise<BaselineResult> {
@@ -160,7 +168,16 @@ async function vitkit(req: BaselineRequest): Promise<BaselineResult> {
     times.push(performance.now() - t);
   }
   await model.dispose();
-  return { importMs, coldStartMs, firstRunMs, times, peakRssMb: process.resourceUsage().maxRSS / 1024, inputs: ['pixel_values'], input: req.input, fromCache };
+  return {
+    importMs,
+    coldStartMs,
+    firstRunMs,
+    times,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    inputs: ['pixel_values'],
+    input: req.input,
+    fromCache,
+  };
 }
 
 interface VitkitModel {

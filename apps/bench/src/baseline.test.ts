@@ -27,7 +27,13 @@ describe('baseline modes on fixture exports', () => {
   it('vitkit, measured the same way, loads from its optimized-model cache on the second cold start', async () => {
     const cache = mkdtempSync(join(tmpdir(), 'vitkit-bench-anchor-cache-'));
     try {
-      const req = { runner: 'vitkit' as const, folder: `${FIXTURES}dinov2/default-res`, input: [1, 3, 56, 56], runs: 2, optimizedModelCache: cache };
+      const req = {
+        runner: 'vitkit' as const,
+        folder: `${FIXTURES}dinov2/default-res`,
+        input: [1, 3, 56, 56],
+        runs: 2,
+        optimizedModelCache: cache,
+      };
       const miss = await runBaseline(req);
       expect(miss.fromCache).toBe(false);
       expect(readdirSync(cache)).toHaveLength(1);

@@ -396,7 +396,13 @@ async function defaultRun(run: Run, o: MainOptions, backends: Backend[], dtypes:
           // Chromium's webgpu gets the graphs built for node webgpu (same input size and precisions), wasm the cpu
           // ones. Never the cpu graphs on SwiftShader: a real-size model there runs for minutes.
           if (b === 'browser-webgpu' && !graphs.webgpu.length && t.webgpuSize) {
-            run.skip({ model: t.name, backend: b, dtype: '*', code: 'NO_GRAPH', reason: 'no graph was built for node webgpu at the SwiftShader size' });
+            run.skip({
+              model: t.name,
+              backend: b,
+              dtype: '*',
+              code: 'NO_GRAPH',
+              reason: 'no graph was built for node webgpu at the SwiftShader size',
+            });
             continue;
           }
           const g = b === 'browser-webgpu' && graphs.webgpu.length ? graphs.webgpu : graphs.cpu;
@@ -472,14 +478,26 @@ async function baselineRun(run: Run, o: MainOptions, runners: BaselineRunner[]) 
           samples.set(label, [...(samples.get(label) ?? []), r]);
           return r;
         } catch (error) {
-          run.skip({ model: name, backend: label, dtype: 'fp32', code: 'BASELINE_FAILED', reason: String((error as Error).message).split('\n')[0] });
+          run.skip({
+            model: name,
+            backend: label,
+            dtype: 'fp32',
+            code: 'BASELINE_FAILED',
+            reason: String((error as Error).message).split('\n')[0],
+          });
           return undefined;
         }
       };
       let input = [batch, 3, h, w];
       const cache = await mkdtemp(join(tmpdir(), 'vitkit-bench-optimized-'));
       try {
-        const vitkitReq = (optimizedModelCache?: string): BaselineRequest => ({ runner: 'vitkit', folder: checkpoint, input, runs, optimizedModelCache });
+        const vitkitReq = (optimizedModelCache?: string): BaselineRequest => ({
+          runner: 'vitkit',
+          folder: checkpoint,
+          input,
+          runs,
+          optimizedModelCache,
+        });
         for (let round = 0; round < rounds; round++) {
           for (const runner of runners) {
             const r = await record(runner, { runner, folder, input, runs });

@@ -104,7 +104,12 @@ export function markdownReport(f: BenchFile): string {
     mdTable(ROW_COLUMNS, f.results.map(rowCells)),
   ];
   if (f.baselines.length) {
-    parts.push('', '## Anchors (same config, same input shape, same run, runners interleaved round by round)', '', mdTable(ANCHOR_HEADERS, f.baselines.map(baselineCells)));
+    parts.push(
+      '',
+      '## Anchors (same config, same input shape, same run, runners interleaved round by round)',
+      '',
+      mdTable(ANCHOR_HEADERS, f.baselines.map(baselineCells)),
+    );
   }
   if (f.skipped.length) {
     parts.push('', '## Not measured', '', ...f.skipped.map((s) => `- ${s.model} · ${s.backend} · ${s.dtype}: ${s.reason} (\`${s.code}\`)`));

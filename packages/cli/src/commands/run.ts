@@ -49,7 +49,11 @@ export function registerRun(program: Command): void {
       if (!pixelValues) throw new VitkitError('INVALID_ARGUMENT', `${o.pixels} has no "pixel_values" tensor.`);
       const files = await loadPretrained(model);
       const architecture = (files.config.architectures as string[] | undefined)?.[0];
-      const vision = familyFor(architecture).create(files, { device: o.device, dtype: o.dtype, optimizedModelCache: optimizedModelCache(o) });
+      const vision = familyFor(architecture).create(files, {
+        device: o.device,
+        dtype: o.dtype,
+        optimizedModelCache: optimizedModelCache(o),
+      });
       try {
         const outputs = await vision.run(
           { pixel_values: pixelValues.toFloat32(), pixel_mask: inputs.get('pixel_mask') as Tensor | undefined },

@@ -71,6 +71,10 @@ export class ModelSession {
     }
     if (options.optimizedModelPath) sessionOptions.optimizedModelFilePath = options.optimizedModelPath;
     let bytes = typeof model === 'function' ? undefined : model;
+    const graphBytes = (): Uint8Array => {
+      if (!bytes) bytes = (model as () => Uint8Array)();
+      return bytes;
+    };
     const cache =
       options.optimizedModelCache && device === 'cpu' && nodeRuntime && !options.optimizedModelPath
         ? nodeRuntime.optimizedModel(
@@ -80,7 +84,7 @@ export class ModelSession {
               device,
               level: sessionOptions.graphOptimizationLevel,
             },
-            options.cacheKey === undefined ? (bytes ??= (model as () => Uint8Array)()) : undefined,
+            options.cacheKey === undefined ? graphBytes() : undefined,
             typeof options.optimizedModelCache === 'string' ? options.optimizedModelCache : undefined,
           )
         : undefined;
@@ -99,9 +103,8 @@ export class ModelSession {
       sessionOptions.optimizedModelFilePath = cache.writePath;
       sessionOptions.extra = { session: cache.writeConfig };
     }
-    bytes ??= (model as () => Uint8Array)();
     try {
-      const session = await ort.InferenceSession.create(bytes, sessionOptions);
+      const session = await ort.InferenceSession.create(graphBytes(), sessionOptions);
       try {
         cache?.commit();
       } catch {
