@@ -44,10 +44,23 @@ function resolveInput(session: SessionLike | undefined, wanted: number[]): numbe
   return wanted.map((d, i) => (typeof meta.shape![i] === 'number' && (meta.shape![i] as number) > 0 ? (meta.shape![i] as number) : d));
 }
 
+/** `f`'s result and how long it took. */
+async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const value = await f();
+  return [value, performance.now() - t];
+}
+
+/** The first run (allocation, kernel or shader set-up) timed apart from `runs` warm ones. */
+async function timeRuns(run: () => Promise<unknown>, runs: number): Promise<{ firstRunMs: number; times: number[] }> {
+  const [, firstRunMs] = await timed(run);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push((await timed(run))[1]);
+  return { firstRunMs, times };
+}
+
 async function onnxruntime(req: BaselineRequest): Promise<BaselineResult> {
-  const ti = performance.now();
-  const ort = await import('onnxruntime-node');
-  const importMs = performance.now() - ti;
+  const [ort, importMs] = await timed(() => import('onnxruntime-node'));
   const t0 = performance.now();
   // The best session options: every core, every graph optimization.
   const session = await ort.InferenceSession.create(join(req.folder, 'onnx', 'model.onnx'), {
@@ -64,15 +77,7 @@ async function onnxruntime(req: BaselineRequest): Promise<BaselineResult> {
     else if (name === 'pixel_mask') feeds[name] = new ort.Tensor('int64', new BigInt64Array(b * h * w).fill(1n), [b, h, w]);
     else throw new Error(`${req.folder}: unexpected model input "${name}"`);
   }
-  const t1 = performance.now();
-  await session.run(feeds);
-  const firstRunMs = performance.now() - t1;
-  const times: number[] = [];
-  for (let i = 0; i < req.runs; i++) {
-    const t = performance.now();
-    await session.run(feeds);
-    times.push(performance.now() - t);
-  }
+  const { firstRunMs, times } = await timeRuns(() => session.run(feeds), req.runs);
   await session.release();
   return {
     importMs,
@@ -86,9 +91,7 @@ async function onnxruntime(req: BaselineRequest): Promise<BaselineResult> {
 }
 
 async function transformersJs(req: BaselineRequest): Promise<BaselineResult> {
-  const ti = performance.now();
-  const { AutoModel, env, Tensor } = await import('@huggingface/transformers');
-  const importMs = performance.now() - ti;
+  const [{ AutoModel, env, Tensor }, importMs] = await timed(() => import('@huggingface/transformers'));
   const folder = resolve(req.folder);
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
@@ -105,16 +108,7 @@ async function transformersJs(req: BaselineRequest): Promise<BaselineResult> {
   const session = (model as unknown as { sessions?: Record<string, SessionLike> }).sessions?.model;
   const input = resolveInput(session, req.input);
   const pixels = new Tensor('float32', randomInput(input.reduce((x, y) => x * y, 1)), input);
-  const run = () => model({ pixel_values: pixels });
-  const t1 = performance.now();
-  await run();
-  const firstRunMs = performance.now() - t1;
-  const times: number[] = [];
-  for (let i = 0; i < req.runs; i++) {
-    const t = performance.now();
-    await run();
-    times.push(performance.now() - t);
-  }
+  const { firstRunMs, times } = await timeRuns(() => model({ pixel_values: pixels }), req.runs);
   await model.dispose();
   return {
     importMs,
@@ -141,9 +135,7 @@ async function vitkit(req: BaselineRequest): Promise<BaselineResult> {
   const modelType = String(JSON.parse(readFileSync(join(req.folder, 'config.json'), 'utf8')).model_type);
   const pkg = FAMILY_PACKAGES[modelType];
   if (!pkg) throw new Error(`${req.folder}: no vitkit family for model_type "${modelType}"`);
-  const ti = performance.now();
-  const [core, family] = await Promise.all([import('@vitkit/core'), import(pkg)]);
-  const importMs = performance.now() - ti;
+  const [[core, family], importMs] = await timed(() => Promise.all([import('@vitkit/core'), import(pkg)]));
   const create = Object.values(family as Record<string, unknown>).find(
     (v): v is { create: (files: unknown, options: unknown) => VitkitModel } =>
       !!v && typeof v === 'object' && typeof (v as { create?: unknown }).create === 'function' && 'architectures' in v,
@@ -158,15 +150,7 @@ async function vitkit(req: BaselineRequest): Promise<BaselineResult> {
   const { fromCache } = await model.warmup(h, w);
   const coldStartMs = performance.now() - t0;
   const pixels = new core.Tensor('float32', randomInput(b * 3 * h * w), req.input);
-  const t1 = performance.now();
-  await model.run({ pixel_values: pixels });
-  const firstRunMs = performance.now() - t1;
-  const times: number[] = [];
-  for (let i = 0; i < req.runs; i++) {
-    const t = performance.now();
-    await model.run({ pixel_values: pixels });
-    times.push(performance.now() - t);
-  }
+  const { firstRunMs, times } = await timeRuns(() => model.run({ pixel_values: pixels }), req.runs);
   await model.dispose();
   return {
     importMs,
