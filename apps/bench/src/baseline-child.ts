@@ -77,13 +77,12 @@ async function onnxruntime(req: BaselineRequest): Promise<BaselineResult> {
     else if (name === 'pixel_mask') feeds[name] = new ort.Tensor('int64', new BigInt64Array(b * h * w).fill(1n), [b, h, w]);
     else throw new Error(`${req.folder}: unexpected model input "${name}"`);
   }
-  const { firstRunMs, times } = await timeRuns(() => session.run(feeds), req.runs);
+  const runs = await timeRuns(() => session.run(feeds), req.runs);
   await session.release();
   return {
     importMs,
     coldStartMs,
-    firstRunMs,
-    times,
+    ...runs,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     inputs: [...session.inputNames],
     input,
@@ -108,13 +107,12 @@ async function transformersJs(req: BaselineRequest): Promise<BaselineResult> {
   const session = (model as unknown as { sessions?: Record<string, SessionLike> }).sessions?.model;
   const input = resolveInput(session, req.input);
   const pixels = new Tensor('float32', randomInput(input.reduce((x, y) => x * y, 1)), input);
-  const { firstRunMs, times } = await timeRuns(() => model({ pixel_values: pixels }), req.runs);
+  const runs = await timeRuns(() => model({ pixel_values: pixels }), req.runs);
   await model.dispose();
   return {
     importMs,
     coldStartMs,
-    firstRunMs,
-    times,
+    ...runs,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     inputs: [...(session?.inputNames ?? ['pixel_values'])],
     input,
@@ -150,13 +148,12 @@ async function vitkit(req: BaselineRequest): Promise<BaselineResult> {
   const { fromCache } = await model.warmup(h, w);
   const coldStartMs = performance.now() - t0;
   const pixels = new core.Tensor('float32', randomInput(b * 3 * h * w), req.input);
-  const { firstRunMs, times } = await timeRuns(() => model.run({ pixel_values: pixels }), req.runs);
+  const runs = await timeRuns(() => model.run({ pixel_values: pixels }), req.runs);
   await model.dispose();
   return {
     importMs,
     coldStartMs,
-    firstRunMs,
-    times,
+    ...runs,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     inputs: ['pixel_values'],
     input: req.input,
