@@ -71,6 +71,29 @@ describe('ModelSession in Node', () => {
     }
   });
 
+  it('clears temporary folders left by a writer killed an hour ago or more, and no others', async () => {
+    const { mkdirSync, utimesSync, writeFileSync } = await import('node:fs');
+    const root = mkdtempSync(join(tmpdir(), 'vitkit-optimized-stale-'));
+    try {
+      const stale = join(root, 'abc.123.dead.tmp');
+      const live = join(root, 'abc.456.live.tmp');
+      for (const d of [stale, live]) {
+        mkdirSync(d);
+        writeFileSync(join(d, 'model.onnx'), 'partial');
+      }
+      const old = new Date(Date.now() - 2 * 60 * 60 * 1000);
+      utimesSync(stale, old, old);
+      const s = await ModelSession.create(smallGraph(), { device: 'cpu', optimizedModelCache: root });
+      await s.dispose();
+      const left = readdirSync(root);
+      expect(left).not.toContain('abc.123.dead.tmp');
+      expect(left).toContain('abc.456.live.tmp');
+      expect(left.filter((n) => /^[0-9a-f]{32}$/.test(n))).toHaveLength(1);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('a damaged or truncated cache entry is rebuilt, never an error', async () => {
     const { writeFileSync, truncateSync } = await import('node:fs');
     const model = smallGraph();

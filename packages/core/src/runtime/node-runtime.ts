@@ -1,6 +1,6 @@
 // Node-only helpers for ModelSession, reached only through '#platform' (browser bundles never see fs).
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { arch, availableParallelism, cpus, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -18,6 +18,9 @@ export interface OptimizedModelEntry {
   /** Removes the cached entry (onnxruntime refused it). */
   discard(): void;
 }
+
+/** A temporary entry folder older than this belongs to a writer that died. */
+const STALE_WRITE_MS = 60 * 60 * 1000;
 
 /** The weights file of an entry: `model.onnx` points to it by this name, relative to its folder. */
 const ENTRY_DATA_FILE = 'model.data';
@@ -69,9 +72,25 @@ export const nodeRuntime = {
     };
   },
 
-  /** Creates the folder onnxruntime writes an entry into. */
+  /**
+   * Creates the folder onnxruntime writes an entry into, first removing temporary folders an hour old
+   * or more: their writers were killed mid-write (a live write takes seconds), and each can hold
+   * hundreds of MB.
+   */
   prepareOptimizedModelWrite(entry: OptimizedModelEntry): void {
-    mkdirSync(dirname(entry.writePath), { recursive: true });
+    const tmp = dirname(entry.writePath);
+    const root = dirname(tmp);
+    mkdirSync(root, { recursive: true });
+    const cutoff = Date.now() - STALE_WRITE_MS;
+    for (const name of readdirSync(root)) {
+      if (!name.endsWith('.tmp')) continue;
+      try {
+        if (statSync(join(root, name)).mtimeMs < cutoff) rmSync(join(root, name), { recursive: true, force: true });
+      } catch {
+        // removed by another process meanwhile
+      }
+    }
+    mkdirSync(tmp, { recursive: true });
   },
 };
 
