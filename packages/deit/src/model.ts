@@ -1,13 +1,15 @@
 import {
+  broadcastToken,
   ConfigReader,
   type EncoderBlockWeights,
-  encoderBlock,
+  encoderStack,
   GraphBuilder,
   type GraphRequest,
   interpolatePositionEmbeddings,
   linear,
   norm,
   ops,
+  outputAttentions,
   patchEmbedding,
   type RawConfig,
   readEncoderLayer,
@@ -102,20 +104,14 @@ export function buildDeitGraph(spec: DeitSpec, weights: WeightStore, req: GraphR
   const g = new GraphBuilder({ name: spec.architecture, attentionKernel: req.attentionKernel });
   const pixels = g.input('pixel_values', 'float32', ['batch', spec.channels, height, width]);
 
-  let x = g.scope('embeddings', () => embeddings(g, spec, w, pixels, Math.floor(height / ph), Math.floor(width / pw)));
-  const hiddenStates: Value[] = [x];
-  const attentions: Value[] = [];
-  for (let i = 0; i < spec.layers; i++) {
-    const layer = checkedLayer(w, `encoder.layer.${i}.`, spec);
-    const out = g.scope(`encoder.layer.${i}`, () =>
-      encoderBlock(g, x, layer, { numHeads: spec.heads, eps: spec.eps, wantProbs: req.outputAttentions }),
-    );
-    x = out.hidden;
-    hiddenStates.push(x);
-    if (out.probs) attentions.push(out.probs);
-  }
+  const x = g.scope('embeddings', () => embeddings(g, spec, w, pixels, Math.floor(height / ph), Math.floor(width / pw)));
+  const { hidden, hiddenStates, attentions } = encoderStack(g, x, spec.layers, (i) => checkedLayer(w, `encoder.layer.${i}.`, spec), {
+    numHeads: spec.heads,
+    eps: spec.eps,
+    wantProbs: req.outputAttentions,
+  });
   const C = spec.hiddenSize;
-  const sequence = norm(g, x, { weight: w.get('layernorm.weight', [C]), bias: w.get('layernorm.bias', [C]) }, spec.eps, 'layernorm');
+  const sequence = norm(g, hidden, { weight: w.get('layernorm.weight', [C]), bias: w.get('layernorm.bias', [C]) }, spec.eps, 'layernorm');
 
   if (spec.head === 'none') {
     g.output(sequence, 'last_hidden_state');
@@ -132,10 +128,7 @@ export function buildDeitGraph(spec: DeitSpec, weights: WeightStore, req: GraphR
     g.output(dist, 'distillation_logits');
   }
   if (req.outputHiddenStates) hiddenStates.forEach((h, i) => g.output(h, `hidden_states_${i}`));
-  if (req.outputAttentions) {
-    attentions.forEach((a, i) => g.output(a, `attentions_${i}`));
-    g.output(ops.identity(g, attentions[attentions.length - 1]), 'attentions_last');
-  }
+  if (req.outputAttentions) outputAttentions(g, attentions);
   return g;
 }
 
@@ -167,24 +160,9 @@ function embeddings(g: GraphBuilder, spec: DeitSpec, w: WeightStore, pixels: Val
       `${w.source}: "embeddings.position_embeddings" has shape [${pos.shape.join(', ')}], expected [1, 2 + patches, ${C}].`,
     );
   }
-  return ops.add(g, tokens, g.constant(positionEmbeddings(pos, gridH, gridW), 'position_embeddings'));
-}
-
-/**
- * DeiTEmbeddings.interpolate_pos_encoding (transformers 4.49): the two prefix embeddings kept, the
- * square patch grid resized with bicubic to `size=(h, w)`, align_corners=False; left as is when the
- * grid is the trained one and square.
- */
-function positionEmbeddings(pos: Tensor, gridH: number, gridW: number): Tensor {
-  const n = pos.shape[1] - PREFIX_TOKENS;
-  if (gridH * gridW === n && gridH === gridW) return pos.toFloat32();
-  return interpolatePositionEmbeddings(pos, { prefixTokens: PREFIX_TOKENS, gridH, gridW });
-}
-
-/** A learned [1, 1, C] token expanded along the batch of `like` [B, T, C]. */
-function broadcastToken(g: GraphBuilder, token: Tensor, like: Value, name: string): Value {
-  const zeros = ops.mul(g, ops.slice(g, like, [0], [1], [1]), g.constant(Tensor.fromFloat32([0], []), 'zero'));
-  return ops.add(g, zeros, g.constant(token.toFloat32(), name));
+  // DeiTEmbeddings.interpolate_pos_encoding: bicubic, align_corners=False, both prefix embeddings kept.
+  const interpolated = interpolatePositionEmbeddings(pos, { prefixTokens: PREFIX_TOKENS, gridH, gridW });
+  return ops.add(g, tokens, g.constant(interpolated, 'position_embeddings'));
 }
 
 /** DeiTPooler: tanh(dense(CLS)). */

@@ -1,16 +1,17 @@
 import {
+  broadcastToken,
   ConfigReader,
-  encoderBlock,
+  encoderStack,
   GraphBuilder,
   type GraphRequest,
   interpolatePositionEmbeddings,
   linear,
   norm,
   ops,
+  outputAttentions,
   patchEmbedding,
   type RawConfig,
   readEncoderLayer,
-  Tensor,
   type Value,
   VitkitError,
   type WeightStore,
@@ -87,22 +88,13 @@ export function buildDinoGraph(spec: DinoSpec, weights: WeightStore, req: GraphR
   const g = new GraphBuilder({ name: spec.architecture, attentionKernel: req.attentionKernel });
   const pixels = g.input('pixel_values', 'float32', ['batch', 3, height, width]);
 
-  let x = g.scope('embeddings', () => embeddings(g, spec, w, pixels, height, width));
-  const hiddenStates: Value[] = [x];
-  const attentions: Value[] = [];
-  for (let i = 0; i < spec.layers; i++) {
-    const out = g.scope(`encoder.layer.${i}`, () =>
-      encoderBlock(g, x, readEncoderLayer(w, `encoder.layer.${i}.`), {
-        numHeads: spec.heads,
-        eps: spec.eps,
-        wantProbs: req.outputAttentions,
-      }),
-    );
-    x = out.hidden;
-    hiddenStates.push(x);
-    if (out.probs) attentions.push(out.probs);
-  }
-  const sequence = norm(g, x, { weight: w.get('layernorm.weight'), bias: w.get('layernorm.bias') }, spec.eps, 'layernorm');
+  const x = g.scope('embeddings', () => embeddings(g, spec, w, pixels, height, width));
+  const { hidden, hiddenStates, attentions } = encoderStack(g, x, spec.layers, (i) => readEncoderLayer(w, `encoder.layer.${i}.`), {
+    numHeads: spec.heads,
+    eps: spec.eps,
+    wantProbs: req.outputAttentions,
+  });
+  const sequence = norm(g, hidden, { weight: w.get('layernorm.weight'), bias: w.get('layernorm.bias') }, spec.eps, 'layernorm');
 
   if (spec.classifier) {
     g.output(classifierHead(g, spec, weights, sequence), 'logits');
@@ -112,10 +104,7 @@ export function buildDinoGraph(spec: DinoSpec, weights: WeightStore, req: GraphR
     if (pooled) g.output(pooled, 'pooler_output');
   }
   if (req.outputHiddenStates) hiddenStates.forEach((h, i) => g.output(h, `hidden_states_${i}`));
-  if (req.outputAttentions) {
-    attentions.forEach((a, i) => g.output(a, `attentions_${i}`));
-    g.output(ops.identity(g, attentions[attentions.length - 1]), 'attentions_last');
-  }
+  if (req.outputAttentions) outputAttentions(g, attentions);
   return g;
 }
 
@@ -132,7 +121,15 @@ function embeddings(g: GraphBuilder, spec: DinoSpec, w: WeightStore, pixels: Val
   );
   const cls = broadcastToken(g, w.get('embeddings.cls_token'), patches, 'cls_token');
   let x = ops.concat(g, [cls, patches], 1);
-  x = ops.add(g, x, g.constant(positionEmbeddings(spec, w.get('embeddings.position_embeddings'), gridH, gridW), 'position_embeddings'));
+  // Each HF class's interpolate_pos_encoding (transformers 4.49): bicubic, align_corners=False; the
+  // registers variant also passes antialias=True.
+  const pos = interpolatePositionEmbeddings(w.get('embeddings.position_embeddings'), {
+    prefixTokens: 1,
+    gridH,
+    gridW,
+    antialias: spec.flavour === 'dinov2_with_registers',
+  });
+  x = ops.add(g, x, g.constant(pos, 'position_embeddings'));
   if (spec.registers > 0) {
     // Registers carry no position embedding: they are inserted after it is added.
     const regs = broadcastToken(g, w.get('embeddings.register_tokens'), patches, 'register_tokens');
@@ -141,25 +138,6 @@ function embeddings(g: GraphBuilder, spec: DinoSpec, w: WeightStore, pixels: Val
     x = ops.concat(g, [clsPart, regs, rest], 1);
   }
   return x;
-}
-
-/**
- * The exact interpolation each HF class performs (transformers 4.49): bicubic to `size=(h, w)`,
- * align_corners=False; the registers variant also passes `antialias=True`. All skip it when the
- * grid is unchanged and square.
- */
-function positionEmbeddings(spec: DinoSpec, pos: Tensor, gridH: number, gridW: number): Tensor {
-  const n = pos.shape[1] - 1;
-  if (gridH * gridW === n && gridH === gridW) return pos.toFloat32();
-  return interpolatePositionEmbeddings(pos, { prefixTokens: 1, gridH, gridW, antialias: spec.flavour === 'dinov2_with_registers' });
-}
-
-/** A learned [1, k, C] token expanded along the batch of `like` [B, T, C]. */
-function broadcastToken(g: GraphBuilder, token: Tensor, like: Value, name: string): Value {
-  const t = g.constant(token.toFloat32(), name);
-  // like[:, :1] * 0 broadcast against the token keeps the batch symbolic without Shape ops.
-  const zeros = ops.mul(g, ops.slice(g, like, [0], [1], [1]), g.constant(Tensor.fromFloat32([0], []), 'zero'));
-  return ops.add(g, zeros, t);
 }
 
 function pooler(g: GraphBuilder, spec: DinoSpec, w: WeightStore, sequence: Value): Value | undefined {

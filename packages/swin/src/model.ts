@@ -9,6 +9,7 @@ import {
   type NormWeights,
   norm,
   ops,
+  outputAttentions,
   type RawConfig,
   Tensor,
   type Value,
@@ -170,10 +171,7 @@ export function buildSwinGraph(spec: SwinSpec, weights: WeightStore, req: GraphR
       g.output(toNchw(g, h), `reshaped_hidden_states_${i}`);
     });
   }
-  if (req.outputAttentions) {
-    attentions.forEach((a, i) => g.output(a, `attentions_${i}`));
-    g.output(ops.identity(g, attentions[attentions.length - 1]), 'attentions_last');
-  }
+  if (req.outputAttentions) outputAttentions(g, attentions);
   return g;
 }
 

@@ -3,7 +3,7 @@ import { multiHeadAttentionWithBias } from '../attention/fused-kernel.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import { Tensor, toFloat32Array } from '../tensor/tensor.js';
 import type { GraphBuilder } from './graph-builder.js';
-import { add, conv2d, gelu, layerNorm, matMul, mul, reshape, sigmoid, slice, transpose } from './ops.js';
+import { add, conv2d, gelu, identity, layerNorm, matMul, mul, reshape, sigmoid, slice, transpose } from './ops.js';
 import type { Value } from './value.js';
 
 // Reusable pieces of vision transformers, taking weights as PyTorch lays them out.
@@ -187,6 +187,42 @@ function scaleOutputs(l: LinearWeights, gamma: Tensor | undefined): LinearWeight
       )
     : undefined;
   return { weight: l.weight, bias, outputScale: g };
+}
+
+/** A learned [1, k, C] token (CLS, distillation, registers) expanded along the batch of `like` [B, T, C]. */
+export function broadcastToken(g: GraphBuilder, token: Tensor, like: Value, name: string): Value {
+  // like[:, :1] * 0 broadcast against the token keeps the batch symbolic without Shape ops.
+  const zeros = mul(g, slice(g, like, [0], [1], [1]), g.constant(Tensor.fromFloat32([0], []), 'zero'));
+  return add(g, zeros, g.constant(f32(token), name));
+}
+
+/**
+ * `layers` pre-norm blocks in Hugging Face's `encoder.layer.<i>` scopes, keeping every hidden state
+ * (the input first) and, when asked, every block's attention probabilities.
+ */
+export function encoderStack(
+  g: GraphBuilder,
+  x: Value,
+  layers: number,
+  layer: (i: number) => EncoderBlockWeights,
+  o: EncoderBlockOptions,
+): { hidden: Value; hiddenStates: Value[]; attentions: Value[] } {
+  const hiddenStates: Value[] = [x];
+  const attentions: Value[] = [];
+  let hidden = x;
+  for (let i = 0; i < layers; i++) {
+    const out = g.scope(`encoder.layer.${i}`, () => encoderBlock(g, hidden, layer(i), o));
+    hidden = out.hidden;
+    hiddenStates.push(hidden);
+    if (out.probs) attentions.push(out.probs);
+  }
+  return { hidden, hiddenStates, attentions };
+}
+
+/** Hugging Face's optional attention outputs: `attentions_<i>`, and `attentions_last` for the last block. */
+export function outputAttentions(g: GraphBuilder, attentions: readonly Value[]): void {
+  attentions.forEach((a, i) => g.output(a, `attentions_${i}`));
+  g.output(identity(g, attentions[attentions.length - 1]), 'attentions_last');
 }
 
 export { f32 as weightAsFloat32 };

@@ -116,11 +116,13 @@ export interface PositionInterpolation {
 
 /**
  * Resizes learned position embeddings [1, prefix + N, C] (a square √N grid) to a gridH × gridW
- * grid, leaving the prefix tokens' embeddings as they are.
+ * grid, leaving the prefix tokens' embeddings as they are. Like every Hugging Face ViT class
+ * (transformers 4.49), returns them unchanged when the grid is the trained one and square.
  */
 export function interpolatePositionEmbeddings(pos: Tensor, p: PositionInterpolation): Tensor<'float32'> {
   const [, total, c] = pos.shape;
   const n = total - p.prefixTokens;
+  if (p.scaleFactor === undefined && p.gridH * p.gridW === n && p.gridH === p.gridW) return pos.toFloat32();
   const side = Math.round(Math.sqrt(n));
   if (side * side !== n) {
     throw new VitkitError(
