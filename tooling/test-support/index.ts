@@ -1,6 +1,7 @@
 // Shared by every package's tests as '@vitkit/test-support' (a vitest alias; never published).
 export * from './devices.js';
 export * from './edit-checkpoint.js';
+export * from './encoder-weights.js';
 export * from './fixtures.js';
 export * from './parity.js';
 export * from './parity-suite.js';

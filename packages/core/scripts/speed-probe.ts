@@ -6,8 +6,17 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus } from 'node:os';
+import { seededRandom } from '../../../tooling/test-support/devices.js';
 import { buildDinoGraph, readDinoSpec } from '../../dino/src/model.js';
-import { type GraphBuilder, type GraphRequest, ModelSession, type SessionOptions, Tensor, WeightStore } from '../src/internal.js';
+import {
+  cosineSimilarity,
+  type GraphBuilder,
+  type GraphRequest,
+  ModelSession,
+  type SessionOptions,
+  Tensor,
+  WeightStore,
+} from '../src/internal.js';
 import type { ModelDtype } from '../src/model/vision-model.js';
 
 const args = process.argv.slice(2);
@@ -27,25 +36,13 @@ const KERNEL = flag('kernel', 'fused') as 'fused' | 'reference';
 const EXTRA = flag('extra', '').split(',').filter(Boolean);
 
 // ---- synthesized dinov2-small weights -------------------------------------------------------------
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u() + 1e-12)) * Math.cos(2 * Math.PI * u());
-}
-
 export function synthDinov2Small(seed = 1): { config: Record<string, unknown>; weights: WeightStore } {
   const config = JSON.parse(readFileSync(`${RAW}/config.json`, 'utf8'));
   const C = config.hidden_size as number;
   const L = config.num_hidden_layers as number;
   const P = config.patch_size as number;
   const grid = (config.image_size as number) / P;
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const t = new Map<string, Tensor>();
   const put = (name: string, shape: number[], std: number, mean = 0) => {
     const n = shape.reduce((a, b) => a * b, 1);
@@ -113,7 +110,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)];
 
 function pixels(): Tensor {
-  const r = rng(7);
+  const r = seededRandom(7);
   const d = new Float32Array(BATCH * 3 * SIZE * SIZE);
   for (let i = 0; i < d.length; i++) d[i] = r();
   return new Tensor('float32', d, [BATCH, 3, SIZE, SIZE]);
@@ -199,17 +196,9 @@ async function timeAlternating(runners: Runner[], runs: number) {
 }
 
 function cosine(a: Float32Array, b: Float32Array) {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
   let maxAbs = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-    maxAbs = Math.max(maxAbs, Math.abs(a[i] - b[i]));
-  }
-  return { cos: ab / Math.sqrt(aa * bb), maxAbs };
+  for (let i = 0; i < a.length; i++) maxAbs = Math.max(maxAbs, Math.abs(a[i] - b[i]));
+  return { cos: cosineSimilarity(a, b), maxAbs };
 }
 
 /** Sums onnxruntime's per-node profile by op type (kernel time only). */

@@ -12,5 +12,6 @@ export type { GraphRequest } from './model/vision-model.js';
 export { defaultAttentionKernel } from './runtime/device.js';
 export * from './tensor/half.js';
 export { bicubicResize, interpolatePositionEmbeddings, type PositionInterpolation } from './tensor/interpolate.js';
+export { cosineSimilarity } from './tensor/similarity.js';
 export { castFloat32, shapeSize, toFloat32Array } from './tensor/tensor.js';
 export { WeightStore } from './weights/weight-store.js';

@@ -21,10 +21,12 @@ import {
   Tensor,
   VitkitError,
 } from '@vitkit/core';
-import { GraphBuilder, ops } from '@vitkit/core/internal';
+import { cosineSimilarity, GraphBuilder, ops } from '@vitkit/core/internal';
 import { type Command, Option } from 'commander';
 import { FAMILIES } from '../families.js';
 import { writeFileAtomic } from '../output-file.js';
+
+export { cosineSimilarity };
 
 export const BENCH_DTYPES = ['fp32', 'fp16', 'int8', 'int4'] as const;
 export type BenchDtype = (typeof BENCH_DTYPES)[number];
@@ -473,18 +475,6 @@ export function percentile(values: readonly number[], p: number): number {
   const lo = Math.floor(rank);
   const hi = Math.ceil(rank);
   return s[lo] + (s[hi] - s[lo]) * (rank - lo);
-}
-
-export function cosineSimilarity(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 /** Two decimals, or four significant digits for small values (tiny fixture models run in microseconds). */

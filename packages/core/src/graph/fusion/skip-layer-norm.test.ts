@@ -1,38 +1,12 @@
-import { compareArrays, randomArray, seededRandom, testDevices } from '@vitkit/test-support';
+import { compareArrays, randomArray, randomEncoderBlockWeights, testDevices } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
 import { ModelSession } from '../../runtime/model-session.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { type EncoderBlockWeights, encoderBlock, norm } from '../blocks.js';
+import { encoderBlock, norm } from '../blocks.js';
 import { GraphBuilder } from '../graph-builder.js';
 import { onnx } from '../onnx-proto.js';
 
-function block(seed: number, c: number): EncoderBlockWeights {
-  const r = seededRandom(seed);
-  const vec = (n: number, std: number, mean = 0) =>
-    new Tensor(
-      'float32',
-      Float32Array.from({ length: n }, () => mean + std * r()),
-      [n],
-    );
-  const lin = (o: number, i: number) => ({
-    weight: new Tensor(
-      'float32',
-      Float32Array.from({ length: o * i }, () => r() / Math.sqrt(i)),
-      [o, i],
-    ),
-    bias: vec(o, 0.1),
-  });
-  return {
-    norm1: { weight: vec(c, 0.1, 1), bias: vec(c, 0.1) },
-    query: lin(c, c),
-    key: lin(c, c),
-    value: lin(c, c),
-    attnOut: lin(c, c),
-    norm2: { weight: vec(c, 0.1, 1), bias: vec(c, 0.1) },
-    ffn: { kind: 'mlp', fc1: lin(4 * c, c), fc2: lin(c, 4 * c) },
-    layerScale1: vec(c, 0.1, 0.5),
-  };
-}
+const block = (seed: number, c: number) => randomEncoderBlockWeights(seed, c, { biasStd: 0.1, layerScale1: [0.5, 0.1] });
 
 describe.each(testDevices())('SkipLayerNormalization fusion on %s', (device) => {
   it('fuses every residual Add + LayerNorm of a pre-norm stack, keeps the residual stream, same outputs', async () => {

@@ -1,11 +1,12 @@
-import { fixturePath, randomArray, readFixtureTensors, seededRandom, testDevices } from '@vitkit/test-support';
+import { fixturePath, randomArray, randomEncoderBlockWeights, readFixtureTensors, testDevices } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
 import { loadPretrained, type PretrainedFiles } from '../../hub/load-pretrained.js';
 import { type GraphRequest, type ModelOptions, VisionModel } from '../../model/vision-model.js';
 import type { Device } from '../../runtime/device.js';
 import { ModelSession } from '../../runtime/model-session.js';
+import { cosineSimilarity } from '../../tensor/similarity.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { type EncoderBlockWeights, encoderBlock, type LinearWeights, norm, patchEmbedding } from '../blocks.js';
+import { type EncoderBlockWeights, encoderBlock, norm, patchEmbedding } from '../blocks.js';
 import { GraphBuilder } from '../graph-builder.js';
 import { readEncoderLayer } from '../hf-encoder-layer.js';
 import { onnx } from '../onnx-proto.js';
@@ -14,18 +15,6 @@ import { dequantizeInt4Blockwise, quantizeInt4Blockwise, quantizeInt8PerChannel 
 import type { WeightPrecision } from './weight-precision.js';
 
 const hasWebGpu = testDevices().includes('webgpu');
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 function opTypes(model: Uint8Array): Map<string, number> {
   const m = onnx.ModelProto.decode(model);
@@ -73,34 +62,8 @@ describe('weight quantizers', () => {
 
 // ---- a real-size ViT-S block stack (hidden 384, 6 heads, MLP 1536, 257 tokens) with synthesized weights ----
 
-function synthBlock(seed: number, c: number): EncoderBlockWeights {
-  const r = seededRandom(seed);
-  const vec = (n: number, std: number, mean = 0) =>
-    new Tensor(
-      'float32',
-      Float32Array.from({ length: n }, () => mean + std * r()),
-      [n],
-    );
-  const lin = (o: number, i: number): LinearWeights => ({
-    weight: new Tensor(
-      'float32',
-      Float32Array.from({ length: o * i }, () => r() / Math.sqrt(i)),
-      [o, i],
-    ),
-    bias: vec(o, 0.02),
-  });
-  return {
-    norm1: { weight: vec(c, 0.1, 1), bias: vec(c, 0.02) },
-    query: lin(c, c),
-    key: lin(c, c),
-    value: lin(c, c),
-    attnOut: lin(c, c),
-    norm2: { weight: vec(c, 0.1, 1), bias: vec(c, 0.02) },
-    ffn: { kind: 'mlp', fc1: lin(4 * c, c), fc2: lin(c, 4 * c) },
-    layerScale1: vec(c, 0.05, 0.2),
-    layerScale2: vec(c, 0.05, 0.2),
-  };
-}
+const synthBlock = (seed: number, c: number) =>
+  randomEncoderBlockWeights(seed, c, { biasStd: 0.02, layerScale1: [0.2, 0.05], layerScale2: [0.2, 0.05] });
 
 const VITS = { c: 384, heads: 6, tokens: 257 };
 let vitsBlocks: EncoderBlockWeights[] | undefined;
@@ -142,7 +105,7 @@ describe('ViT-S/14 block stack (real size, synthesized weights) in each precisio
     const { out, ops } = await runStack(vitsStack(layers), 'int8', 'cpu');
     expect(ops.get('DynamicQuantizeMatMul')).toBe(6 * layers);
     expect(ops.has('MatMul')).toBe(false);
-    const cos = cosine(out, await reference());
+    const cos = cosineSimilarity(out, await reference());
     console.log(`ViT-S x${layers} int8 vs fp32: cosine ${cos.toFixed(6)}`);
     expect(cos).toBeGreaterThanOrEqual(0.998);
   });
@@ -150,7 +113,7 @@ describe('ViT-S/14 block stack (real size, synthesized weights) in each precisio
   it('int4 on cpu: MatMulNBits (4 bits, blocks of 32) on every Linear, cosine ≥ 0.99', async () => {
     const { out, ops } = await runStack(vitsStack(layers), 'int4', 'cpu');
     expect(ops.get('MatMulNBits')).toBe(6 * layers);
-    const cos = cosine(out, await reference());
+    const cos = cosineSimilarity(out, await reference());
     console.log(`ViT-S x${layers} int4 vs fp32: cosine ${cos.toFixed(6)}`);
     expect(cos).toBeGreaterThanOrEqual(0.99);
   });
@@ -161,7 +124,7 @@ describe('ViT-S/14 block stack (real size, synthesized weights) in each precisio
   it('fp16 graph (on cpu): float32 in and out, fp16 weights, cosine ≥ 0.999', async () => {
     const { out, ops } = await runStack(vitsStack(layers), 'fp16', 'cpu');
     expect(ops.get('Cast')).toBe(2);
-    const cos = cosine(out, await reference());
+    const cos = cosineSimilarity(out, await reference());
     console.log(`ViT-S x${layers} fp16 (graph run on cpu) vs fp32: cosine ${cos.toFixed(6)}`);
     expect(cos).toBeGreaterThanOrEqual(0.999);
   });
@@ -170,7 +133,7 @@ describe('ViT-S/14 block stack (real size, synthesized weights) in each precisio
     try {
       const { out } = await runStack(vitsStack(2), 'fp16', 'webgpu');
       const ref = (await runStack(vitsStack(2), 'fp32', 'cpu')).out;
-      expect(cosine(out, ref)).toBeGreaterThanOrEqual(0.999);
+      expect(cosineSimilarity(out, ref)).toBeGreaterThanOrEqual(0.999);
     } catch (e) {
       expect((e as { code?: string }).code).toBe('BACKEND_UNAVAILABLE');
       expect(String(e)).toMatch(/shader-f16.*dtype "fp32"/);
@@ -232,7 +195,7 @@ describe('DINOv2 fixture (dinov2/default-res) in each precision vs fp32', () => 
     ['int8', 0.999],
     ['int4', 0.99],
   ] as const)('%s on cpu: cosine ≥ %s', async (dtype, min) => {
-    const cos = cosine(await run({ device: 'cpu', dtype }), await reference());
+    const cos = cosineSimilarity(await run({ device: 'cpu', dtype }), await reference());
     console.log(`dinov2/default-res ${dtype} vs fp32: cosine ${cos.toFixed(6)}`);
     expect(cos).toBeGreaterThanOrEqual(min);
   });
@@ -243,14 +206,14 @@ describe('DINOv2 fixture (dinov2/default-res) in each precision vs fp32', () => 
     const session = await ModelSession.create(g.toModelProto({ weightPrecision: 'fp16' }), { device: 'cpu' });
     const out = (await session.run({ pixel_values: pixels() })).last_hidden_state;
     await session.dispose();
-    const cos = cosine(out.data as Float32Array, await reference());
+    const cos = cosineSimilarity(out.data as Float32Array, await reference());
     console.log(`dinov2/default-res fp16 (graph run on cpu) vs fp32: cosine ${cos.toFixed(6)}`);
     expect(cos).toBeGreaterThanOrEqual(0.999);
   });
 
   it.runIf(hasWebGpu)('fp16 on webgpu through VisionModel: cosine ≥ 0.999, or a clear error without shader-f16', async () => {
     try {
-      const cos = cosine(await run({ device: 'webgpu', dtype: 'fp16' }), await reference());
+      const cos = cosineSimilarity(await run({ device: 'webgpu', dtype: 'fp16' }), await reference());
       console.log(`dinov2/default-res fp16 (webgpu) vs fp32: cosine ${cos.toFixed(6)}`);
       expect(cos).toBeGreaterThanOrEqual(0.999);
     } catch (e) {
