@@ -5,10 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { cosineSimilarity, percentile } from '@vitkit/cli/bench';
+import { cosineSimilarity, machineInfo, percentile } from '@vitkit/cli/bench';
 import { Command } from 'commander';
 import pc from 'picocolors';
 import { BASELINE_RUNNERS, type BaselineRunner, runBaseline } from './baseline.js';
@@ -103,20 +103,13 @@ function chromiumVersion(): string | undefined {
   }
 }
 
+/** The runner's machine facts, plus what only the bench app has: Chromium, onnxruntime-web, transformers.js, load. */
 function machine(): MachineInfo {
-  const c = cpus();
   return {
-    cpu: c[0]?.model.trim() ?? 'unknown',
-    cores: c.length,
-    memoryGb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    platform: `${process.platform}-${process.arch}`,
-    node: process.version,
-    onnxruntimeNode: versionOf('onnxruntime-node') ?? '?',
+    ...machineInfo(),
     onnxruntimeWeb: versionOf('onnxruntime-web'),
     transformersJs: versionOf('@huggingface/transformers'),
-    vitkit: versionOf('@vitkit/core') ?? '?',
     chromium: chromiumVersion(),
-    ceilingGflops: {},
     loadAverage: loadavg(),
   };
 }
