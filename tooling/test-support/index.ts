@@ -2,6 +2,7 @@
 export * from './devices.js';
 export * from './edit-checkpoint.js';
 export * from './encoder-weights.js';
+export * from './errors.js';
 export * from './fixtures.js';
 export * from './parity.js';
 export * from './parity-suite.js';

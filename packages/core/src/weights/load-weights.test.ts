@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { codeOf, rejectionCodeOf } from '@vitkit/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
-import { VitkitError } from '../errors/vitkit-error.js';
 import { localFolderFiles } from '../hub/local-folder.js';
 import { Tensor } from '../tensor/tensor.js';
 import { loadWeights } from './load-weights.js';
@@ -25,16 +25,6 @@ const weights = () => ({
   'a.bias': new Tensor('float32', Float32Array.of(-1, -2), [2]),
 });
 
-async function codeOf(fn: () => unknown): Promise<string | undefined> {
-  try {
-    await fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(VitkitError);
-    return (e as VitkitError).code;
-  }
-  return undefined;
-}
-
 describe('loadWeights (safetensors)', () => {
   it('knows names and shapes from the header and reads the data on first use', async () => {
     const dir = folder({ 'model.safetensors': writeSafetensors(weights()) });
@@ -51,23 +41,23 @@ describe('loadWeights (safetensors)', () => {
 
   it('checks shapes before reading data', async () => {
     const store = await loadWeights(localFolderFiles(folder({ 'model.safetensors': writeSafetensors(weights()) })));
-    expect(await codeOf(() => store.get('a.weight', [3, 2]))).toBe('WEIGHTS_SHAPE_MISMATCH');
-    expect(await codeOf(() => store.shapeOf('b.weight'))).toBe('WEIGHTS_MISSING_TENSOR');
+    expect(codeOf(() => store.get('a.weight', [3, 2]))).toBe('WEIGHTS_SHAPE_MISMATCH');
+    expect(codeOf(() => store.shapeOf('b.weight'))).toBe('WEIGHTS_MISSING_TENSOR');
   });
 
   it('refuses a truncated file when loading, before any data is read', async () => {
     const bytes = writeSafetensors(weights());
     const dir = folder({ 'model.safetensors': bytes.subarray(0, bytes.byteLength - 4) });
-    expect(await codeOf(() => loadWeights(localFolderFiles(dir)))).toBe('WEIGHTS_TRUNCATED');
+    expect(await rejectionCodeOf(loadWeights(localFolderFiles(dir)))).toBe('WEIGHTS_TRUNCATED');
     writeFileSync(join(dir, 'model.safetensors'), bytes.subarray(0, 5));
-    expect(await codeOf(() => loadWeights(localFolderFiles(dir)))).toBe('WEIGHTS_TRUNCATED');
+    expect(await rejectionCodeOf(loadWeights(localFolderFiles(dir)))).toBe('WEIGHTS_TRUNCATED');
   });
 
   it('reports a file cut short after loading as WEIGHTS_TRUNCATED on first use', async () => {
     const dir = folder({ 'model.safetensors': writeSafetensors(weights()) });
     const store = await loadWeights(localFolderFiles(dir));
     truncateSync(join(dir, 'model.safetensors'), 20);
-    expect(await codeOf(() => store.get('a.bias'))).toBe('WEIGHTS_TRUNCATED');
+    expect(codeOf(() => store.get('a.bias'))).toBe('WEIGHTS_TRUNCATED');
   });
 
   it('reads sharded checkpoints through their index, each shard on first use', async () => {

@@ -1,3 +1,4 @@
+import { errorOf } from '@vitkit/test-support';
 import { describe, expect, it, vi } from 'vitest';
 import { isVitkitError } from '../errors/vitkit-error.js';
 import { PickleWriter } from '../hub/test-support/pickle-bytes.js';
@@ -13,15 +14,6 @@ function spyOptions(
     reduce: vi.fn((callable: PickleGlobal, args: unknown[]) => ({ called: callable.qualifiedName, args })),
     persistentLoad: vi.fn((pid: unknown) => ({ pid })),
   };
-}
-
-function errorOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw');
 }
 
 describe('unpickle: values', () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { errorOf } from '@vitkit/test-support';
 import { unzipSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { isVitkitError } from '../errors/vitkit-error.js';
@@ -11,15 +12,6 @@ const CASE = new URL('../../../../fixtures/dinov2/pytorch-bin/', import.meta.url
 
 function bytesOf(view: ArrayBufferView): Uint8Array {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-}
-
-function errorOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw');
 }
 
 function floatStorage(key: string, values: number[]): Pick<FakeTensor, 'storageClass' | 'storageKey' | 'storageBytes' | 'storageNumel'> {

@@ -1,6 +1,6 @@
-import { readFixtureTensors } from '@vitkit/test-support';
+import { codeOf, readFixtureTensors } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
-import { VitkitError } from '../errors/vitkit-error.js';
+import type { VitkitError } from '../errors/vitkit-error.js';
 import { Tensor } from '../tensor/tensor.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 
@@ -10,16 +10,6 @@ function fileWithHeader(header: unknown, dataBytes: number, lengthOverride?: big
   new DataView(out.buffer).setBigUint64(0, lengthOverride ?? BigInt(json.length), true);
   out.set(json, 8);
   return out;
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(VitkitError);
-    return (e as VitkitError).code;
-  }
-  return undefined;
 }
 
 describe('readSafetensors', () => {
