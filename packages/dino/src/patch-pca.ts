@@ -1,4 +1,5 @@
 import { RgbImage, VitkitError } from '@vitkit/core';
+import { minMaxScale } from './visualize.js';
 
 /**
  * The first three principal components of patch features, min-max scaled to RGB — the picture in
@@ -36,14 +37,8 @@ export function patchPcaImage(features: Float32Array, tokens: number, channels: 
   });
   const rgb = new Uint8Array(tokens * 3);
   projected.forEach((p, k) => {
-    let lo = Number.POSITIVE_INFINITY;
-    let hi = Number.NEGATIVE_INFINITY;
-    for (const x of p) {
-      lo = Math.min(lo, x);
-      hi = Math.max(hi, x);
-    }
-    const span = hi - lo || 1;
-    for (let t = 0; t < tokens; t++) rgb[t * 3 + k] = Math.round(((p[t] - lo) / span) * 255);
+    const unit = minMaxScale(p);
+    for (let t = 0; t < tokens; t++) rgb[t * 3 + k] = Math.round(unit(p[t]) * 255);
   });
   return new RgbImage(rgb, gridW, gridH);
 }

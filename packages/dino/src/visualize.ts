@@ -16,18 +16,24 @@ export function pixelValuesToRgb(pixelValues: Tensor, index: number, mean: reado
   return new RgbImage(out, w, h);
 }
 
+/** Maps values into [0, 1] by their minimum and maximum (a constant input maps to 0). */
+export function minMaxScale(values: Iterable<number>): (v: number) => number {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of values) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  const span = hi - lo || 1;
+  return (v) => (v - lo) / span;
+}
+
 /**
  * Blends an attention map (gridH × gridW, any scale) over an image as a heat map: bilinear upsampling
  * to the image, min-max normalisation, a black→red→yellow→white ramp, 55 % opacity — DINO's figure.
  */
 export function renderHeatmapOverlay(image: RgbImage, map: Float32Array, gridH: number, gridW: number): RgbImage {
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (const v of map) {
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
-  }
-  const span = hi - lo || 1;
+  const unit = minMaxScale(map);
   const { width, height } = image;
   const out = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) {
@@ -43,7 +49,7 @@ export function renderHeatmapOverlay(image: RgbImage, map: Float32Array, gridH: 
       const v =
         (map[y0 * gridW + x0] * (1 - fx) + map[y0 * gridW + x1] * fx) * (1 - fy) +
         (map[y1 * gridW + x0] * (1 - fx) + map[y1 * gridW + x1] * fx) * fy;
-      const t = (v - lo) / span;
+      const t = unit(v);
       const heat = [clamp255(t * 3 * 255), clamp255((t * 3 - 1) * 255), clamp255((t * 3 - 2) * 255)];
       const i = (y * width + x) * 3;
       for (let c = 0; c < 3; c++) out[i + c] = clamp255(image.data[i + c] * 0.45 + heat[c] * 0.55);
