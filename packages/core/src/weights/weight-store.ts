@@ -17,25 +17,24 @@ export interface WeightInfo {
  */
 export class WeightStore {
   readonly source: string;
-  private readonly info: Map<string, WeightInfo>;
-  private tensors: Map<string, Tensor> | undefined;
-  private readonly load: (() => Map<string, Tensor>) | undefined;
+  private info: Map<string, WeightInfo>;
+  /** The tensors once read; `read` fills it on the first `get` of a deferred store. */
+  private data: Map<string, Tensor> | undefined;
+  private read: () => Map<string, Tensor> = () => new Map();
 
-  /** Tensors in memory; or, with `deferred`, what the headers say and how to read the data later. */
-  constructor(
-    tensors: Map<string, Tensor>,
-    source = 'checkpoint',
-    deferred?: { info: Map<string, WeightInfo>; load: () => Map<string, Tensor> },
-  ) {
+  constructor(tensors: Map<string, Tensor>, source = 'checkpoint') {
     this.source = source;
-    this.info = deferred?.info ?? tensors;
-    this.tensors = deferred ? undefined : tensors;
-    this.load = deferred?.load;
+    this.info = tensors;
+    this.data = tensors;
   }
 
-  /** A store whose data `load` reads when a tensor is first asked for (once; the result is kept). */
-  static deferred(info: Map<string, WeightInfo>, load: () => Map<string, Tensor>, source = 'checkpoint'): WeightStore {
-    return new WeightStore(new Map(), source, { info, load });
+  /** A store whose data `read` returns when a tensor is first asked for (once; the result is kept). */
+  static deferred(info: Map<string, WeightInfo>, read: () => Map<string, Tensor>, source = 'checkpoint'): WeightStore {
+    const store = new WeightStore(new Map(), source);
+    store.info = info;
+    store.data = undefined;
+    store.read = read;
+    return store;
   }
 
   has(name: string): boolean {
@@ -59,38 +58,35 @@ export class WeightStore {
         `${this.source}: tensor "${name}" has shape [${shape.join(', ')}] but config.json implies [${expectedShape.join(', ')}].`,
       );
     }
-    this.tensors ??= (this.load as () => Map<string, Tensor>)();
-    const t = this.tensors.get(name);
+    const t = this.tensors().get(name);
     if (!t) throw new VitkitError('WEIGHTS_TRUNCATED', `${this.source}: tensor "${name}" is in the header but could not be read.`);
     return t;
   }
 
-  /** A view that reads keys under `prefix` (e.g. `dinov2.`), as sub-modules do. */
+  /** A view that reads keys under `prefix` (e.g. `dinov2.`), as sub-modules do; it shares this store's data. */
   scoped(prefix: string): WeightStore {
     const sub = new Map<string, WeightInfo>();
     for (const [k, v] of this.info) if (k.startsWith(prefix)) sub.set(k.slice(prefix.length), v);
-    const source = `${this.source} (${prefix})`;
-    if (this.tensors) {
-      const tensors = new Map<string, Tensor>();
-      for (const k of sub.keys()) tensors.set(k, this.tensors.get(prefix + k) as Tensor);
-      return new WeightStore(tensors, source);
-    }
-    // Shares this store's data: the first get on either side reads the files once.
     return WeightStore.deferred(
       sub,
       () => {
-        this.tensors ??= (this.load as () => Map<string, Tensor>)();
+        const all = this.tensors();
         const tensors = new Map<string, Tensor>();
-        for (const k of sub.keys()) tensors.set(k, this.tensors.get(prefix + k) as Tensor);
+        for (const k of sub.keys()) tensors.set(k, all.get(prefix + k) as Tensor);
         return tensors;
       },
-      source,
+      `${this.source} (${prefix})`,
     );
   }
 
   /** First prefix under which `probe` exists, so one builder serves both base and head checkpoints. */
   findPrefix(probe: string, candidates: readonly string[]): string | undefined {
     return candidates.find((p) => this.info.has(p + probe));
+  }
+
+  private tensors(): Map<string, Tensor> {
+    this.data ??= this.read();
+    return this.data;
   }
 
   private describe(name: string): WeightInfo {
