@@ -25,9 +25,10 @@ export interface SessionOptions {
   optimizedModelPath?: string;
   /**
    * Node, cpu: keep onnxruntime's optimized graph on disk (its weights in a file onnxruntime
-   * memory-maps) and load it on the next cold start instead of optimizing again. `true` uses `$VITKIT_CACHE/optimized` (default ~/.cache/vitkit/optimized); a string names
-   * the folder. Keyed by `cacheKey` (else the graph bytes), the onnxruntime version, the optimization
-   * level and the CPU. Ignored elsewhere.
+   * memory-maps) and load it on the next cold start instead of optimizing again. `true` uses
+   * `$VITKIT_CACHE/optimized` (default ~/.cache/vitkit/optimized); a string names the folder. Keyed
+   * by `cacheKey` (else the graph bytes), the onnxruntime version, the optimization level and the
+   * CPU. Ignored elsewhere.
    */
   optimizedModelCache?: boolean | string;
   /**
@@ -98,8 +99,8 @@ export class ModelSession {
         cache.discard(); // a stale or damaged entry: build the graph and write it again
       }
     }
-    if (cache && nodeRuntime) {
-      nodeRuntime.prepareOptimizedModelWrite(cache);
+    if (cache) {
+      cache.beginWrite();
       sessionOptions.optimizedModelFilePath = cache.writePath;
       sessionOptions.extra = { session: cache.writeConfig };
     }

@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { arch, availableParallelism, cpus, homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 export interface OptimizedModelEntry {
   /** The cached optimized graph (its weights beside it in `model.data`), when there is one. */
@@ -11,6 +11,8 @@ export interface OptimizedModelEntry {
   writePath: string;
   /** Session config entries that make onnxruntime write the entry's weights beside the graph. */
   writeConfig: Record<string, string>;
+  /** Creates the temporary folder `writePath` is in; call before onnxruntime writes there. */
+  beginWrite(): void;
   /** Moves the written folder into place; call once the session was created. */
   commit(): void;
   /** Removes a partial write. */
@@ -55,6 +57,10 @@ export const nodeRuntime = {
         // Not `save_external_prepacked_constant_initializers`: with onnxruntime 1.30 a Swin graph saved
         // with prepacked weights loads, then crashes the process on its first run.
       },
+      beginWrite() {
+        clearStaleWrites(root);
+        mkdirSync(tmp, { recursive: true });
+      },
       commit() {
         if (!existsSync(join(tmp, 'model.onnx'))) return;
         try {
@@ -71,30 +77,26 @@ export const nodeRuntime = {
       },
     };
   },
-
-  /**
-   * Creates the folder onnxruntime writes an entry into, first removing temporary folders an hour old
-   * or more: their writers were killed mid-write (a live write takes seconds), and each can hold
-   * hundreds of MB.
-   */
-  prepareOptimizedModelWrite(entry: OptimizedModelEntry): void {
-    const tmp = dirname(entry.writePath);
-    const root = dirname(tmp);
-    mkdirSync(root, { recursive: true });
-    const cutoff = Date.now() - STALE_WRITE_MS;
-    for (const name of readdirSync(root)) {
-      if (!name.endsWith('.tmp')) continue;
-      try {
-        if (statSync(join(root, name)).mtimeMs < cutoff) rmSync(join(root, name), { recursive: true, force: true });
-      } catch {
-        // removed by another process meanwhile
-      }
-    }
-    mkdirSync(tmp, { recursive: true });
-  },
 };
 
 export type NodeRuntime = typeof nodeRuntime;
+
+/**
+ * Removes temporary entry folders an hour old or more: their writers were killed mid-write (a live
+ * write takes seconds), and each can hold hundreds of MB.
+ */
+function clearStaleWrites(root: string): void {
+  mkdirSync(root, { recursive: true });
+  const cutoff = Date.now() - STALE_WRITE_MS;
+  for (const name of readdirSync(root)) {
+    if (!name.endsWith('.tmp')) continue;
+    try {
+      if (statSync(join(root, name)).mtimeMs < cutoff) rmSync(join(root, name), { recursive: true, force: true });
+    } catch {
+      // removed by another process meanwhile
+    }
+  }
+}
 
 let version: string | undefined;
 /** @vitkit/core's version (all @vitkit packages release together): graphs built by another version are not reused. */
