@@ -9,8 +9,16 @@ export { DEFAULT_MAX_IMAGE_PIXELS, type ImageSource, type LoadImageOptions, type
 export { loadImage } from './image/load-image.js';
 export { RgbImage } from './image/rgb-image.js';
 export { type Classification, type ClassifyOptions, topClasses } from './model/classification.js';
-export type { ModelFamily } from './model/model-family.js';
-export { type ForwardOptions, type ModelDtype, type ModelInputs, type ModelOptions, VisionModel } from './model/vision-model.js';
+export { architectureOf, familyFor, type ModelFamily } from './model/model-family.js';
+export { synthesizeWeights, type StateDictSpec, type TensorSpec, type WeightInit } from './model/state-dict.js';
+export {
+  type ForwardOptions,
+  type InputSpec,
+  type ModelDtype,
+  type ModelInputs,
+  type ModelOptions,
+  VisionModel,
+} from './model/vision-model.js';
 export {
   BitImageProcessor,
   createImageProcessor,

@@ -5,10 +5,13 @@ export { ConfigReader, type RawConfig, readId2Label } from './config/model-confi
 export * from './graph/blocks.js';
 export { float, floats, GraphBuilder, type GraphBuilderOptions, MS_DOMAIN } from './graph/graph-builder.js';
 export { readEncoderLayer } from './graph/hf-encoder-layer.js';
+export { type LinearShape, readLinear, readNorm, readVector } from './graph/read-weights.js';
 export * as ops from './graph/ops.js';
 export type { Dim, Value } from './graph/value.js';
 export * from './index.js';
-export type { GraphRequest } from './model/vision-model.js';
+export { processorInputSize } from './model/model-family.js';
+export { numLabels, StateDictBuilder } from './model/state-dict.js';
+export type { GraphOutputs, GraphRequest } from './model/vision-model.js';
 export { defaultAttentionKernel } from './runtime/device.js';
 export * from './tensor/half.js';
 export { bicubicResize, interpolatePositionEmbeddings, type PositionInterpolation } from './tensor/interpolate.js';

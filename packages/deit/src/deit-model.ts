@@ -1,5 +1,15 @@
-import { type GraphRequest, type ModelOptions, type PretrainedFiles, type PretrainedOptions, VisionModel } from '@vitkit/core/internal';
-
+import {
+  type GraphBuilder,
+  type GraphOutputs,
+  type GraphRequest,
+  type InputSpec,
+  type ModelOptions,
+  type PreprocessorConfig,
+  type PretrainedFiles,
+  type PretrainedOptions,
+  type Value,
+  VisionModel,
+} from '@vitkit/core/internal';
 import { buildDeitGraph, type DeitSpec, readDeitSpec } from './model.js';
 
 export type DeitLoadOptions = ModelOptions & PretrainedOptions;
@@ -24,7 +34,18 @@ export class Deit extends VisionModel {
     return this.spec.architecture;
   }
 
-  protected buildGraph(request: GraphRequest) {
-    return buildDeitGraph(this.spec, this.files.weights, request);
+  override get inputSpecs(): readonly InputSpec[] {
+    return [{ name: 'pixel_values', dtype: 'float32', shape: ['batch', this.spec.channels, 'height', 'width'] }];
+  }
+
+  protected override defaultProcessorConfig(): PreprocessorConfig {
+    return DEIT_DEFAULT_PROCESSOR;
+  }
+
+  protected buildGraph(g: GraphBuilder, inputs: Readonly<Record<string, Value>>, request: GraphRequest): GraphOutputs {
+    return buildDeitGraph(g, inputs, this.spec, this.files.weights, request);
   }
 }
+
+/** HF's DeiTImageProcessor with its constructor defaults, for checkpoints without preprocessor_config.json. */
+export const DEIT_DEFAULT_PROCESSOR: PreprocessorConfig = { image_processor_type: 'DeiTImageProcessor' };

@@ -3,16 +3,19 @@ import {
   ConfigReader,
   type EncoderBlockWeights,
   encoderStack,
-  GraphBuilder,
+  type GraphBuilder,
+  type GraphOutputs,
   type GraphRequest,
   interpolatePositionEmbeddings,
   linear,
   norm,
   ops,
-  outputAttentions,
   patchEmbedding,
   type RawConfig,
   readEncoderLayer,
+  readLinear,
+  readNorm,
+  readVector,
   Tensor,
   type Value,
   VitkitError,
@@ -90,46 +93,55 @@ export function readDeitSpec(raw: RawConfig, weights: WeightStore): DeitSpec {
   };
 }
 
+/** The class a config.json without `architectures` is, by its `model_type`. */
+export const DEIT_MODEL_TYPES: Readonly<Record<string, DeitArchitecture>> = { deit: 'DeiTModel' };
+
 function defaultArchitecture(modelType: string): string {
-  return modelType === 'deit' ? 'DeiTModel' : modelType;
+  return DEIT_MODEL_TYPES[modelType] ?? modelType;
 }
 
-export function buildDeitGraph(spec: DeitSpec, weights: WeightStore, req: GraphRequest): GraphBuilder {
-  const { height, width } = req;
+export function buildDeitGraph(
+  g: GraphBuilder,
+  { pixel_values: pixels }: Readonly<Record<string, Value>>,
+  spec: DeitSpec,
+  weights: WeightStore,
+  req: GraphRequest,
+): GraphOutputs {
+  const [, , height, width] = pixels.shape as number[];
   const [ph, pw] = spec.patch;
   if (height < ph || width < pw) {
     throw new VitkitError('INPUT_SHAPE_INVALID', `Input ${height}x${width} is smaller than one ${ph}x${pw} patch.`);
   }
   const w = weights.scoped(spec.prefix);
-  const g = new GraphBuilder({ name: spec.architecture, attentionKernel: req.attentionKernel });
-  const pixels = g.input('pixel_values', 'float32', ['batch', spec.channels, height, width]);
 
   const x = g.scope('embeddings', () => embeddings(g, spec, w, pixels, Math.floor(height / ph), Math.floor(width / pw)));
-  const { hidden, hiddenStates, attentions } = encoderStack(g, x, spec.layers, (i) => checkedLayer(w, `encoder.layer.${i}.`, spec), {
+  const { hidden, hiddenStates, attentions } = encoderStack(g, x, spec.layers, (i) => deitLayer(w, `encoder.layer.${i}.`, spec), {
     numHeads: spec.heads,
     eps: spec.eps,
     wantProbs: req.outputAttentions,
   });
   const C = spec.hiddenSize;
-  const sequence = norm(g, hidden, { weight: w.get('layernorm.weight', [C]), bias: w.get('layernorm.bias', [C]) }, spec.eps, 'layernorm');
+  const sequence = norm(g, hidden, readNorm(w, 'layernorm', C), spec.eps, 'layernorm');
 
+  let outputs: GraphOutputs['outputs'];
   if (spec.head === 'none') {
-    g.output(sequence, 'last_hidden_state');
-    if (w.has('pooler.dense.weight')) g.output(pooler(g, w, sequence, C), 'pooler_output');
+    outputs = { last_hidden_state: sequence, pooler_output: w.has('pooler.dense.weight') ? pooler(g, w, sequence, C) : undefined };
   } else if (spec.head === 'classifier') {
-    g.output(classifier(g, weights, 'classifier', ops.gather(g, sequence, 0, 1), spec), 'logits');
+    outputs = { logits: classifier(g, weights, 'classifier', ops.gather(g, sequence, 0, 1), spec) };
   } else {
     // The distilled head: one classifier on CLS, one on DIST; at inference their mean.
     const cls = classifier(g, weights, 'cls_classifier', ops.gather(g, sequence, 0, 1), spec);
     const dist = classifier(g, weights, 'distillation_classifier', ops.gather(g, sequence, 1, 1), spec);
     const mean = ops.mul(g, ops.add(g, cls, dist), g.constant(Tensor.fromFloat32([0.5], []), 'half'));
-    g.output(mean, 'logits');
-    g.output(cls, 'cls_logits');
-    g.output(dist, 'distillation_logits');
+    outputs = { logits: mean, cls_logits: cls, distillation_logits: dist };
   }
-  if (req.outputHiddenStates) hiddenStates.forEach((h, i) => g.output(h, `hidden_states_${i}`));
-  if (req.outputAttentions) outputAttentions(g, attentions);
-  return g;
+  return {
+    outputs,
+    tuples: {
+      ...(req.outputHiddenStates ? { hidden_states: hiddenStates } : {}),
+      ...(req.outputAttentions ? { attentions } : {}),
+    },
+  };
 }
 
 /** [CLS, DIST] + patches, plus position embeddings interpolated to this grid at build time. */
@@ -140,7 +152,7 @@ function embeddings(g: GraphBuilder, spec: DeitSpec, w: WeightStore, pixels: Val
     pixels,
     {
       weight: w.get('embeddings.patch_embeddings.projection.weight', [C, spec.channels, ...spec.patch]),
-      bias: w.get('embeddings.patch_embeddings.projection.bias', [C]),
+      bias: readVector(w, 'embeddings.patch_embeddings.projection.bias', C),
     },
     spec.patch,
   );
@@ -167,52 +179,25 @@ function embeddings(g: GraphBuilder, spec: DeitSpec, w: WeightStore, pixels: Val
 
 /** DeiTPooler: tanh(dense(CLS)). */
 function pooler(g: GraphBuilder, w: WeightStore, sequence: Value, C: number): Value {
-  const weight = w.get('pooler.dense.weight');
-  if (weight.rank !== 2 || weight.shape[1] !== C) {
-    throw new VitkitError(
-      'WEIGHTS_SHAPE_MISMATCH',
-      `${w.source}: "pooler.dense.weight" has shape [${weight.shape.join(', ')}], expected [out, ${C}].`,
-    );
-  }
   const cls = ops.gather(g, sequence, 0, 1);
-  return ops.tanh(g, linear(g, cls, { weight, bias: w.get('pooler.dense.bias', [weight.shape[0]]) }, 'pooler.dense'));
+  return ops.tanh(g, linear(g, cls, readLinear(w, 'pooler.dense', { inFeatures: C, bias: 'required' }), 'pooler.dense'));
 }
 
 function classifier(g: GraphBuilder, weights: WeightStore, name: string, token: Value, spec: DeitSpec): Value {
-  const weight = weights.get(`${name}.weight`, [spec.numLabels, spec.hiddenSize]);
-  return linear(g, token, { weight, bias: weights.get(`${name}.bias`, [spec.numLabels]) }, name);
+  const head = readLinear(weights, name, { inFeatures: spec.hiddenSize, outFeatures: spec.numLabels, bias: 'required' });
+  return linear(g, token, head, name);
 }
 
-/** Reads one encoder layer and holds every tensor to the shape config.json implies. */
-function checkedLayer(w: WeightStore, prefix: string, spec: DeitSpec): EncoderBlockWeights {
-  const layer = readEncoderLayer(w, prefix);
-  const C = spec.hiddenSize;
-  const I = spec.intermediateSize;
-  const expect = (t: Tensor | undefined, shape: number[], name: string) => {
-    if (t && (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {
-      throw new VitkitError(
-        'WEIGHTS_SHAPE_MISMATCH',
-        `${w.source}: tensor "${prefix}${name}" has shape [${t.shape.join(', ')}] but config.json implies [${shape.join(', ')}].`,
-      );
-    }
-  };
-  expect(layer.norm1.weight, [C], 'layernorm_before.weight');
-  expect(layer.norm1.bias, [C], 'layernorm_before.bias');
-  expect(layer.norm2.weight, [C], 'layernorm_after.weight');
-  expect(layer.norm2.bias, [C], 'layernorm_after.bias');
-  for (const [key, lin] of [
-    ['attention.attention.query', layer.query],
-    ['attention.attention.key', layer.key],
-    ['attention.attention.value', layer.value],
-    ['attention.output.dense', layer.attnOut],
-  ] as const) {
-    expect(lin.weight, [C, C], `${key}.weight`);
-    expect(lin.bias, [C], `${key}.bias`);
-  }
+/** One encoder layer, every tensor held to the shapes config.json implies (the MLP is intermediate_size wide). */
+function deitLayer(w: WeightStore, prefix: string, spec: DeitSpec): EncoderBlockWeights {
+  const layer = readEncoderLayer(w, prefix, spec.hiddenSize);
   if (layer.ffn.kind !== 'mlp') throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `${w.source}: DeiT layers have a GELU MLP, not SwiGLU.`);
-  expect(layer.ffn.fc1.weight, [I, C], 'intermediate.dense.weight');
-  expect(layer.ffn.fc1.bias, [I], 'intermediate.dense.bias');
-  expect(layer.ffn.fc2.weight, [C, I], 'output.dense.weight');
-  expect(layer.ffn.fc2.bias, [C], 'output.dense.bias');
+  const inner = layer.ffn.fc1.weight.shape[0];
+  if (inner !== spec.intermediateSize) {
+    throw new VitkitError(
+      'WEIGHTS_SHAPE_MISMATCH',
+      `${w.source}: tensor "${prefix}intermediate.dense.weight" has ${inner} outputs but config.json's intermediate_size is ${spec.intermediateSize}.`,
+    );
+  }
   return layer;
 }

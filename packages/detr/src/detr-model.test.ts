@@ -163,8 +163,8 @@ describe('frozen batch norm folding', () => {
       const folded = await load(c.id);
       const unfolded = await load(c.id, { foldBatchNorm: false });
       const [, , height, width] = (c.inputs.get('pixel_values') as Tensor).shape;
-      const gf = folded.graphFor(height, width, { withPixelMask: true });
-      const gu = unfolded.graphFor(height, width, { withPixelMask: true });
+      const gf = folded.graphFor(height, width, { inputs: ['pixel_values', 'pixel_mask'] });
+      const gu = unfolded.graphFor(height, width, { inputs: ['pixel_values', 'pixel_mask'] });
       const bnCount = folded.files.weights.keys().filter((k) => k.includes(BACKBONE_SCOPE) && k.endsWith('.running_var')).length;
       expect(gu.nodeCount - gf.nodeCount).toBe(2 * bnCount);
       expect(gf.opCounts().get('Conv')).toBe(gu.opCounts().get('Conv'));

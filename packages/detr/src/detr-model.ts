@@ -1,8 +1,10 @@
 import {
-  createImageProcessor,
   type ForwardOptions,
+  type GraphBuilder,
+  type GraphOutputs,
   type GraphRequest,
   type ImageSource,
+  type InputSpec,
   loadImage,
   type ModelInputs,
   type ModelOptions,
@@ -10,6 +12,7 @@ import {
   type PretrainedFiles,
   type PretrainedOptions,
   Tensor,
+  type Value,
   VisionModel,
   VitkitError,
 } from '@vitkit/core/internal';
@@ -59,8 +62,21 @@ export class Detr extends VisionModel {
     return this.spec.architecture;
   }
 
-  protected buildGraph(request: GraphRequest) {
-    return buildDetrGraph(this.spec, this.files.weights, request, this.buildOptions);
+  /** `pixel_values` and, optionally, `pixel_mask` as float32 0/1 (`run` converts HF's int64). */
+  override get inputSpecs(): readonly InputSpec[] {
+    return [
+      { name: 'pixel_values', dtype: 'float32', shape: ['batch', 3, 'height', 'width'] },
+      // float32, not int64: WebGPU has no int64 Cast, and a Cast left on the CPU would split the graph between devices.
+      { name: 'pixel_mask', dtype: 'float32', shape: ['batch', 'height', 'width'], optional: true },
+    ];
+  }
+
+  protected override defaultProcessorConfig(): PreprocessorConfig {
+    return DETR_DEFAULT_PROCESSOR;
+  }
+
+  protected buildGraph(g: GraphBuilder, inputs: Readonly<Record<string, Value>>, request: GraphRequest): GraphOutputs {
+    return buildDetrGraph(g, inputs, this.spec, this.files.weights, request, this.buildOptions);
   }
 
   /**
@@ -70,15 +86,7 @@ export class Detr extends VisionModel {
    */
   override async run(inputs: ModelInputs, options: ForwardOptions = {}): Promise<Record<string, Tensor>> {
     const mask = inputs.pixel_mask;
-    if (!mask) return super.run(inputs, options);
-    const px = inputs.pixel_values;
-    if (mask.rank !== 3 || mask.shape[0] !== px.shape[0] || mask.shape[1] !== px.shape[2] || mask.shape[2] !== px.shape[3]) {
-      throw new VitkitError(
-        'INPUT_SHAPE_INVALID',
-        `pixel_mask must be [batch, height, width] = [${px.shape[0]}, ${px.shape[2]}, ${px.shape[3]}] to match pixel_values [${px.shape.join(', ')}], got [${mask.shape.join(', ')}].`,
-      );
-    }
-    return super.run({ pixel_values: px, pixel_mask: asFloat32Mask(mask) }, options);
+    return super.run(mask ? { ...inputs, pixel_mask: asFloat32Mask(mask) } : inputs, options);
   }
 
   /** Detections per image from preprocessed pixels (+ mask), through `postProcessObjectDetection`. */
@@ -106,17 +114,17 @@ export class Detr extends VisionModel {
    */
   async detect(images: ImageSource | ImageSource[], options: DetectOptions = {}): Promise<DetrDetection[][]> {
     const list = Array.isArray(images) ? images : [images];
-    const processor = createImageProcessor(
-      (this.files.preprocessorConfig ?? { image_processor_type: 'DetrImageProcessor' }) as PreprocessorConfig,
-    );
     const decoded = await Promise.all(list.map((s) => loadImage(s)));
-    const inputs = processor.processImages(decoded);
+    const inputs = this.imageProcessor.processImages(decoded);
     return this.detectPixels(inputs.pixel_values, inputs.pixel_mask, {
       threshold: options.threshold ?? 0.5,
       targetSizes: decoded.map((im) => [im.height, im.width] as const),
     });
   }
 }
+
+/** HF's DetrImageProcessor with its constructor defaults, for checkpoints without preprocessor_config.json. */
+export const DETR_DEFAULT_PROCESSOR: PreprocessorConfig = { image_processor_type: 'DetrImageProcessor' };
 
 /** The graph's mask input: float32, 1 where the given mask is non-zero (what `.to(torch.bool)` keeps). */
 function asFloat32Mask(mask: Tensor): Tensor<'float32'> {

@@ -30,15 +30,16 @@ const dir = mkdtempSync(join(tmpdir(), 'vitkit-detr-placement-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const CASES = [
-  { id: 'detr/resnet-basic-padded', height: 128, width: 160, withPixelMask: true },
-  { id: 'detr/timm-resnet50-tiny', height: 96, width: 128, withPixelMask: true },
-  { id: 'detr/timm-resnet50-tiny', height: 96, width: 128, withPixelMask: false },
+  { id: 'detr/resnet-basic-padded', height: 128, width: 160, inputs: ['pixel_values', 'pixel_mask'] },
+  { id: 'detr/timm-resnet50-tiny', height: 96, width: 128, inputs: ['pixel_values', 'pixel_mask'] },
+  { id: 'detr/timm-resnet50-tiny', height: 96, width: 128, inputs: ['pixel_values'] },
 ];
 
 describe.skipIf(!testDevices().includes('webgpu'))('DETR on webgpu: every node on the GPU', () => {
-  it.each(CASES)('$id ($height x $width, pixel mask: $withPixelMask)', async ({ id, height, width, withPixelMask }) => {
+  it.each(CASES)('$id ($height x $width, inputs: $inputs)', async ({ id, height, width, inputs }) => {
+    const withPixelMask = inputs.includes('pixel_mask');
     const model = new Detr(await loadPretrained(fixturePath(id)), { device: 'webgpu' });
-    const graph = model.graphFor(height, width, { withPixelMask, outputHiddenStates: true });
+    const graph = model.graphFor(height, width, { inputs, outputHiddenStates: true });
     // Shape arithmetic is done at build time: no Shape/Resize/CumSum/Cast for the mask.
     for (const op of ['Shape', 'Resize', 'CumSum', 'Cast', 'ConstantOfShape', 'Range']) expect(graph.opCounts().has(op), op).toBe(false);
     const path = join(dir, `${id.replace('/', '_')}_${withPixelMask}.onnx`);

@@ -1,4 +1,6 @@
 import {
+  type GraphBuilder,
+  type GraphOutputs,
   type GraphRequest,
   type ImageSource,
   type ModelOptions,
@@ -7,6 +9,7 @@ import {
   type PretrainedOptions,
   type RgbImage,
   Tensor,
+  type Value,
   VisionModel,
   VitkitError,
 } from '@vitkit/core/internal';
@@ -51,7 +54,17 @@ export class DinoModel extends VisionModel {
   constructor(files: PretrainedFiles, options: ModelOptions = {}) {
     super(files, options);
     this.spec = readDinoSpec(files.config, files.weights);
+    const accepted = (this.constructor as typeof DinoModel).accepts;
+    if (!accepted.includes(this.spec.flavour)) {
+      throw new VitkitError(
+        'MODEL_TYPE_UNSUPPORTED',
+        `${this.constructor.name} loads ${accepted.join(' or ')} checkpoints; ${files.source} is ${this.spec.architecture}. Use ${this.spec.flavour === 'vit' ? 'Dino' : 'Dinov2'} (or DinoModel / AutoModel).`,
+      );
+    }
   }
+
+  /** The checkpoint flavours this class loads (`Dino`: ViT; `Dinov2`: DINOv2 with or without registers). */
+  static readonly accepts: readonly DinoSpec['flavour'][] = ['vit', 'dinov2', 'dinov2_with_registers'];
 
   override get hasClassifier(): boolean {
     return this.spec.classifier;
@@ -62,12 +75,11 @@ export class DinoModel extends VisionModel {
   }
 
   protected override defaultProcessorConfig(): PreprocessorConfig {
-    // HF's processor classes for these checkpoints, with their constructor defaults.
-    return { image_processor_type: this.spec.flavour === 'vit' ? 'ViTImageProcessor' : 'BitImageProcessor' };
+    return dinoDefaultProcessor(this.spec.flavour);
   }
 
-  protected buildGraph(request: GraphRequest) {
-    return buildDinoGraph(this.spec, this.files.weights, request);
+  protected buildGraph(g: GraphBuilder, inputs: Readonly<Record<string, Value>>, request: GraphRequest): GraphOutputs {
+    return buildDinoGraph(g, inputs, this.spec, this.files.weights, request);
   }
 
   /** CLS, patch (on their grid), pooled and register embeddings. */
@@ -150,10 +162,19 @@ export class DinoModel extends VisionModel {
 }
 
 /** DINOv2 (with or without registers, with or without a linear head). */
-export class Dinov2 extends DinoModel {}
+export class Dinov2 extends DinoModel {
+  static override readonly accepts: readonly DinoSpec['flavour'][] = ['dinov2', 'dinov2_with_registers'];
+}
 
 /** DINO v1 (facebook/dino-vits8/16, dino-vitb8/16: ViTModel checkpoints). */
-export class Dino extends DinoModel {}
+export class Dino extends DinoModel {
+  static override readonly accepts: readonly DinoSpec['flavour'][] = ['vit'];
+}
+
+/** HF's processor classes for these checkpoints, with their constructor defaults. */
+export function dinoDefaultProcessor(flavour: DinoSpec['flavour']): PreprocessorConfig {
+  return { image_processor_type: flavour === 'vit' ? 'ViTImageProcessor' : 'BitImageProcessor' };
+}
 
 function selectHead(maps: Float32Array, heads: number, size: number, head?: number): Float32Array {
   if (head !== undefined) {

@@ -2,16 +2,19 @@ import {
   broadcastToken,
   ConfigReader,
   encoderStack,
-  GraphBuilder,
+  type GraphBuilder,
+  type GraphOutputs,
   type GraphRequest,
   interpolatePositionEmbeddings,
   linear,
   norm,
   ops,
-  outputAttentions,
   patchEmbedding,
   type RawConfig,
   readEncoderLayer,
+  readLinear,
+  readNorm,
+  readVector,
   type Value,
   VitkitError,
   type WeightStore,
@@ -58,7 +61,8 @@ export function readDinoSpec(raw: RawConfig, weights: WeightStore): DinoSpec {
   }
   const flavour = architecture === 'ViTModel' ? 'vit' : architecture.startsWith('Dinov2WithRegisters') ? 'dinov2_with_registers' : 'dinov2';
   const classifier = architecture.endsWith('ForImageClassification');
-  const prefix = weights.findPrefix('embeddings.cls_token', ['', 'dinov2.', 'vit.']) ?? '';
+  // Heads keep the backbone under the base model's attribute name (`dinov2.`, `dinov2_with_registers.`, `vit.`).
+  const prefix = weights.findPrefix('embeddings.cls_token', ['', 'dinov2.', 'dinov2_with_registers.', 'vit.']) ?? '';
   return {
     architecture,
     flavour,
@@ -74,38 +78,49 @@ export function readDinoSpec(raw: RawConfig, weights: WeightStore): DinoSpec {
   };
 }
 
+/** The class a config.json without `architectures` is, by its `model_type`. */
+export const DINO_MODEL_TYPES: Readonly<Record<string, DinoArchitecture>> = {
+  vit: 'ViTModel',
+  dinov2: 'Dinov2Model',
+  dinov2_with_registers: 'Dinov2WithRegistersModel',
+};
+
 function defaultArchitecture(modelType: string): string {
-  return { vit: 'ViTModel', dinov2: 'Dinov2Model', dinov2_with_registers: 'Dinov2WithRegistersModel' }[modelType] ?? modelType;
+  return DINO_MODEL_TYPES[modelType] ?? modelType;
 }
 
-export function buildDinoGraph(spec: DinoSpec, weights: WeightStore, req: GraphRequest): GraphBuilder {
-  const { height, width } = req;
+export function buildDinoGraph(
+  g: GraphBuilder,
+  { pixel_values: pixels }: Readonly<Record<string, Value>>,
+  spec: DinoSpec,
+  weights: WeightStore,
+  req: GraphRequest,
+): GraphOutputs {
+  const [, , height, width] = pixels.shape as number[];
   const [ph, pw] = spec.patch;
   if (height < ph || width < pw) {
     throw new VitkitError('INPUT_SHAPE_INVALID', `Input ${height}x${width} is smaller than one ${ph}x${pw} patch.`);
   }
   const w = weights.scoped(spec.prefix);
-  const g = new GraphBuilder({ name: spec.architecture, attentionKernel: req.attentionKernel });
-  const pixels = g.input('pixel_values', 'float32', ['batch', 3, height, width]);
 
   const x = g.scope('embeddings', () => embeddings(g, spec, w, pixels, height, width));
-  const { hidden, hiddenStates, attentions } = encoderStack(g, x, spec.layers, (i) => readEncoderLayer(w, `encoder.layer.${i}.`), {
+  const { hidden, hiddenStates, attentions } = encoderStack(g, x, spec.layers, (i) => readEncoderLayer(w, `encoder.layer.${i}.`, spec.hiddenSize), {
     numHeads: spec.heads,
     eps: spec.eps,
     wantProbs: req.outputAttentions,
   });
-  const sequence = norm(g, hidden, { weight: w.get('layernorm.weight'), bias: w.get('layernorm.bias') }, spec.eps, 'layernorm');
+  const sequence = norm(g, hidden, readNorm(w, 'layernorm', spec.hiddenSize), spec.eps, 'layernorm');
 
-  if (spec.classifier) {
-    g.output(classifierHead(g, spec, weights, sequence), 'logits');
-  } else {
-    g.output(sequence, 'last_hidden_state');
-    const pooled = pooler(g, spec, w, sequence);
-    if (pooled) g.output(pooled, 'pooler_output');
-  }
-  if (req.outputHiddenStates) hiddenStates.forEach((h, i) => g.output(h, `hidden_states_${i}`));
-  if (req.outputAttentions) outputAttentions(g, attentions);
-  return g;
+  const outputs = spec.classifier
+    ? { logits: classifierHead(g, spec, weights, sequence) }
+    : { last_hidden_state: sequence, pooler_output: pooler(g, spec, w, sequence) };
+  return {
+    outputs,
+    tuples: {
+      ...(req.outputHiddenStates ? { hidden_states: hiddenStates } : {}),
+      ...(req.outputAttentions ? { attentions } : {}),
+    },
+  };
 }
 
 /** [CLS] + patches + position embeddings (interpolated to this grid at build time); registers after CLS. */
@@ -113,13 +128,8 @@ function embeddings(g: GraphBuilder, spec: DinoSpec, w: WeightStore, pixels: Val
   const [ph, pw] = spec.patch;
   const gridH = Math.floor(height / ph);
   const gridW = Math.floor(width / pw);
-  const patches = patchEmbedding(
-    g,
-    pixels,
-    { weight: w.get('embeddings.patch_embeddings.projection.weight'), bias: w.get('embeddings.patch_embeddings.projection.bias') },
-    spec.patch,
-  );
-  const cls = broadcastToken(g, w.get('embeddings.cls_token'), patches, 'cls_token');
+  const patches = patchEmbedding(g, pixels, readPatchProjection(w, spec), spec.patch);
+  const cls = broadcastToken(g, w.get('embeddings.cls_token', [1, 1, spec.hiddenSize]), patches, 'cls_token');
   let x = ops.concat(g, [cls, patches], 1);
   // Each HF class's interpolate_pos_encoding (transformers 4.49): bicubic, align_corners=False; the
   // registers variant also passes antialias=True.
@@ -132,7 +142,7 @@ function embeddings(g: GraphBuilder, spec: DinoSpec, w: WeightStore, pixels: Val
   x = ops.add(g, x, g.constant(pos, 'position_embeddings'));
   if (spec.registers > 0) {
     // Registers carry no position embedding: they are inserted after it is added.
-    const regs = broadcastToken(g, w.get('embeddings.register_tokens'), patches, 'register_tokens');
+    const regs = broadcastToken(g, w.get('embeddings.register_tokens', [1, spec.registers, spec.hiddenSize]), patches, 'register_tokens');
     const clsPart = ops.slice(g, x, [0], [1], [1]);
     const rest = ops.slice(g, x, [1], [1 + gridH * gridW], [1]);
     x = ops.concat(g, [clsPart, regs, rest], 1);
@@ -140,11 +150,17 @@ function embeddings(g: GraphBuilder, spec: DinoSpec, w: WeightStore, pixels: Val
   return x;
 }
 
+/** The patch projection conv: weight [C, 3, ph, pw], bias [C]. */
+function readPatchProjection(w: WeightStore, spec: DinoSpec) {
+  const name = 'embeddings.patch_embeddings.projection';
+  return { weight: w.get(`${name}.weight`, [spec.hiddenSize, 3, ...spec.patch]), bias: readVector(w, `${name}.bias`, spec.hiddenSize) };
+}
+
 function pooler(g: GraphBuilder, spec: DinoSpec, w: WeightStore, sequence: Value): Value | undefined {
   const cls = ops.gather(g, sequence, 0, 1); // [B, C]
   if (spec.pooler === 'cls-after-norm') return cls;
   if (!w.has('pooler.dense.weight')) return undefined; // ViTModel(add_pooling_layer=False)
-  return ops.tanh(g, linear(g, cls, { weight: w.get('pooler.dense.weight'), bias: w.get('pooler.dense.bias') }, 'pooler.dense'));
+  return ops.tanh(g, linear(g, cls, readLinear(w, 'pooler.dense', { inFeatures: spec.hiddenSize, outFeatures: spec.hiddenSize }), 'pooler.dense'));
 }
 
 /** Dinov2 heads: classifier(concat(CLS, mean of patch tokens)). */
@@ -153,5 +169,5 @@ function classifierHead(g: GraphBuilder, spec: DinoSpec, weights: WeightStore, s
   const cls = ops.gather(g, sequence, 0, 1);
   const patchMean = ops.reduceMean(g, ops.slice(g, sequence, [1 + spec.registers], [tokens], [1]), [1], false);
   const features = ops.concat(g, [cls, patchMean], 1);
-  return linear(g, features, { weight: weights.get('classifier.weight'), bias: weights.get('classifier.bias') }, 'classifier');
+  return linear(g, features, readLinear(weights, 'classifier', { inFeatures: 2 * spec.hiddenSize }), 'classifier');
 }

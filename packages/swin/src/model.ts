@@ -1,7 +1,8 @@
 import {
   attention,
   ConfigReader,
-  GraphBuilder,
+  type GraphBuilder,
+  type GraphOutputs,
   type GraphRequest,
   type LinearWeights,
   linear,
@@ -9,8 +10,10 @@ import {
   type NormWeights,
   norm,
   ops,
-  outputAttentions,
   type RawConfig,
+  readLinear,
+  readNorm,
+  readVector,
   Tensor,
   type Value,
   VitkitError,
@@ -114,8 +117,11 @@ export function readSwinSpec(raw: RawConfig, weights: WeightStore): SwinSpec {
   };
 }
 
+/** The class a config.json without `architectures` is, by its `model_type`. */
+export const SWIN_MODEL_TYPES: Readonly<Record<string, SwinArchitecture>> = { swin: 'SwinModel' };
+
 function defaultArchitecture(modelType: string): string {
-  return modelType === 'swin' ? 'SwinModel' : modelType;
+  return SWIN_MODEL_TYPES[modelType] ?? modelType;
 }
 
 /** A token grid flowing between stages: [B, height·width, channels]. */
@@ -125,10 +131,14 @@ export interface Grid {
   width: number;
 }
 
-export function buildSwinGraph(spec: SwinSpec, weights: WeightStore, req: GraphRequest): GraphBuilder {
+export function buildSwinGraph(
+  g: GraphBuilder,
+  { pixel_values: pixels }: Readonly<Record<string, Value>>,
+  spec: SwinSpec,
+  weights: WeightStore,
+  req: GraphRequest,
+): GraphOutputs {
   const w = weights.scoped(spec.prefix);
-  const g = new GraphBuilder({ name: spec.architecture, attentionKernel: req.attentionKernel });
-  const pixels = g.input('pixel_values', 'float32', ['batch', spec.channels, req.height, req.width]);
 
   let grid = g.scope('embeddings', () => embeddings(g, spec, w, pixels));
   const hidden: Grid[] = [grid];
@@ -156,23 +166,25 @@ export function buildSwinGraph(spec: SwinSpec, weights: WeightStore, req: GraphR
   });
 
   const C = spec.embedDim * 2 ** (spec.depths.length - 1);
-  const sequence = norm(g, grid.x, { weight: w.get('layernorm.weight', [C]), bias: w.get('layernorm.bias', [C]) }, spec.eps, 'layernorm');
+  const sequence = norm(g, grid.x, readNorm(w, 'layernorm', C), spec.eps, 'layernorm');
   const pooled = ops.reduceMean(g, sequence, [1], false); // AdaptiveAvgPool1d(1) over tokens
-  if (spec.classifier) {
-    const head = { weight: weights.get('classifier.weight', [spec.numLabels, C]), bias: weights.get('classifier.bias', [spec.numLabels]) };
-    g.output(linear(g, pooled, head, 'classifier'), 'logits');
-  } else {
-    g.output(sequence, 'last_hidden_state');
-    g.output(pooled, 'pooler_output');
-  }
+  const outputs = spec.classifier
+    ? {
+        logits: linear(
+          g,
+          pooled,
+          readLinear(weights, 'classifier', { inFeatures: C, outFeatures: spec.numLabels, bias: 'required' }),
+          'classifier',
+        ),
+      }
+    : { last_hidden_state: sequence, pooler_output: pooled };
+  const tuples: Record<string, Value[]> = {};
   if (req.outputHiddenStates) {
-    hidden.forEach((h, i) => {
-      g.output(h.x, `hidden_states_${i}`);
-      g.output(toNchw(g, h), `reshaped_hidden_states_${i}`);
-    });
+    tuples.hidden_states = hidden.map((h) => h.x);
+    tuples.reshaped_hidden_states = hidden.map((h) => toNchw(g, h));
   }
-  if (req.outputAttentions) outputAttentions(g, attentions);
-  return g;
+  if (req.outputAttentions) tuples.attentions = attentions;
+  return { outputs, tuples };
 }
 
 /** Patch embedding: pixels padded (bottom, right) to whole patches by the Conv's own pads, then layernorm. */
@@ -184,14 +196,14 @@ function embeddings(g: GraphBuilder, spec: SwinSpec, w: WeightStore, pixels: Val
     w.get('embeddings.patch_embeddings.projection.weight', [C, spec.channels, ph, pw]).toFloat32(),
     'patch_embed.weight',
   );
-  const bias = g.constant(w.get('embeddings.patch_embeddings.projection.bias', [C]).toFloat32(), 'patch_embed.bias');
+  const bias = g.constant(readVector(w, 'embeddings.patch_embeddings.projection.bias', C).toFloat32(), 'patch_embed.bias');
   const padH = (ph - (height % ph)) % ph;
   const padW = (pw - (width % pw)) % pw;
   const maps = ops.conv2d(g, pixels, weight, bias, { strides: [ph, pw], pads: [0, 0, padH, padW] });
   const gridH = (height + padH) / ph;
   const gridW = (width + padW) / pw;
   const tokens = ops.transpose(g, ops.reshape(g, maps, [0, C, -1]), [0, 2, 1]);
-  const x = norm(g, tokens, normWeights(w, 'embeddings.norm', C), TORCH_LN_EPS, 'embeddings.norm');
+  const x = norm(g, tokens, readNorm(w, 'embeddings.norm', C), TORCH_LN_EPS, 'embeddings.norm');
   return { x, height: gridH, width: gridW };
 }
 
@@ -210,7 +222,7 @@ export interface SwinBlockWeights {
 
 export interface SwinBlockOptions {
   heads: number;
-  /** config.window_size; the block shrinks it when the grid is smaller. */
+  /** config.window_size; a grid side equal to it drops the shift, a smaller grid is refused (see windowLayout). */
   window: number;
   shifted: boolean;
   eps: number;
@@ -286,7 +298,7 @@ function patchMerging(g: GraphBuilder, grid: Grid, w: WeightStore, prefix: strin
     height * width,
     4 * C,
   ]);
-  const normed = norm(g, merged, normWeights(w, `${prefix}norm`, 4 * C), TORCH_LN_EPS, 'norm');
+  const normed = norm(g, merged, readNorm(w, `${prefix}norm`, 4 * C), TORCH_LN_EPS, 'norm');
   const x = linear(g, normed, { weight: w.get(`${prefix}reduction.weight`, [2 * C, 4 * C]) }, 'reduction');
   return { x, height, width };
 }
@@ -297,25 +309,20 @@ function toNchw(g: GraphBuilder, grid: Grid): Value {
   return ops.transpose(g, ops.reshape(g, grid.x, [0, grid.height, grid.width, C]), [0, 3, 1, 2]);
 }
 
-function normWeights(w: WeightStore, name: string, dim: number): NormWeights {
-  return { weight: w.get(`${name}.weight`, [dim]), bias: w.get(`${name}.bias`, [dim]) };
-}
-
-function lin(w: WeightStore, name: string, out: number, inp: number): LinearWeights {
-  return { weight: w.get(`${name}.weight`, [out, inp]), bias: w.has(`${name}.bias`) ? w.get(`${name}.bias`, [out]) : undefined };
-}
+const lin = (w: WeightStore, name: string, out: number, inp: number): LinearWeights =>
+  readLinear(w, name, { inFeatures: inp, outFeatures: out });
 
 /** Reads `encoder.layers.{s}.blocks.{b}.` and holds each tensor to the shape config.json implies. */
 export function readBlock(w: WeightStore, prefix: string, dim: number, mlpRatio: number): SwinBlockWeights {
   const hidden = Math.trunc(mlpRatio * dim);
   return {
-    layernormBefore: normWeights(w, `${prefix}layernorm_before`, dim),
+    layernormBefore: readNorm(w, `${prefix}layernorm_before`, dim),
     query: lin(w, `${prefix}attention.self.query`, dim, dim),
     key: lin(w, `${prefix}attention.self.key`, dim, dim),
     value: lin(w, `${prefix}attention.self.value`, dim, dim),
     relativePositionBiasTable: w.get(`${prefix}attention.self.relative_position_bias_table`),
     attnOut: lin(w, `${prefix}attention.output.dense`, dim, dim),
-    layernormAfter: normWeights(w, `${prefix}layernorm_after`, dim),
+    layernormAfter: readNorm(w, `${prefix}layernorm_after`, dim),
     fc1: lin(w, `${prefix}intermediate.dense`, hidden, dim),
     fc2: lin(w, `${prefix}output.dense`, dim, hidden),
   };

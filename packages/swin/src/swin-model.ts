@@ -1,9 +1,14 @@
 import {
+  type GraphBuilder,
+  type GraphOutputs,
   type GraphRequest,
+  type InputSpec,
   type ModelOptions,
+  type PreprocessorConfig,
   type PretrainedFiles,
   type PretrainedOptions,
   type Tensor,
+  type Value,
   VisionModel,
 } from '@vitkit/core/internal';
 
@@ -28,8 +33,16 @@ export class Swin extends VisionModel {
     return this.spec.architecture;
   }
 
-  protected buildGraph(request: GraphRequest) {
-    return buildSwinGraph(this.spec, this.files.weights, request);
+  override get inputSpecs(): readonly InputSpec[] {
+    return [{ name: 'pixel_values', dtype: 'float32', shape: ['batch', this.spec.channels, 'height', 'width'] }];
+  }
+
+  protected override defaultProcessorConfig(): PreprocessorConfig {
+    return SWIN_DEFAULT_PROCESSOR;
+  }
+
+  protected buildGraph(g: GraphBuilder, inputs: Readonly<Record<string, Value>>, request: GraphRequest): GraphOutputs {
+    return buildSwinGraph(g, inputs, this.spec, this.files.weights, request);
   }
 
   /**
@@ -41,3 +54,6 @@ export class Swin extends VisionModel {
     return Array.from({ length: this.spec.depths.length + 1 }, (_, i) => outputs[`reshaped_hidden_states_${i}`]);
   }
 }
+
+/** Swin checkpoints ship ViTImageProcessor configs; its constructor defaults for those that do not. */
+export const SWIN_DEFAULT_PROCESSOR: PreprocessorConfig = { image_processor_type: 'ViTImageProcessor' };

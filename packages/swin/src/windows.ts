@@ -11,7 +11,7 @@ export const SHIFT_MASK_VALUE = -100;
 export interface WindowLayout {
   height: number;
   width: number;
-  /** Window side after transformers' shrink rule (the grid's smaller side when that is ≤ window). */
+  /** Window side: config.window_size (grids smaller than it are refused, see `windowLayout`). */
   window: number;
   /** Cyclic shift; 0 for even blocks and whenever the window covers the grid's smaller side. */
   shift: number;
@@ -24,8 +24,9 @@ export interface WindowLayout {
 
 /**
  * transformers 4.49 `SwinLayer.set_shift_and_window_size` + `maybe_pad`: when the grid's smaller
- * side is at most the window, the window becomes that side and the shift 0; then the grid is
- * padded to whole windows.
+ * side is at most the window, the shift is 0 (transformers would also shrink the window to that
+ * side, but its learned bias table is for the full window, so a smaller grid is refused here, as
+ * transformers itself fails on it); then the grid is padded to whole windows.
  */
 export function windowLayout(height: number, width: number, configWindow: number, shifted: boolean): WindowLayout {
   let window = configWindow;

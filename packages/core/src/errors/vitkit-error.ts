@@ -24,6 +24,8 @@ export type VitkitErrorCode =
   | 'GRAPH_SHAPE_MISMATCH'
   | 'GRAPH_INVALID'
   | 'INPUT_SHAPE_INVALID'
+  | 'INPUT_MISSING'
+  | 'INPUT_INVALID'
   // runtime
   | 'BACKEND_UNAVAILABLE'
   | 'BACKEND_PACKAGE_MISSING'

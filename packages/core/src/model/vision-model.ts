@@ -1,14 +1,18 @@
+import { LRUCache } from 'lru-cache';
 import type { AttentionKernelName } from '../attention/attention.js';
 import { readId2Label } from '../config/model-config.js';
 import { VitkitError } from '../errors/vitkit-error.js';
-import type { GraphBuilder } from '../graph/graph-builder.js';
+import { GraphBuilder } from '../graph/graph-builder.js';
+import { identity } from '../graph/ops.js';
+import type { Dim, Value } from '../graph/value.js';
 import { checkPrecisionDevice, type WeightPrecision } from '../graph/precision/weight-precision.js';
 import { loadPretrained, type PretrainedFiles, type PretrainedOptions } from '../hub/load-pretrained.js';
 import type { ImageSource, LoadImageOptions } from '../image/image-source.js';
 import { createImageProcessor, type ImageProcessor, type PreprocessorConfig, type ProcessorOutput } from '../preprocess/image-processor.js';
 import { type Device, defaultAttentionKernel } from '../runtime/device.js';
 import { defaultDevice, ModelSession, type SessionOptions } from '../runtime/model-session.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { DType } from '../tensor/dtype.js';
+import { Tensor, toFloat32Array } from '../tensor/tensor.js';
 import { type Classification, type ClassifyOptions, topClasses } from './classification.js';
 
 /**
@@ -31,6 +35,12 @@ export interface ModelOptions {
    * `$VITKIT_CACHE/optimized` (default ~/.cache/vitkit/optimized); a string names the folder.
    */
   optimizedModelCache?: boolean | string;
+  /**
+   * How many onnxruntime sessions the model keeps (default 4). Families whose graphs are built per
+   * input size (interpolated position embeddings, Swin's masks) make one per size; the least
+   * recently used is released past this bound, so a process fed photos of many sizes stays bounded.
+   */
+  maxSessions?: number;
 }
 
 export interface ForwardOptions {
@@ -38,51 +48,102 @@ export interface ForwardOptions {
   outputAttentions?: boolean;
 }
 
-/** What a family's graph builder is asked for: one input size and set of outputs. */
+/** A graph input a model declares: its name, the dtype the graph takes, and which dims are dynamic (strings). */
+export interface InputSpec {
+  name: string;
+  dtype: DType;
+  /** Numbers are fixed; a string names a dynamic dim ('batch', 'height', 'width', 'sequence'), equal across inputs. */
+  shape: readonly Dim[];
+  /** May be left out of `run`; the request then lists what was fed. */
+  optional?: boolean;
+}
+
+/** What a family's graph builder is asked for: the outputs, kernel and precision, and the sizes it is specialized on. */
 export interface GraphRequest {
-  height: number;
-  width: number;
   outputHiddenStates: boolean;
   outputAttentions: boolean;
   attentionKernel: AttentionKernelName;
-  /** Whether a `pixel_mask` input is wired (DETR). */
-  withPixelMask: boolean;
   /**
    * Precision the graph will be serialized in. Builders emit float32 and need not act on it: the
-   * builder's `toModelProto({ weightPrecision })` rewrites the graph (fp16 casts, quantized Linears).
+   * serialization rewrites the graph (fp16 casts, quantized Linears).
    */
-  dtype?: ModelDtype;
+  dtype: ModelDtype;
+  /** Optional declared inputs that are fed (and so are graph inputs). */
+  inputs: readonly string[];
+  /** Values of the dynamic dims this graph is specialized on (`specializedDims`), e.g. { height: 224, width: 224 }. */
+  dims: Readonly<Record<string, number>>;
 }
 
-export interface ModelInputs {
-  /** [B, 3, H, W] float32 */
-  pixel_values: Tensor;
-  /** [B, H, W], 1 = real pixel (DETR). */
-  pixel_mask?: Tensor;
+/** A family builder's result: named outputs, and tuples core flattens as Hugging Face does. */
+export interface GraphOutputs {
+  /** Top-level outputs under their Hugging Face names (`last_hidden_state`, `logits`, …). */
+  outputs: Record<string, Value | undefined>;
+  /**
+   * Tuple outputs, written `<name>_<i>` (`hidden_states_0`, …); a tuple named `attentions` also gets
+   * `attentions_last`. Only asked-for tuples need be returned.
+   */
+  tuples?: Record<string, readonly Value[]>;
+}
+
+/** Named input tensors (`pixel_values`, `pixel_mask`, `input_ids`, …), as Hugging Face names them. */
+export type ModelInputs = Record<string, Tensor | undefined>;
+
+interface SessionEntry {
+  session: Promise<ModelSession>;
+  nodeCount?: number;
+  /** Runs in flight; an evicted session is released once they end. */
+  busy: number;
+  evicted: boolean;
 }
 
 /**
- * A Hugging Face checkpoint turned into onnxruntime sessions. A family supplies `buildGraph`;
- * this class caches one graph and session per (input size, outputs asked for), because position
- * embeddings and window masks are constants of the input size.
+ * A Hugging Face checkpoint turned into onnxruntime sessions. A family declares its inputs and
+ * builds the graph from them; this class creates the builder and its inputs, names the outputs as
+ * Hugging Face does, checks what `run` is given, and keeps a bounded set of sessions, one per
+ * (specialized sizes, outputs asked for, optional inputs fed).
  */
 export abstract class VisionModel {
   readonly files: PretrainedFiles;
   readonly device: Device;
   readonly options: Required<Pick<ModelOptions, 'dtype'>> & ModelOptions;
   private processor: ImageProcessor | undefined;
-  private readonly sessions = new Map<string, Promise<{ session: ModelSession; nodeCount?: number }>>();
+  private readonly sessions: LRUCache<string, SessionEntry>;
 
   constructor(files: PretrainedFiles, options: ModelOptions = {}) {
     const dtype = options.dtype ?? 'fp32';
     this.files = files;
     this.device = options.device ?? defaultDevice();
     checkPrecisionDevice(dtype, this.device);
+    const maxSessions = options.maxSessions ?? 4;
+    if (!Number.isInteger(maxSessions) || maxSessions < 1) {
+      throw new VitkitError('INVALID_ARGUMENT', `maxSessions must be a positive integer, got ${maxSessions}.`);
+    }
     this.options = { ...options, dtype };
+    this.sessions = new LRUCache<string, SessionEntry>({
+      max: maxSessions,
+      dispose: (entry) => {
+        entry.evicted = true;
+        if (entry.busy === 0) releaseSession(entry);
+      },
+    });
   }
 
   /** `config.json` → `architectures[0]`, the class this model reproduces. */
   abstract readonly architecture: string;
+
+  /** The graph's inputs. Default: `pixel_values` [batch, 3, height, width] float32. */
+  get inputSpecs(): readonly InputSpec[] {
+    return [{ name: 'pixel_values', dtype: 'float32', shape: ['batch', 3, 'height', 'width'] }];
+  }
+
+  /**
+   * Dynamic dims whose values are constants of the graph (position embeddings interpolated to the
+   * grid, Swin's window masks): one graph per value. A family whose math allows dynamic sizes
+   * returns fewer, and one session serves them all.
+   */
+  protected get specializedDims(): readonly string[] {
+    return ['height', 'width'];
+  }
 
   /** The processor a checkpoint without `preprocessor_config.json` gets (its HF class defaults). */
   protected defaultProcessorConfig(): PreprocessorConfig | undefined {
@@ -114,8 +175,11 @@ export abstract class VisionModel {
     return this.imageProcessor.process(images, options);
   }
 
-  /** Builds the graph for one request. Output names follow Hugging Face (see `run`). */
-  protected abstract buildGraph(request: GraphRequest): GraphBuilder;
+  /**
+   * Builds the graph on `inputs` (the declared inputs, specialized dims as numbers). Output names
+   * follow Hugging Face; core adds the tuples' flattened names.
+   */
+  protected abstract buildGraph(g: GraphBuilder, inputs: Readonly<Record<string, Value>>, request: GraphRequest): GraphOutputs;
 
   /** Loads a local folder or Hub id (see `loadPretrained`) as this model class. */
   static async fromPretrained<T extends VisionModel, O extends ModelOptions = ModelOptions>(
@@ -150,38 +214,30 @@ export abstract class VisionModel {
     return topClasses(logits, readId2Label(this.files.config), options.topK);
   }
 
-  /** Runs the model on preprocessed inputs; outputs keep HF names, tuples flattened `<name>_<i>`. */
+  /**
+   * Runs the model on named inputs (each a declared input; see `inputSpecs`). Outputs keep Hugging
+   * Face's names, tuples flattened `<name>_<i>` plus `attentions_last`.
+   */
   async run(inputs: ModelInputs, options: ForwardOptions = {}): Promise<Record<string, Tensor>> {
-    const px = inputs.pixel_values;
-    if (px.rank !== 4 || px.shape[1] !== 3 || px.dtype !== 'float32') {
-      throw new VitkitError(
-        'INPUT_SHAPE_INVALID',
-        `pixel_values must be float32 [batch, 3, height, width], got ${px.dtype} [${px.shape.join(', ')}].`,
-      );
+    const { feeds, dims } = this.checkInputs(inputs);
+    const entry = this.entry(this.request(options, Object.keys(feeds), dims));
+    entry.busy++;
+    try {
+      return await (await entry.session).run(feeds);
+    } finally {
+      entry.busy--;
+      if (entry.evicted && entry.busy === 0) releaseSession(entry);
     }
-    const [batch, , height, width] = px.shape;
-    if (
-      inputs.pixel_mask &&
-      (inputs.pixel_mask.rank !== 3 ||
-        inputs.pixel_mask.shape[0] !== batch ||
-        inputs.pixel_mask.shape[1] !== height ||
-        inputs.pixel_mask.shape[2] !== width)
-    ) {
-      throw new VitkitError(
-        'INPUT_SHAPE_INVALID',
-        `pixel_mask must be [${batch}, ${height}, ${width}], got [${inputs.pixel_mask.shape.join(', ')}].`,
-      );
-    }
-    const request = this.request(height, width, options, inputs.pixel_mask !== undefined);
-    const { session } = await this.session(request);
-    const feeds: Record<string, Tensor> = { pixel_values: px };
-    if (request.withPixelMask && inputs.pixel_mask) feeds.pixel_mask = inputs.pixel_mask;
-    return session.run(feeds);
   }
 
-  /** The serialized graph for an input size (for inspection, export and benchmarks). */
-  graphFor(height: number, width: number, options: ForwardOptions & { withPixelMask?: boolean } = {}): GraphBuilder {
-    return this.buildGraph(this.request(height, width, options, options.withPixelMask ?? false));
+  /** The graph for an input size, as built before serialization (for inspection, FLOP counts and export). */
+  graphFor(height: number, width: number, options: ForwardOptions & { inputs?: readonly string[] } = {}): GraphBuilder {
+    return this.build(this.request(options, options.inputs ?? this.requiredInputs(), { height, width }));
+  }
+
+  /** The serialized graph `run` would load for an input size, in the model's precision. */
+  modelProtoFor(height: number, width: number, options: ForwardOptions = {}): Uint8Array {
+    return serialize(this.graphFor(height, width, options), this.options.dtype);
   }
 
   /**
@@ -189,56 +245,150 @@ export abstract class VisionModel {
    * from the optimized-model cache, so no graph was built (and `nodeCount` is unknown).
    */
   async warmup(height: number, width: number, options: ForwardOptions = {}): Promise<{ nodeCount?: number; fromCache: boolean }> {
-    const { session, nodeCount } = await this.session(this.request(height, width, options, false));
-    return { nodeCount, fromCache: session.fromCache };
+    const entry = this.entry(this.request(options, this.requiredInputs(), { height, width }));
+    const session = await entry.session;
+    return { nodeCount: entry.nodeCount, fromCache: session.fromCache };
+  }
+
+  /** Sessions held now (at most `maxSessions`). */
+  get sessionCount(): number {
+    return this.sessions.size;
   }
 
   async dispose(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
-    for (const s of all) await (await s).session.dispose();
+    await Promise.all(all.map(async (e) => (await e.session.catch(() => undefined))?.dispose()));
   }
 
   protected sessionOptions(): SessionOptions {
     return { device: this.device, threads: this.options.threads, optimizedModelCache: this.options.optimizedModelCache };
   }
 
-  /** What the graph for `request` depends on, when the checkpoint's files can be identified (Node). */
-  private graphCacheKey(request: GraphRequest): string | undefined {
-    if (!this.files.fingerprint) return undefined;
-    const { threads: _threads, optimizedModelCache: _cache, device: _device, ...graphOptions } = this.options;
-    return JSON.stringify({ checkpoint: this.files.fingerprint, model: this.constructor.name, options: graphOptions, request });
+  private requiredInputs(): string[] {
+    return this.inputSpecs.filter((s) => !s.optional).map((s) => s.name);
   }
 
-  private request(height: number, width: number, o: ForwardOptions, withPixelMask: boolean): GraphRequest {
+  /** Checks names, dtypes and shapes against the declared inputs; returns the feeds in the graph's dtypes. */
+  private checkInputs(inputs: ModelInputs): { feeds: Record<string, Tensor>; dims: Record<string, number> } {
+    const specs = this.inputSpecs;
+    for (const name of Object.keys(inputs)) {
+      if (inputs[name] !== undefined && !specs.some((s) => s.name === name)) {
+        throw new VitkitError(
+          'INPUT_INVALID',
+          `${this.architecture} takes no input "${name}"; it takes ${specs.map((s) => s.name).join(', ')}.`,
+        );
+      }
+    }
+    const feeds: Record<string, Tensor> = {};
+    const dims: Record<string, number> = {};
+    const describe = (s: InputSpec) => `${s.dtype} [${s.shape.join(', ')}]`;
+    for (const spec of specs) {
+      const t = inputs[spec.name];
+      if (t === undefined) {
+        if (spec.optional) continue;
+        throw new VitkitError('INPUT_MISSING', `${this.architecture} needs "${spec.name}", ${describe(spec)}.`);
+      }
+      if (!(t instanceof Tensor)) throw new VitkitError('INPUT_INVALID', `"${spec.name}" must be a Tensor.`);
+      const bad = () =>
+        new VitkitError('INPUT_SHAPE_INVALID', `${spec.name} must be ${describe(spec)}, got ${t.dtype} [${t.shape.join(', ')}].`);
+      if (t.rank !== spec.shape.length) throw bad();
+      spec.shape.forEach((d, i) => {
+        const actual = t.shape[i];
+        if (typeof d === 'number') {
+          if (actual !== d) throw bad();
+        } else if (dims[d] === undefined) {
+          dims[d] = actual;
+        } else if (dims[d] !== actual) {
+          throw new VitkitError(
+            'INPUT_SHAPE_INVALID',
+            `${spec.name} has ${d} = ${actual} but an earlier input has ${d} = ${dims[d]} (shape [${t.shape.join(', ')}]).`,
+          );
+        }
+      });
+      feeds[spec.name] = castInput(t, spec, bad);
+    }
+    return { feeds, dims };
+  }
+
+  private request(o: ForwardOptions, fed: readonly string[], dims: Readonly<Record<string, number>>): GraphRequest {
+    const optional = new Set(this.inputSpecs.filter((s) => s.optional).map((s) => s.name));
+    const specialized: Record<string, number> = {};
+    for (const d of this.specializedDims) if (dims[d] !== undefined) specialized[d] = dims[d];
     return {
-      height,
-      width,
       outputHiddenStates: o.outputHiddenStates ?? false,
       outputAttentions: o.outputAttentions ?? false,
       attentionKernel: this.options.attentionKernel ?? defaultAttentionKernel(this.device),
-      withPixelMask,
       dtype: this.options.dtype,
+      inputs: fed.filter((n) => optional.has(n)).sort(),
+      dims: specialized,
     };
   }
 
-  private session(request: GraphRequest) {
+  /** A builder with the declared inputs (specialized dims as numbers), the family's graph, and HF's output names. */
+  private build(request: GraphRequest): GraphBuilder {
+    const g = new GraphBuilder({ name: this.architecture, attentionKernel: request.attentionKernel });
+    const values: Record<string, Value> = {};
+    for (const spec of this.inputSpecs) {
+      if (spec.optional && !request.inputs.includes(spec.name)) continue;
+      const shape = spec.shape.map((d) => (typeof d === 'string' && request.dims[d] !== undefined ? request.dims[d] : d));
+      values[spec.name] = g.input(spec.name, spec.dtype, shape);
+    }
+    const { outputs, tuples = {} } = this.buildGraph(g, values, request);
+    for (const [name, value] of Object.entries(outputs)) if (value) g.output(value, name);
+    for (const [name, list] of Object.entries(tuples)) {
+      list.forEach((v, i) => g.output(v, `${name}_${i}`));
+      if (name === 'attentions' && list.length > 0) g.output(identity(g, list[list.length - 1]), 'attentions_last');
+    }
+    return g;
+  }
+
+  /** What the graph for `request` depends on, when the checkpoint's files can be identified (Node). */
+  private graphCacheKey(request: GraphRequest): string | undefined {
+    if (!this.files.fingerprint) return undefined;
+    const { dtype, attentionKernel } = this.options;
+    return JSON.stringify({ checkpoint: this.files.fingerprint, architecture: this.architecture, options: { dtype, attentionKernel }, request });
+  }
+
+  private entry(request: GraphRequest): SessionEntry {
     const key = JSON.stringify(request);
     let entry = this.sessions.get(key);
     if (!entry) {
-      entry = (async () => {
-        let nodeCount: number | undefined;
-        const build = () => {
-          const g = this.buildGraph(request);
-          nodeCount = g.nodeCount;
-          return g.toModelProto({ weightPrecision: request.dtype ?? 'fp32' });
-        };
-        const session = await ModelSession.create(build, { ...this.sessionOptions(), cacheKey: this.graphCacheKey(request) });
-        return { session, nodeCount };
-      })();
-      entry.catch(() => this.sessions.delete(key));
-      this.sessions.set(key, entry);
+      const created: SessionEntry = { busy: 0, evicted: false, session: Promise.resolve() as unknown as Promise<ModelSession> };
+      const compile = () => {
+        const g = this.build(request);
+        created.nodeCount = g.nodeCount;
+        return serialize(g, request.dtype);
+      };
+      created.session = ModelSession.create(compile, { ...this.sessionOptions(), cacheKey: this.graphCacheKey(request) });
+      created.session.catch(() => {
+        if (this.sessions.peek(key) === created) this.sessions.delete(key);
+      });
+      this.sessions.set(key, created);
+      entry = created;
     }
     return entry;
   }
+}
+
+/** As the graph is run: `toModelProto({ weightPrecision })` turns the float32 graph into fp16/int8/int4. */
+function serialize(g: GraphBuilder, dtype: ModelDtype): Uint8Array {
+  return g.toModelProto({ weightPrecision: dtype });
+}
+
+function releaseSession(entry: SessionEntry): void {
+  entry.session.then(
+    (s) => s.dispose(),
+    () => undefined,
+  );
+}
+
+/** The tensor in the graph's dtype: float inputs take any numeric tensor; integer inputs take integers. */
+function castInput(t: Tensor, spec: InputSpec, bad: () => VitkitError): Tensor {
+  if (t.dtype === spec.dtype) return t;
+  if (spec.dtype === 'float32' && t.dtype !== 'bool') return new Tensor('float32', toFloat32Array(t), t.shape);
+  if (spec.dtype === 'int64' && (t.dtype === 'int32' || t.dtype === 'int16' || t.dtype === 'int8' || t.dtype === 'uint8')) {
+    return new Tensor('int64', BigInt64Array.from(t.data as ArrayLike<number>, (v) => BigInt(v)), t.shape);
+  }
+  throw bad();
 }

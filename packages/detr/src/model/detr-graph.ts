@@ -1,6 +1,7 @@
 import {
   ConfigReader,
-  GraphBuilder,
+  type GraphBuilder,
+  type GraphOutputs,
   type GraphRequest,
   linear,
   norm,
@@ -109,14 +110,18 @@ export interface DetrBuildOptions {
 }
 
 /** The DETR graph for one input size; outputs named as transformers names them. */
-export function buildDetrGraph(spec: DetrSpec, weights: WeightStore, req: GraphRequest, options: DetrBuildOptions = {}): GraphBuilder {
-  const { height, width } = req;
+export function buildDetrGraph(
+  g: GraphBuilder,
+  inputs: Readonly<Record<string, Value>>,
+  spec: DetrSpec,
+  weights: WeightStore,
+  req: GraphRequest,
+  options: DetrBuildOptions = {},
+): GraphOutputs {
   const w = weights.scoped(spec.prefix);
-  const g = new GraphBuilder({ name: spec.architecture, attentionKernel: req.attentionKernel });
-  const pixels = g.input('pixel_values', 'float32', ['batch', 3, height, width]);
-  // The mask enters as float32 0/1 (`Detr.run` converts HF's int64): WebGPU has no int64 Cast, and a
-  // Cast left on the CPU would split the graph between devices.
-  const pixelMask = req.withPixelMask ? g.input('pixel_mask', 'float32', ['batch', height, width]) : undefined;
+  const pixels = inputs.pixel_values;
+  const [, , height, width] = pixels.shape as number[];
+  const pixelMask: Value | undefined = inputs.pixel_mask;
 
   // 1. Backbone → feature map [B, Cb, h, w].
   const features = g.scope('backbone', () =>
@@ -200,22 +205,28 @@ export function buildDetrGraph(spec: DetrSpec, weights: WeightStore, req: GraphR
   decoderStates.push(sequence);
 
   // 6. Heads.
-  if (spec.architecture === 'DetrForObjectDetection') {
-    g.output(linear(g, sequence, readLinear(weights, 'class_labels_classifier'), 'class_labels_classifier'), 'logits');
-    g.output(boxHead(g, sequence, spec, weights), 'pred_boxes');
-  }
-  g.output(sequence, 'last_hidden_state');
-  g.output(memory, 'encoder_last_hidden_state');
+  const detection = spec.architecture === 'DetrForObjectDetection';
+  const tuples: Record<string, Value[]> = {};
   if (req.outputHiddenStates) {
-    decoderStates.forEach((h, i) => g.output(h, `decoder_hidden_states_${i}`));
-    encoderStates.forEach((h, i) => g.output(h, `encoder_hidden_states_${i}`));
+    tuples.decoder_hidden_states = decoderStates;
+    tuples.encoder_hidden_states = encoderStates;
   }
   if (wantProbs) {
-    selfAttentions.forEach((a, i) => g.output(a, `decoder_attentions_${i}`));
-    crossAttentions.forEach((a, i) => g.output(a, `cross_attentions_${i}`));
-    encoderAttentions.forEach((a, i) => g.output(a, `encoder_attentions_${i}`));
+    tuples.decoder_attentions = selfAttentions;
+    tuples.cross_attentions = crossAttentions;
+    tuples.encoder_attentions = encoderAttentions;
   }
-  return g;
+  return {
+    outputs: {
+      logits: detection
+        ? linear(g, sequence, readLinear(weights, 'class_labels_classifier'), 'class_labels_classifier')
+        : undefined,
+      pred_boxes: detection ? boxHead(g, sequence, spec, weights) : undefined,
+      last_hidden_state: sequence,
+      encoder_last_hidden_state: memory,
+    },
+    tuples,
+  };
 }
 
 /** `zeros_like(query_position_embeddings)` with the symbolic batch of `like` [B, L, C], without Shape ops. */

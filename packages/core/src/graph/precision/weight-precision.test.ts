@@ -1,7 +1,7 @@
 import { fixturePath, randomArray, randomEncoderBlockWeights, readFixtureTensors, testDevices } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
 import { loadPretrained, type PretrainedFiles } from '../../hub/load-pretrained.js';
-import { type GraphRequest, type ModelOptions, VisionModel } from '../../model/vision-model.js';
+import { type GraphOutputs, type ModelOptions, VisionModel } from '../../model/vision-model.js';
 import type { Device } from '../../runtime/device.js';
 import { ModelSession } from '../../runtime/model-session.js';
 import { cosineSimilarity } from '../../tensor/similarity.js';
@@ -13,6 +13,7 @@ import { onnx } from '../onnx-proto.js';
 import { add, concat, mul, slice } from '../ops.js';
 import { dequantizeInt4Blockwise, quantizeInt4Blockwise, quantizeInt8PerChannel } from './quantize.js';
 import type { WeightPrecision } from './weight-precision.js';
+import type { Value } from '../value.js';
 
 const hasWebGpu = testDevices().includes('webgpu');
 
@@ -146,11 +147,10 @@ describe('ViT-S/14 block stack (real size, synthesized weights) in each precisio
 /** DINOv2 as a minimal core-only builder (patch embedding, CLS, position embeddings, blocks, layernorm). */
 class TinyDinov2 extends VisionModel {
   readonly architecture = 'Dinov2Model';
-  protected buildGraph(req: GraphRequest): GraphBuilder {
+  protected buildGraph(g: GraphBuilder, { pixel_values: px }: Readonly<Record<string, Value>>): GraphOutputs {
     const w = this.files.weights;
     const layers = this.files.config.num_hidden_layers as number;
-    const g = new GraphBuilder({ attentionKernel: req.attentionKernel });
-    const px = g.input('pixel_values', 'float32', ['batch', 3, req.height, req.width]);
+    const hidden = this.files.config.hidden_size as number;
     const patches = patchEmbedding(
       g,
       px,
@@ -160,9 +160,8 @@ class TinyDinov2 extends VisionModel {
     const zeros = mul(g, slice(g, patches, [0], [1], [1]), g.constant(Tensor.fromFloat32([0], []), 'zero'));
     const cls = add(g, zeros, g.constant(w.get('embeddings.cls_token').toFloat32(), 'cls'));
     let x = add(g, concat(g, [cls, patches], 1), g.constant(w.get('embeddings.position_embeddings').toFloat32(), 'pos'));
-    for (let i = 0; i < layers; i++) x = encoderBlock(g, x, readEncoderLayer(w, `encoder.layer.${i}.`), { numHeads: 2, eps: 1e-6 }).hidden;
-    g.output(norm(g, x, { weight: w.get('layernorm.weight'), bias: w.get('layernorm.bias') }, 1e-6), 'last_hidden_state');
-    return g;
+    for (let i = 0; i < layers; i++) x = encoderBlock(g, x, readEncoderLayer(w, `encoder.layer.${i}.`, hidden), { numHeads: 2, eps: 1e-6 }).hidden;
+    return { outputs: { last_hidden_state: norm(g, x, { weight: w.get('layernorm.weight'), bias: w.get('layernorm.bias') }, 1e-6) } };
   }
 }
 
