@@ -5,4 +5,3 @@ export * from './encoder-weights.js';
 export * from './errors.js';
 export * from './fixtures.js';
 export * from './parity.js';
-export * from './parity-suite.js';

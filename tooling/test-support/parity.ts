@@ -15,12 +15,13 @@ export interface FixtureCase {
 }
 
 /**
- * Every model case under the given fixture families, read from case.json: one parity test each,
- * so a new fixture case is tested without writing a test.
+ * Every model case under the given fixture folders (default: all of fixtures/), read from
+ * case.json: one parity test each, so a new fixture case is tested without writing a test.
  */
-export function listModelCases(families: readonly string[]): FixtureCase[] {
+export function listModelCases(families?: readonly string[]): FixtureCase[] {
   const cases: FixtureCase[] = [];
-  for (const family of families) {
+  const folders = families ?? readdirSync(FIXTURES_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  for (const family of [...folders].sort()) {
     for (const name of readdirSync(`${FIXTURES_DIR}${family}`).sort()) {
       const id = `${family}/${name}`;
       if (!existsSync(`${FIXTURES_DIR}${id}/case.json`) || !existsSync(`${FIXTURES_DIR}${id}/expected.safetensors`)) continue;

@@ -4,7 +4,7 @@ export { type AttentionArgs, type AttentionKernelName, type AttentionResult, att
 export { ConfigReader, type RawConfig, readId2Label } from './config/model-config.js';
 export * from './graph/blocks.js';
 export { float, floats, GraphBuilder, type GraphBuilderOptions, MS_DOMAIN } from './graph/graph-builder.js';
-export { readEncoderLayer } from './graph/hf-encoder-layer.js';
+export { type EncoderLayerLayout, readEncoderLayer } from './graph/hf-encoder-layer.js';
 export { type LinearShape, readLinear, readNorm, readVector } from './graph/read-weights.js';
 export * as ops from './graph/ops.js';
 export type { Dim, Value } from './graph/value.js';

@@ -190,9 +190,8 @@ function classifier(g: GraphBuilder, weights: WeightStore, name: string, token: 
 
 /** One encoder layer, every tensor held to the shapes config.json implies (the MLP is intermediate_size wide). */
 function deitLayer(w: WeightStore, prefix: string, spec: DeitSpec): EncoderBlockWeights {
-  const layer = readEncoderLayer(w, prefix, spec.hiddenSize);
-  if (layer.ffn.kind !== 'mlp') throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `${w.source}: DeiT layers have a GELU MLP, not SwiGLU.`);
-  const inner = layer.ffn.fc1.weight.shape[0];
+  const layer = readEncoderLayer(w, prefix, spec.hiddenSize, { naming: 'vit', ffn: 'mlp' });
+  const inner = layer.ffn.kind === 'mlp' ? layer.ffn.fc1.weight.shape[0] : 0;
   if (inner !== spec.intermediateSize) {
     throw new VitkitError(
       'WEIGHTS_SHAPE_MISMATCH',

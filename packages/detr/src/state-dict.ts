@@ -10,47 +10,15 @@ const TIMM_RESNETS: Record<string, { blocks: number[]; bottleneck: boolean }> = 
 };
 
 /**
- * The state dict of a DETR config with a timm ResNet backbone (as facebook/detr-resnet-50 has):
- * frozen batch norms, 1x1 input projection, encoder, decoder, class and box heads.
+ * The state dict of a DETR config: the backbone (a timm ResNet, as facebook/detr-resnet-50 has, with
+ * its `backbone_kwargs`; or an HF `ResNetBackbone` from `backbone_config`), the 1x1 input
+ * projection, encoder, decoder, class and box heads.
  */
 export function detrStateDict(raw: RawConfig): StateDictSpec {
   const c = new ConfigReader(raw);
   const arch = c.optional<string[]>('architectures')?.[0] ?? 'DetrModel';
-  const backbone = (raw.backbone as string | null) ?? '';
-  const net = TIMM_RESNETS[backbone];
-  if (!(raw.use_timm_backbone ?? true) || !net) {
-    throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `DETR state dicts are declared for timm ResNet backbones only (got "${backbone}").`);
-  }
   const s = new StateDictBuilder();
-  const bb = 'model.backbone.conv_encoder.model.';
-  s.conv(`${bb}conv1`, 64, c.int('num_channels', 3), 7);
-  s.batchNorm(`${bb}bn1`, 64);
-  let channels = 64;
-  const expansion = net.bottleneck ? 4 : 1;
-  for (let st = 0; st < 4; st++) {
-    const width = 64 * 2 ** st;
-    for (let i = 0; i < net.blocks[st]; i++) {
-      const p = `${bb}layer${st + 1}.${i}.`;
-      if (net.bottleneck) {
-        s.conv(`${p}conv1`, width, channels, 1);
-        s.batchNorm(`${p}bn1`, width);
-        s.conv(`${p}conv2`, width, width, 3);
-        s.batchNorm(`${p}bn2`, width);
-        s.conv(`${p}conv3`, width * 4, width, 1);
-        s.batchNorm(`${p}bn3`, width * 4);
-      } else {
-        s.conv(`${p}conv1`, width, channels, 3);
-        s.batchNorm(`${p}bn1`, width);
-        s.conv(`${p}conv2`, width, width, 3);
-        s.batchNorm(`${p}bn2`, width);
-      }
-      if (i === 0 && (st > 0 || channels !== width * expansion)) {
-        s.conv(`${p}downsample.0`, width * expansion, channels, 1);
-        s.batchNorm(`${p}downsample.1`, width * expansion);
-      }
-      channels = width * expansion;
-    }
-  }
+  const channels = (raw.use_timm_backbone ?? true) ? timmResnet(c, raw, s) : hfResnet(raw, s);
   const d = c.int('d_model');
   s.conv('model.input_projection', d, channels, 1, 1, true);
   s.tensor('model.query_position_embeddings.weight', [c.int('num_queries'), d], 'normal');
@@ -83,4 +51,87 @@ export function detrStateDict(raw: RawConfig): StateDictSpec {
     s.linear('bbox_predictor.layers.2', 4, d);
   }
   return s.spec;
+}
+
+const BACKBONE = 'model.backbone.conv_encoder.model.';
+
+/** timm's ResNet (`backbone`, optionally narrowed by `backbone_kwargs` channels / layers); returns the feature channels. */
+function timmResnet(c: ConfigReader, raw: RawConfig, s: StateDictBuilder): number {
+  const backbone = (raw.backbone as string | null) ?? '';
+  const net = TIMM_RESNETS[backbone];
+  if (!net) throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `DETR state dicts are declared for timm ResNets 18–152 (got "${backbone}").`);
+  const kwargs = (raw.backbone_kwargs ?? {}) as { channels?: number[]; layers?: number[] };
+  const widths = kwargs.channels ?? [64, 128, 256, 512];
+  const blocks = kwargs.layers ?? net.blocks;
+  // timm's plain 7x7 stem is 64 wide whatever `stem_width` says (that sizes the deep stems only).
+  const stem = 64;
+  s.conv(`${BACKBONE}conv1`, stem, c.int('num_channels', 3), 7);
+  s.batchNorm(`${BACKBONE}bn1`, stem);
+  let channels = stem;
+  const expansion = net.bottleneck ? 4 : 1;
+  for (let st = 0; st < 4; st++) {
+    const width = widths[st];
+    for (let i = 0; i < blocks[st]; i++) {
+      const p = `${BACKBONE}layer${st + 1}.${i}.`;
+      if (net.bottleneck) {
+        s.conv(`${p}conv1`, width, channels, 1);
+        s.batchNorm(`${p}bn1`, width);
+        s.conv(`${p}conv2`, width, width, 3);
+        s.batchNorm(`${p}bn2`, width);
+        s.conv(`${p}conv3`, width * 4, width, 1);
+        s.batchNorm(`${p}bn3`, width * 4);
+      } else {
+        s.conv(`${p}conv1`, width, channels, 3);
+        s.batchNorm(`${p}bn1`, width);
+        s.conv(`${p}conv2`, width, width, 3);
+        s.batchNorm(`${p}bn2`, width);
+      }
+      if (i === 0 && (st > 0 || channels !== width * expansion)) {
+        s.conv(`${p}downsample.0`, width * expansion, channels, 1);
+        s.batchNorm(`${p}downsample.1`, width * expansion);
+      }
+      channels = width * expansion;
+    }
+  }
+  return channels;
+}
+
+/** transformers' ResNetBackbone from `backbone_config` (embedder, stages of basic or bottleneck layers); returns the feature channels. */
+function hfResnet(raw: RawConfig, s: StateDictBuilder): number {
+  const bc = new ConfigReader((raw.backbone_config ?? {}) as RawConfig, 'config.json backbone_config');
+  const depths = bc.intArray('depths');
+  const sizes = bc.intArray('hidden_sizes');
+  const bottleneck = bc.string('layer_type', 'bottleneck') === 'bottleneck';
+  const embedding = bc.int('embedding_size', 64);
+  s.conv(`${BACKBONE}embedder.embedder.convolution`, embedding, bc.int('num_channels', 3), 7);
+  s.batchNorm(`${BACKBONE}embedder.embedder.normalization`, embedding);
+  let channels = embedding;
+  depths.forEach((depth, st) => {
+    const out = sizes[st];
+    const firstStride = st === 0 && !bc.bool('downsample_in_first_stage', false) ? 1 : 2;
+    for (let l = 0; l < depth; l++) {
+      const p = `${BACKBONE}encoder.stages.${st}.layers.${l}.`;
+      const inp = l === 0 ? channels : out;
+      const convs: [number, number, number][] = bottleneck
+        ? [
+            [out / 4, inp, 1],
+            [out / 4, out / 4, 3],
+            [out, out / 4, 1],
+          ]
+        : [
+            [out, inp, 3],
+            [out, out, 3],
+          ];
+      convs.forEach(([o, i, k], j) => {
+        s.conv(`${p}layer.${j}.convolution`, o, i, k);
+        s.batchNorm(`${p}layer.${j}.normalization`, o);
+      });
+      if (l === 0 && (inp !== out || firstStride !== 1)) {
+        s.conv(`${p}shortcut.convolution`, out, inp, 1);
+        s.batchNorm(`${p}shortcut.normalization`, out);
+      }
+    }
+    channels = out;
+  });
+  return channels;
 }

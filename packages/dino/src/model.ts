@@ -1,6 +1,7 @@
 import {
   broadcastToken,
   ConfigReader,
+  type EncoderLayerLayout,
   encoderStack,
   type GraphBuilder,
   type GraphOutputs,
@@ -44,6 +45,8 @@ export interface DinoSpec {
   eps: number;
   patch: [number, number];
   registers: number;
+  /** How the encoder layers are named and which feed-forward they have. */
+  layout: EncoderLayerLayout;
   /** Checkpoint key prefix of the backbone ('' for base models, 'dinov2.' under a head). */
   prefix: string;
   classifier: boolean;
@@ -72,6 +75,7 @@ export function readDinoSpec(raw: RawConfig, weights: WeightStore): DinoSpec {
     eps: c.number('layer_norm_eps', flavour === 'vit' ? 1e-12 : 1e-6),
     patch: c.pair('patch_size'),
     registers: flavour === 'dinov2_with_registers' ? c.int('num_register_tokens') : 0,
+    layout: { naming: flavour === 'vit' ? 'vit' : 'dinov2', ffn: flavour !== 'vit' && c.bool('use_swiglu_ffn', false) ? 'swiglu' : 'mlp' },
     prefix,
     classifier,
     pooler: flavour === 'vit' ? 'vit-dense-tanh' : 'cls-after-norm',
@@ -104,7 +108,7 @@ export function buildDinoGraph(
   const w = weights.scoped(spec.prefix);
 
   const x = g.scope('embeddings', () => embeddings(g, spec, w, pixels, height, width));
-  const { hidden, hiddenStates, attentions } = encoderStack(g, x, spec.layers, (i) => readEncoderLayer(w, `encoder.layer.${i}.`, spec.hiddenSize), {
+  const { hidden, hiddenStates, attentions } = encoderStack(g, x, spec.layers, (i) => readEncoderLayer(w, `encoder.layer.${i}.`, spec.hiddenSize, spec.layout), {
     numHeads: spec.heads,
     eps: spec.eps,
     wantProbs: req.outputAttentions,

@@ -7,8 +7,18 @@ import { readLinear, readNorm, readVector } from './read-weights.js';
 // mlp.weights_in for SwiGLU, layer_scale1). Both read into one EncoderBlockWeights, every shape
 // checked against the hidden size.
 
-/** Reads `encoder.layer.{i}` under `prefix` (e.g. '' or 'dinov2.'), a layer of width `hidden`. */
-export function readEncoderLayer(weights: WeightStore, prefix: string, hidden: number): EncoderBlockWeights {
+export interface EncoderLayerLayout {
+  /** 'vit': ViT/DeiT names; 'dinov2': DINOv2 names. */
+  naming: 'vit' | 'dinov2';
+  /** DINOv2's `use_swiglu_ffn`. */
+  ffn: 'mlp' | 'swiglu';
+}
+
+/**
+ * Reads `encoder.layer.{i}` under `prefix` (e.g. '' or 'dinov2.'), a layer of width `hidden`, laid
+ * out as config.json says (so a missing tensor is reported as itself, not as another layout's).
+ */
+export function readEncoderLayer(weights: WeightStore, prefix: string, hidden: number, layout: EncoderLayerLayout): EncoderBlockWeights {
   const w = weights.scoped(prefix);
   const square = { inFeatures: hidden, outFeatures: hidden };
   const attn = {
@@ -22,7 +32,7 @@ export function readEncoderLayer(weights: WeightStore, prefix: string, hidden: n
     const first = readLinear(w, fc1, { inFeatures: hidden });
     return [first, readLinear(w, fc2, { inFeatures: first.weight.shape[0] / halves, outFeatures: hidden })] as const;
   };
-  if (w.has('layernorm_before.weight')) {
+  if (layout.naming === 'vit') {
     const [fc1, fc2] = mlp('intermediate.dense', 'output.dense');
     return {
       ...attn,
@@ -31,7 +41,7 @@ export function readEncoderLayer(weights: WeightStore, prefix: string, hidden: n
       ffn: { kind: 'mlp', fc1, fc2 },
     };
   }
-  const swiglu = w.has('mlp.weights_in.weight');
+  const swiglu = layout.ffn === 'swiglu';
   const [first, second] = swiglu ? mlp('mlp.weights_in', 'mlp.weights_out', 2) : mlp('mlp.fc1', 'mlp.fc2');
   return {
     ...attn,

@@ -19,7 +19,7 @@ export interface LinearShape {
 function shapeMismatch(w: WeightStore, name: string, actual: readonly number[], expected: string): VitkitError {
   return new VitkitError(
     'WEIGHTS_SHAPE_MISMATCH',
-    `${w.source}: tensor "${name}" has shape [${actual.join(', ')}] but this layer needs ${expected}.`,
+    `${w.source}: tensor "${w.fullKey(name)}" has shape [${actual.join(', ')}] but this layer needs ${expected}.`,
   );
 }
 

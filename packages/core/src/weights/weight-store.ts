@@ -21,6 +21,8 @@ export class WeightStore {
   /** The tensors once read; `read` fills it on the first `get` of a deferred store. */
   private data: Map<string, Tensor> | undefined;
   private read: () => Map<string, Tensor> = () => new Map();
+  /** Key prefix of a `scoped` view, so errors name the checkpoint's full key. */
+  private keyPrefix = '';
 
   constructor(tensors: Map<string, Tensor>, source = 'checkpoint') {
     this.source = source;
@@ -45,6 +47,11 @@ export class WeightStore {
     return [...this.info.keys()];
   }
 
+  /** `name` as the checkpoint spells it (with the prefixes of the `scoped` views this store is under). */
+  fullKey(name: string): string {
+    return this.keyPrefix + name;
+  }
+
   /** The tensor's shape, without reading its data. */
   shapeOf(name: string): readonly number[] {
     return this.describe(name).shape;
@@ -55,11 +62,11 @@ export class WeightStore {
     if (expectedShape && (expectedShape.length !== shape.length || expectedShape.some((d, i) => d !== shape[i]))) {
       throw new VitkitError(
         'WEIGHTS_SHAPE_MISMATCH',
-        `${this.source}: tensor "${name}" has shape [${shape.join(', ')}] but config.json implies [${expectedShape.join(', ')}].`,
+        `${this.source}: tensor "${this.fullKey(name)}" has shape [${shape.join(', ')}] but config.json implies [${expectedShape.join(', ')}].`,
       );
     }
     const t = this.tensors().get(name);
-    if (!t) throw new VitkitError('WEIGHTS_TRUNCATED', `${this.source}: tensor "${name}" is in the header but could not be read.`);
+    if (!t) throw new VitkitError('WEIGHTS_TRUNCATED', `${this.source}: tensor "${this.fullKey(name)}" is in the header but could not be read.`);
     return t;
   }
 
@@ -67,7 +74,7 @@ export class WeightStore {
   scoped(prefix: string): WeightStore {
     const sub = new Map<string, WeightInfo>();
     for (const [k, v] of this.info) if (k.startsWith(prefix)) sub.set(k.slice(prefix.length), v);
-    return WeightStore.deferred(
+    const view = WeightStore.deferred(
       sub,
       () => {
         const all = this.tensors();
@@ -75,8 +82,10 @@ export class WeightStore {
         for (const k of sub.keys()) tensors.set(k, all.get(prefix + k) as Tensor);
         return tensors;
       },
-      `${this.source} (${prefix})`,
+      this.source,
     );
+    view.keyPrefix = this.keyPrefix + prefix;
+    return view;
   }
 
   /** First prefix under which `probe` exists, so one builder serves both base and head checkpoints. */
@@ -94,7 +103,7 @@ export class WeightStore {
     if (!t) {
       throw new VitkitError(
         'WEIGHTS_MISSING_TENSOR',
-        `${this.source} has no tensor "${name}". Is the checkpoint for a different model class or version?`,
+        `${this.source} has no tensor "${this.fullKey(name)}". Is the checkpoint for a different model class or version?`,
       );
     }
     return t;

@@ -7,6 +7,8 @@ import {
   norm,
   ops,
   type RawConfig,
+  readLinear,
+  readNorm,
   readId2Label,
   Tensor,
   type Value,
@@ -16,7 +18,7 @@ import {
 import { resnetBackbone } from './backbone.js';
 import { BACKBONE_SCOPE, type BackboneSpec, readBackboneSpec } from './backbone-spec.js';
 import { nearestIndices, sinePositionEmbedding, sinePositionEmbeddingGraph } from './position-embedding.js';
-import { type Activation, DETR_LN_EPS, decoderLayer, encoderLayer, readLinear, readNorm } from './transformer.js';
+import { type Activation, DETR_LN_EPS, decoderLayer, encoderLayer } from './transformer.js';
 
 /**
  * DETR (Carion et al., 2020) as transformers v4.49 implements it:
@@ -186,7 +188,7 @@ export function buildDetrGraph(
   const decoderStates: Value[] = [];
   const selfAttentions: Value[] = [];
   const crossAttentions: Value[] = [];
-  const decoderNorm = readNorm(w, 'decoder.layernorm');
+  const decoderNorm = readNorm(w, 'decoder.layernorm', d);
   for (let i = 0; i < spec.decoderLayers; i++) {
     decoderStates.push(q);
     const out = g.scope(`decoder.layers.${i}`, () =>
@@ -219,7 +221,7 @@ export function buildDetrGraph(
   return {
     outputs: {
       logits: detection
-        ? linear(g, sequence, readLinear(weights, 'class_labels_classifier'), 'class_labels_classifier')
+        ? linear(g, sequence, readLinear(weights, 'class_labels_classifier', { inFeatures: spec.dModel, bias: 'required' }), 'class_labels_classifier')
         : undefined,
       pred_boxes: detection ? boxHead(g, sequence, spec, weights) : undefined,
       last_hidden_state: sequence,
@@ -240,7 +242,11 @@ function zeroQueries(g: GraphBuilder, like: Value, queries: number, d: number): 
 function boxHead(g: GraphBuilder, x: Value, spec: DetrSpec, weights: WeightStore): Value {
   let h = x;
   for (let i = 0; i < spec.bboxLayers; i++) {
-    h = linear(g, h, readLinear(weights, `bbox_predictor.layers.${i}`), `bbox_predictor.layers.${i}`);
+    h = linear(g, h, readLinear(weights, `bbox_predictor.layers.${i}`, {
+        inFeatures: spec.dModel,
+        outFeatures: i === spec.bboxLayers - 1 ? 4 : spec.dModel,
+        bias: 'required',
+      }), `bbox_predictor.layers.${i}`);
     if (i < spec.bboxLayers - 1) h = ops.relu(g, h);
   }
   return ops.sigmoid(g, h);

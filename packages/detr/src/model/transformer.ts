@@ -3,9 +3,10 @@ import {
   type GraphBuilder,
   type LinearWeights,
   linear,
-  type NormWeights,
   norm,
   ops,
+  readLinear,
+  readNorm,
   type Value,
   type WeightStore,
 } from '@vitkit/core/internal';
@@ -22,17 +23,16 @@ export interface AttentionWeights {
   out: LinearWeights;
 }
 
-export function readAttention(w: WeightStore, prefix: string): AttentionWeights {
-  const lin = (name: string): LinearWeights => ({ weight: w.get(`${prefix}${name}.weight`), bias: w.get(`${prefix}${name}.bias`) });
+/** `DetrAttention`'s four projections, each [d, d] with a bias. */
+export function readAttention(w: WeightStore, prefix: string, d: number): AttentionWeights {
+  const lin = (name: string): LinearWeights => readLinear(w, `${prefix}${name}`, { inFeatures: d, outFeatures: d, bias: 'required' });
   return { q: lin('q_proj'), k: lin('k_proj'), v: lin('v_proj'), out: lin('out_proj') };
 }
 
-export function readNorm(w: WeightStore, prefix: string): NormWeights {
-  return { weight: w.get(`${prefix}.weight`), bias: w.get(`${prefix}.bias`) };
-}
-
-export function readLinear(w: WeightStore, prefix: string): LinearWeights {
-  return { weight: w.get(`${prefix}.weight`), bias: w.get(`${prefix}.bias`) };
+/** fc1 [ffn, d] → fc2 [d, ffn], with biases. */
+function readFeedForward(w: WeightStore, d: number): [LinearWeights, LinearWeights] {
+  const fc1 = readLinear(w, 'fc1', { inFeatures: d, bias: 'required' });
+  return [fc1, readLinear(w, 'fc2', { inFeatures: fc1.weight.shape[0], outFeatures: d, bias: 'required' })];
 }
 
 interface DetrAttentionArgs {
@@ -82,8 +82,9 @@ export interface LayerOptions {
 
 /** `DetrEncoderLayer` (post-norm): x = LN(x + SelfAttn(x + pos, x + pos, x)); x = LN(x + FFN(x)). */
 export function encoderLayer(g: GraphBuilder, w: WeightStore, x: Value, pos: Value, keyPaddingMask: Value | undefined, o: LayerOptions) {
+  const d = x.shape[2] as number;
   const attn = g.scope('self_attn', () =>
-    detrAttention(g, readAttention(w, 'self_attn.'), {
+    detrAttention(g, readAttention(w, 'self_attn.', d), {
       hidden: x,
       queryPos: pos,
       keyPaddingMask,
@@ -91,9 +92,9 @@ export function encoderLayer(g: GraphBuilder, w: WeightStore, x: Value, pos: Val
       wantProbs: o.wantProbs,
     }),
   );
-  const h = norm(g, ops.add(g, x, attn.output), readNorm(w, 'self_attn_layer_norm'), DETR_LN_EPS, 'self_attn_layer_norm');
-  const f = feedForward(g, h, readLinear(w, 'fc1'), readLinear(w, 'fc2'), o.activation);
-  return { hidden: norm(g, ops.add(g, h, f), readNorm(w, 'final_layer_norm'), DETR_LN_EPS, 'final_layer_norm'), probs: attn.probs };
+  const h = norm(g, ops.add(g, x, attn.output), readNorm(w, 'self_attn_layer_norm', d), DETR_LN_EPS, 'self_attn_layer_norm');
+  const f = feedForward(g, h, ...readFeedForward(w, d), o.activation);
+  return { hidden: norm(g, ops.add(g, h, f), readNorm(w, 'final_layer_norm', d), DETR_LN_EPS, 'final_layer_norm'), probs: attn.probs };
 }
 
 /**
@@ -111,12 +112,13 @@ export function decoderLayer(
   memoryMask: Value | undefined,
   o: LayerOptions,
 ) {
+  const d = x.shape[2] as number;
   const self = g.scope('self_attn', () =>
-    detrAttention(g, readAttention(w, 'self_attn.'), { hidden: x, queryPos, numHeads: o.numHeads, wantProbs: o.wantProbs }),
+    detrAttention(g, readAttention(w, 'self_attn.', d), { hidden: x, queryPos, numHeads: o.numHeads, wantProbs: o.wantProbs }),
   );
-  let h = norm(g, ops.add(g, x, self.output), readNorm(w, 'self_attn_layer_norm'), DETR_LN_EPS, 'self_attn_layer_norm');
+  let h = norm(g, ops.add(g, x, self.output), readNorm(w, 'self_attn_layer_norm', d), DETR_LN_EPS, 'self_attn_layer_norm');
   const cross = g.scope('encoder_attn', () =>
-    detrAttention(g, readAttention(w, 'encoder_attn.'), {
+    detrAttention(g, readAttention(w, 'encoder_attn.', d), {
       hidden: h,
       queryPos,
       memory,
@@ -126,10 +128,10 @@ export function decoderLayer(
       wantProbs: o.wantProbs,
     }),
   );
-  h = norm(g, ops.add(g, h, cross.output), readNorm(w, 'encoder_attn_layer_norm'), DETR_LN_EPS, 'encoder_attn_layer_norm');
-  const f = feedForward(g, h, readLinear(w, 'fc1'), readLinear(w, 'fc2'), o.activation);
+  h = norm(g, ops.add(g, h, cross.output), readNorm(w, 'encoder_attn_layer_norm', d), DETR_LN_EPS, 'encoder_attn_layer_norm');
+  const f = feedForward(g, h, ...readFeedForward(w, d), o.activation);
   return {
-    hidden: norm(g, ops.add(g, h, f), readNorm(w, 'final_layer_norm'), DETR_LN_EPS, 'final_layer_norm'),
+    hidden: norm(g, ops.add(g, h, f), readNorm(w, 'final_layer_norm', d), DETR_LN_EPS, 'final_layer_norm'),
     selfProbs: self.probs,
     crossProbs: cross.probs,
   };
