@@ -20,7 +20,11 @@ export interface FixtureCase {
  */
 export function listModelCases(families?: readonly string[]): FixtureCase[] {
   const cases: FixtureCase[] = [];
-  const folders = families ?? readdirSync(FIXTURES_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  const folders =
+    families ??
+    readdirSync(FIXTURES_DIR, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
   for (const family of [...folders].sort()) {
     for (const name of readdirSync(`${FIXTURES_DIR}${family}`).sort()) {
       const id = `${family}/${name}`;

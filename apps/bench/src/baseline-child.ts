@@ -119,29 +119,12 @@ async function transformersJs(req: BaselineRequest): Promise<BaselineResult> {
   };
 }
 
-/** The family package that builds a checkpoint, by config.json's model_type (imported, and timed, alone). */
-const FAMILY_PACKAGES: Record<string, string> = {
-  dinov2: '@vitkit/dino',
-  dinov2_with_registers: '@vitkit/dino',
-  vit: '@vitkit/dino',
-  deit: '@vitkit/deit',
-  swin: '@vitkit/swin',
-  detr: '@vitkit/detr',
-};
-
 async function vitkit(req: BaselineRequest): Promise<BaselineResult> {
-  const modelType = String(JSON.parse(readFileSync(join(req.folder, 'config.json'), 'utf8')).model_type);
-  const pkg = FAMILY_PACKAGES[modelType];
-  if (!pkg) throw new Error(`${req.folder}: no vitkit family for model_type "${modelType}"`);
-  const [[core, family], importMs] = await timed(() => Promise.all([import('@vitkit/core'), import(pkg)]));
-  const create = Object.values(family as Record<string, unknown>).find(
-    (v): v is { create: (files: unknown, options: unknown) => VitkitModel } =>
-      !!v && typeof v === 'object' && typeof (v as { create?: unknown }).create === 'function' && 'architectures' in v,
-  );
-  if (!create) throw new Error(`${pkg} exports no model family`);
+  // @vitkit/models, the package a user installs for every family: its import (all families) is timed.
+  const [[core, models], importMs] = await timed(() => Promise.all([import('@vitkit/core'), import('@vitkit/models')]));
   const [b, , h, w] = req.input;
   const t0 = performance.now();
-  const model = create.create(await core.loadPretrained(req.folder), {
+  const model = models.AutoModel.fromFiles(await core.loadPretrained(req.folder), {
     device: 'cpu',
     optimizedModelCache: req.optimizedModelCache ?? false,
   });
@@ -159,12 +142,6 @@ async function vitkit(req: BaselineRequest): Promise<BaselineResult> {
     input: req.input,
     fromCache,
   };
-}
-
-interface VitkitModel {
-  warmup(height: number, width: number): Promise<{ fromCache: boolean }>;
-  run(inputs: { pixel_values: unknown }): Promise<unknown>;
-  dispose(): Promise<void>;
 }
 
 process.once('message', async (req: BaselineRequest) => {

@@ -6,8 +6,8 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeSafetensors } from '@vitkit/core';
-import { synthesizeWeights } from './synthesize.js';
+import { synthesizeWeights, writeSafetensors } from '@vitkit/core';
+import { findFamily } from '@vitkit/models';
 
 export const CONFIGS_DIR = fileURLToPath(new URL('../configs/', import.meta.url));
 
@@ -44,7 +44,7 @@ export function defaultCacheDir(): string {
   return process.env.VITKIT_BENCH_CACHE ?? join(tmpdir(), 'vitkit-bench-checkpoints');
 }
 
-const GENERATOR_VERSION = '1';
+const GENERATOR_VERSION = '2';
 
 /**
  * A checkpoint folder (config.json, preprocessor_config.json, model.safetensors) for a config with
@@ -59,7 +59,9 @@ export async function syntheticCheckpoint(configDir: string, cacheDir: string, l
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'config.json'), configText);
   if (existsSync(preprocessorPath)) await writeFile(join(dir, 'preprocessor_config.json'), readFileSync(preprocessorPath));
-  const bytes = writeSafetensors(synthesizeWeights(JSON.parse(configText)), {
+  // The registered family declares the state dict the config implies; the values are seeded.
+  const config = JSON.parse(configText);
+  const bytes = writeSafetensors(synthesizeWeights(findFamily(config).stateDictSpec(config)), {
     format: 'pt',
     vitkit: 'synthesized weights for benchmarking',
   });

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { cosineSimilarity, machineInfo, percentile } from '@vitkit/cli/bench';
+import { cosineSimilarity, defaultInputSize, machineInfo, percentile } from '@vitkit/cli/bench';
 import { Command } from 'commander';
 import pc from 'picocolors';
 import { BASELINE_RUNNERS, type BaselineRunner, runBaseline } from './baseline.js';
@@ -114,20 +114,11 @@ function machine(): MachineInfo {
   };
 }
 
-/** Input size as `vitkit bench` picks it (kept in step with packages/cli/src/commands/bench.ts). */
+/** Input size as `vitkit bench` picks it: the registered family's default for the folder's config. */
 function inputSize(folder: string): [number, number] {
-  const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
-  const arch = (config.architectures as string[] | undefined)?.[0] ?? '';
-  if (arch.startsWith('Detr')) return [800, 1066];
-  const pre = existsSync(join(folder, 'preprocessor_config.json'))
-    ? (JSON.parse(readFileSync(join(folder, 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>)
-    : {};
-  for (const v of [pre.crop_size, pre.size, config.image_size]) {
-    if (typeof v === 'number') return [v, v];
-    const o = v as { height?: number; width?: number } | undefined;
-    if (o?.height && o.width) return [o.height, o.width];
-  }
-  return [224, 224];
+  const read = (name: string) =>
+    existsSync(join(folder, name)) ? (JSON.parse(readFileSync(join(folder, name), 'utf8')) as Record<string, unknown>) : undefined;
+  return defaultInputSize(read('config.json') ?? {}, read('preprocessor_config.json'));
 }
 
 function hasWeights(folder: string): boolean {

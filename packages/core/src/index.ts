@@ -10,7 +10,7 @@ export { loadImage } from './image/load-image.js';
 export { RgbImage } from './image/rgb-image.js';
 export { type Classification, type ClassifyOptions, topClasses } from './model/classification.js';
 export { architectureOf, familyFor, type ModelFamily } from './model/model-family.js';
-export { synthesizeWeights, type StateDictSpec, type TensorSpec, type WeightInit } from './model/state-dict.js';
+export { type StateDictSpec, synthesizeWeights, type TensorSpec, type WeightInit } from './model/state-dict.js';
 export {
   type ForwardOptions,
   type InputSpec,

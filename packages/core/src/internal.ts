@@ -5,8 +5,8 @@ export { ConfigReader, type RawConfig, readId2Label } from './config/model-confi
 export * from './graph/blocks.js';
 export { float, floats, GraphBuilder, type GraphBuilderOptions, MS_DOMAIN } from './graph/graph-builder.js';
 export { type EncoderLayerLayout, readEncoderLayer } from './graph/hf-encoder-layer.js';
-export { type LinearShape, readLinear, readNorm, readVector } from './graph/read-weights.js';
 export * as ops from './graph/ops.js';
+export { type LinearShape, readLinear, readNorm, readVector } from './graph/read-weights.js';
 export type { Dim, Value } from './graph/value.js';
 export * from './index.js';
 export { processorInputSize } from './model/model-family.js';

@@ -108,11 +108,17 @@ export function buildDinoGraph(
   const w = weights.scoped(spec.prefix);
 
   const x = g.scope('embeddings', () => embeddings(g, spec, w, pixels, height, width));
-  const { hidden, hiddenStates, attentions } = encoderStack(g, x, spec.layers, (i) => readEncoderLayer(w, `encoder.layer.${i}.`, spec.hiddenSize, spec.layout), {
-    numHeads: spec.heads,
-    eps: spec.eps,
-    wantProbs: req.outputAttentions,
-  });
+  const { hidden, hiddenStates, attentions } = encoderStack(
+    g,
+    x,
+    spec.layers,
+    (i) => readEncoderLayer(w, `encoder.layer.${i}.`, spec.hiddenSize, spec.layout),
+    {
+      numHeads: spec.heads,
+      eps: spec.eps,
+      wantProbs: req.outputAttentions,
+    },
+  );
   const sequence = norm(g, hidden, readNorm(w, 'layernorm', spec.hiddenSize), spec.eps, 'layernorm');
 
   const outputs = spec.classifier
@@ -164,7 +170,10 @@ function pooler(g: GraphBuilder, spec: DinoSpec, w: WeightStore, sequence: Value
   const cls = ops.gather(g, sequence, 0, 1); // [B, C]
   if (spec.pooler === 'cls-after-norm') return cls;
   if (!w.has('pooler.dense.weight')) return undefined; // ViTModel(add_pooling_layer=False)
-  return ops.tanh(g, linear(g, cls, readLinear(w, 'pooler.dense', { inFeatures: spec.hiddenSize, outFeatures: spec.hiddenSize }), 'pooler.dense'));
+  return ops.tanh(
+    g,
+    linear(g, cls, readLinear(w, 'pooler.dense', { inFeatures: spec.hiddenSize, outFeatures: spec.hiddenSize }), 'pooler.dense'),
+  );
 }
 
 /** Dinov2 heads: classifier(concat(CLS, mean of patch tokens)). */

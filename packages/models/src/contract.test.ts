@@ -139,7 +139,7 @@ describe.each(FAMILIES.map((f) => [f.name, f] as const))('family %s', (_name, fa
     }
   });
 
-  it.each(cases.map((c) => [c.id, c] as const))('%s: the declared state dict is the checkpoint\'s', async (_id, c) => {
+  it.each(cases.map((c) => [c.id, c] as const))("%s: the declared state dict is the checkpoint's", async (_id, c) => {
     const files = await loadPretrained(fixturePath(c.id));
     const declared = Object.fromEntries([...family.stateDictSpec(files.config)].map(([k, s]) => [k, s.shape]));
     const actual = Object.fromEntries(files.weights.keys().map((k) => [k, [...files.weights.shapeOf(k)]]));
@@ -159,10 +159,7 @@ describe.each(FAMILIES.map((f) => [f.name, f] as const))('family %s', (_name, fa
       const files = await loadPretrained(fixturePath(c.id));
       const key = largestMatrix(files);
       const [out, inp] = files.weights.shapeOf(key);
-      const error = buildError(
-        editCheckpoint(files, { weights: (t) => t.set(key, Tensor.zeros('float32', [out, inp + 1])) }),
-        c,
-      );
+      const error = buildError(editCheckpoint(files, { weights: (t) => t.set(key, Tensor.zeros('float32', [out, inp + 1])) }), c);
       expect(error?.code).toBe('WEIGHTS_SHAPE_MISMATCH');
       expect(error?.message).toContain(key.split('.').slice(-3).join('.'));
     });

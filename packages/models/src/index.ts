@@ -1,7 +1,7 @@
 export type { ModelFamily } from '@vitkit/core';
 export { Deit } from '@vitkit/deit';
-export { Detr } from '@vitkit/detr';
-export { Dino, DinoModel, Dinov2 } from '@vitkit/dino';
+export { type DetectOptions, Detr, type DetrDetection } from '@vitkit/detr';
+export { type AttentionMaps, Dino, type DinoEmbeddings, type DinoInput, DinoModel, Dinov2 } from '@vitkit/dino';
 export { Swin } from '@vitkit/swin';
 export { AutoModel, architectureFor, findFamily } from './auto-model.js';
 export { FAMILIES } from './registry.js';

@@ -169,7 +169,7 @@ describe('window bookkeeping', () => {
     expect(gather.filter((s) => s === 35)).toHaveLength(l.padHeight * l.padWidth - 35);
   });
 
-  it('drops the shift when the window covers the grid\'s smaller side, and refuses grids smaller than the window', () => {
+  it("drops the shift when the window covers the grid's smaller side, and refuses grids smaller than the window", () => {
     expect(windowLayout(7, 9, 7, true)).toMatchObject({ window: 7, shift: 0, padHeight: 7, padWidth: 14, count: 2 });
     expect(() => windowLayout(6, 6, 7, false)).toThrow(expect.objectContaining({ code: 'INPUT_SHAPE_INVALID' }));
   });

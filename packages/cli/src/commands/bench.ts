@@ -22,8 +22,8 @@ import {
   VitkitError,
 } from '@vitkit/core';
 import { cosineSimilarity, GraphBuilder, ops } from '@vitkit/core/internal';
+import { architectureFor, findFamily } from '@vitkit/models';
 import { type Command, Option } from 'commander';
-import { FAMILIES } from '../families.js';
 import { writeFileAtomic } from '../output-file.js';
 
 export { cosineSimilarity };
@@ -259,51 +259,9 @@ export async function measureCeiling(backend: NodeBackend, threads?: number): Pr
 // ---------------------------------------------------------------------------------------------
 // The runner.
 
-/** Families by config.json's architectures[0]: the CLI's registry, then every family package that exports one. */
-export async function findFamily(architecture: string): Promise<ModelFamily | undefined> {
-  const known = FAMILIES.find((f) => f.architectures.includes(architecture));
-  if (known) return known;
-  for (const pkg of ['@vitkit/dino', '@vitkit/deit', '@vitkit/swin', '@vitkit/detr']) {
-    let mod: Record<string, unknown>;
-    try {
-      mod = (await import(pkg)) as Record<string, unknown>;
-    } catch {
-      continue; // not built yet
-    }
-    for (const value of Object.values(mod)) {
-      const f = value as Partial<ModelFamily> | undefined;
-      if (
-        f &&
-        typeof f === 'object' &&
-        Array.isArray(f.architectures) &&
-        typeof f.create === 'function' &&
-        f.architectures.includes(architecture)
-      ) {
-        return f as ModelFamily;
-      }
-    }
-  }
-  return undefined;
-}
-
-/** Bench input size: preprocessor crop (or resize) size, else config.image_size; DETR: 800×1066 (a 3:4 photo at shortest edge 800). */
+/** Bench input size: the registered family's default for this config (its processor's crop or resize size; DETR 800×1066). */
 export function defaultInputSize(config: RawConfig, preprocessor: RawConfig | undefined): [number, number] {
-  const arch = (config.architectures as string[] | undefined)?.[0] ?? '';
-  if (arch.startsWith('Detr') || config.model_type === 'detr') return [800, 1066];
-  const fromSize = (v: unknown): [number, number] | undefined => {
-    if (typeof v === 'number') return [v, v];
-    if (v && typeof v === 'object') {
-      const o = v as Record<string, number>;
-      if (o.height && o.width) return [o.height, o.width];
-    }
-    return undefined;
-  };
-  const found = fromSize(preprocessor?.crop_size) ?? fromSize(preprocessor?.size);
-  if (found) return found;
-  const size = config.image_size;
-  if (typeof size === 'number') return [size, size];
-  if (Array.isArray(size)) return [size[0], size[1]];
-  return [224, 224];
+  return findFamily(config).defaultInputSize(config, preprocessor);
 }
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
@@ -324,13 +282,16 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const t0 = performance.now();
   const files = await loadPretrained(o.model);
   const loadMs = performance.now() - t0;
-  const architecture = (files.config.architectures as string[] | undefined)?.[0] ?? String(files.config.model_type);
-  const family = await findFamily(architecture);
-  if (!family) {
-    for (const d of o.dtypes) skip(d, 'FAMILY_PENDING', `no vitkit family package builds "${architecture}" yet`);
+  const architecture = architectureFor(files.config) ?? String(files.config.model_type);
+  let family: ModelFamily;
+  try {
+    family = findFamily(files.config);
+  } catch (error) {
+    if (!isVitkitError(error, 'MODEL_TYPE_UNSUPPORTED')) throw error;
+    for (const d of o.dtypes) skip(d, 'FAMILY_PENDING', error.message);
     return { machine, results, skipped };
   }
-  const [height, width] = o.size ?? defaultInputSize(files.config, files.preprocessorConfig);
+  const [height, width] = o.size ?? family.defaultInputSize(files.config, files.preprocessorConfig);
   const total = o.dtypes.length * o.batches.length;
   let done = 0;
   let reference: Float32Array | undefined;

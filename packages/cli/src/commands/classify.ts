@@ -1,6 +1,5 @@
-import { type Device, loadPretrained, type PretrainedFiles, VitkitError } from '@vitkit/core';
-import { type Classification, DEIT_ARCHITECTURES, Deit } from '@vitkit/deit';
-import { SWIN_ARCHITECTURES, Swin } from '@vitkit/swin';
+import { type Classification, type Device, loadPretrained, type VisionModel, VitkitError } from '@vitkit/core';
+import { AutoModel, FAMILIES } from '@vitkit/models';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type CacheFlag, cacheOption, optimizedModelCache } from '../model-cache.js';
 
@@ -16,24 +15,25 @@ export interface ImageClassification {
   classes: Classification[];
 }
 
-/** The image classifiers the CLI knows, picked by `config.json` → `architectures[0]`. */
-function classifierFor(files: PretrainedFiles, o: ClassifyCommandOptions): Deit | Swin {
-  const options = { device: o.device, optimizedModelCache: optimizedModelCache(o) };
-  const architecture = (files.config.architectures as string[] | undefined)?.[0];
-  if (architecture === 'DeiTForImageClassification' || architecture === 'DeiTForImageClassificationWithTeacher')
-    return new Deit(files, options);
-  if (architecture === 'SwinForImageClassification') return new Swin(files, options);
-  const known = [...DEIT_ARCHITECTURES, ...SWIN_ARCHITECTURES].filter((a) => a.includes('ForImageClassification'));
-  throw new VitkitError(
-    'MODEL_TYPE_UNSUPPORTED',
-    `vitkit classify needs an image-classification checkpoint; ${files.source} is "${architecture ?? '(no architectures in config.json)'}". Supported: ${known.join(', ')}.`,
-  );
+/** Any registered checkpoint with a classification head (config.json → architectures[0]). */
+async function classifierFor(o: ClassifyCommandOptions): Promise<VisionModel> {
+  const files = await loadPretrained(o.model);
+  const model = AutoModel.fromFiles(files, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
+  if (!model.hasClassifier) {
+    await model.dispose();
+    const known = FAMILIES.flatMap((f) => f.architectures).filter((a) => a.includes('ForImageClassification'));
+    throw new VitkitError(
+      'MODEL_TYPE_UNSUPPORTED',
+      `vitkit classify needs an image-classification checkpoint; ${files.source} is "${model.architecture}". Supported: ${known.join(', ')}.`,
+    );
+  }
+  return model;
 }
 
 /** Loads the checkpoint, preprocesses the images with its preprocessor_config.json and ranks the classes of each. */
 export async function runClassify(images: string[], o: ClassifyCommandOptions): Promise<ImageClassification[]> {
   if (images.length === 0) throw new VitkitError('INVALID_ARGUMENT', 'Give at least one image to classify.');
-  const model = classifierFor(await loadPretrained(o.model), o);
+  const model = await classifierFor(o);
   try {
     // One image at a time: processors that neither crop nor resize to a fixed size cannot batch mixed sizes.
     const results: ImageClassification[] = [];
@@ -56,7 +56,7 @@ function positiveInt(value: string): number {
 export function registerClassify(program: Command): void {
   program
     .command('classify')
-    .description('Classify images with a DeiT or Swin image-classification checkpoint (top classes with softmax scores)')
+    .description('Classify images with any image-classification checkpoint (DeiT, Swin, DINOv2 heads): top classes with softmax scores')
     .argument('<image...>', 'image files or URLs')
     .requiredOption('--model <dir-or-id>', 'checkpoint folder or Hugging Face id')
     .option('--top-k <k>', 'classes to show per image', positiveInt, 5)

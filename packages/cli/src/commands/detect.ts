@@ -1,9 +1,10 @@
 import { extname } from 'node:path';
 import { DEVICES, type Device, loadImage, type RgbImage, VitkitError } from '@vitkit/core';
-import { Detr, type DetrDetection } from '@vitkit/detr';
+import type { DetrDetection } from '@vitkit/models';
 import { type Command, Option } from 'commander';
 import sharp from 'sharp';
 import { type CacheFlag, cacheOption, optimizedModelCache } from '../model-cache.js';
+import { loadModelFor } from '../model-capabilities.js';
 import { writeFileAtomic } from '../output-file.js';
 
 export interface DetectCommandOptions extends CacheFlag {
@@ -68,7 +69,7 @@ export async function runDetect(images: string[], o: DetectCommandOptions): Prom
   if (!(o.threshold >= 0 && o.threshold <= 1))
     throw new VitkitError('INVALID_ARGUMENT', `--threshold must be between 0 and 1, got ${o.threshold}.`);
   const decoded = await Promise.all(images.map((path) => loadImage(path)));
-  const model = await Detr.fromPretrained(o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
+  const model = await loadModelFor('detect', 'detect', o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
   try {
     const perImage = await model.detect(decoded, { threshold: o.threshold });
     const results: ImageResult[] = [];

@@ -1,7 +1,7 @@
 import { DEVICES, type Device, writeSafetensors } from '@vitkit/core';
-import { Dino, Dinov2 } from '@vitkit/dino';
 import { type Command, Option } from 'commander';
 import { type CacheFlag, cacheOption, optimizedModelCache } from '../model-cache.js';
+import { loadModelFor } from '../model-capabilities.js';
 import { writeFileAtomic } from '../output-file.js';
 import { writePng } from '../png.js';
 
@@ -12,18 +12,18 @@ interface Common extends CacheFlag {
 
 const deviceOption = () => new Option('--device <device>', 'where to run').choices(DEVICES).default('cpu');
 
-/** `vitkit embed`, `vitkit attention`, `vitkit pca`: the DINO family's image-level tools. */
+/** `vitkit embed`, `vitkit attention`, `vitkit pca`: image-level tools for any registered model that embeds (DINO family). */
 export function registerDino(program: Command): void {
   program
     .command('embed')
-    .description('Embed images with a DINO/DINOv2 checkpoint (CLS, patch grid, pooled)')
+    .description('Embed images (CLS, patch grid, pooled) with any checkpoint that embeds (DINO, DINOv2)')
     .argument('<images...>', 'image paths or URLs')
     .option('--model <dir-or-id>', 'checkpoint', 'facebook/dinov2-small')
     .option('--out <file>', 'write cls, patches and pooled to this safetensors file')
     .addOption(deviceOption())
     .addOption(cacheOption())
     .action(async (images: string[], o: Common & { out?: string }) => {
-      const model = await Dinov2.fromPretrained(o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
+      const model = await loadModelFor('embed', 'embed', o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
       try {
         const e = await model.embed(images);
         const tensors = {
@@ -52,7 +52,10 @@ export function registerDino(program: Command): void {
     .addOption(deviceOption())
     .addOption(cacheOption())
     .action(async (image: string, o: Common & { out: string; head?: number }) => {
-      const model = await Dino.fromPretrained(o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
+      const model = await loadModelFor('attentionMaps', 'attention', o.model, {
+        device: o.device,
+        optimizedModelCache: optimizedModelCache(o),
+      });
       try {
         const maps = await model.attentionMaps(image);
         const overlay = maps.overlay(o.head);
@@ -74,7 +77,7 @@ export function registerDino(program: Command): void {
     .addOption(deviceOption())
     .addOption(cacheOption())
     .action(async (image: string, o: Common & { out: string }) => {
-      const model = await Dinov2.fromPretrained(o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
+      const model = await loadModelFor('pcaImage', 'pca', o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
       try {
         const pca = await model.pcaImage(image);
         await writePng(o.out, pca);

@@ -1,21 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import {
-  DEVICES,
-  type Device,
-  loadPretrained,
-  type ModelDtype,
-  readSafetensors,
-  type Tensor,
-  VitkitError,
-  writeSafetensors,
-} from '@vitkit/core';
+import { DEVICES, type Device, loadPretrained, type ModelDtype, readSafetensors, VitkitError, writeSafetensors } from '@vitkit/core';
+import { AutoModel } from '@vitkit/models';
 import { type Command, Option } from 'commander';
-import { familyFor } from '../families.js';
 import { type CacheFlag, cacheOption, optimizedModelCache } from '../model-cache.js';
 import { writeFileAtomic } from '../output-file.js';
 
 interface RunOptions extends CacheFlag {
-  pixels: string;
+  inputs?: string;
+  pixels?: string;
   out: string;
   outputHiddenStates?: boolean;
   outputAttentions?: boolean;
@@ -24,15 +16,17 @@ interface RunOptions extends CacheFlag {
 }
 
 /**
- * The parity contract: run the class named by config.json on given pixel_values (+ pixel_mask)
- * and write every output under Hugging Face's names, tuples flattened as `<name>_<i>`.
+ * The parity contract: run the class named by config.json on the named input tensors it declares
+ * (pixel_values, pixel_mask, input_ids, …) and write every output under Hugging Face's names,
+ * tuples flattened as `<name>_<i>`.
  */
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('Run a checkpoint on pixel_values from a safetensors file and write every output to safetensors')
+    .description('Run a checkpoint on the input tensors of a safetensors file and write every output to safetensors')
     .argument('<model>', 'checkpoint folder or Hugging Face id')
-    .requiredOption('--pixels <file>', 'safetensors with pixel_values [B,3,H,W] float32 (and optional pixel_mask [B,H,W])')
+    .option('--inputs <file>', "safetensors with the model's named inputs (pixel_values, pixel_mask, input_ids, …); others are ignored")
+    .option('--pixels <file>', 'alias of --inputs')
     .requiredOption('--out <file>', 'safetensors file to write the outputs to')
     .option('--output-hidden-states', 'also write hidden_states_<i>')
     .option('--output-attentions', 'also write attentions_<i> and attentions_last')
@@ -44,24 +38,22 @@ export function registerRun(program: Command): void {
     )
     .addOption(cacheOption())
     .action(async (model: string, o: RunOptions) => {
-      const inputs = readSafetensors(await readInput(o.pixels), o.pixels).tensors;
-      const pixelValues = inputs.get('pixel_values');
-      if (!pixelValues) throw new VitkitError('INVALID_ARGUMENT', `${o.pixels} has no "pixel_values" tensor.`);
-      const files = await loadPretrained(model);
-      const architecture = (files.config.architectures as string[] | undefined)?.[0];
-      const vision = familyFor(architecture).create(files, {
+      const inputsPath = o.inputs ?? o.pixels;
+      if (!inputsPath) throw new VitkitError('INVALID_ARGUMENT', 'Give the input tensors with --inputs <file.safetensors>.');
+      const tensors = readSafetensors(await readInput(inputsPath), inputsPath).tensors;
+      const vision = AutoModel.fromFiles(await loadPretrained(model), {
         device: o.device,
         dtype: o.dtype,
         optimizedModelCache: optimizedModelCache(o),
       });
       try {
-        const outputs = await vision.run(
-          { pixel_values: pixelValues.toFloat32(), pixel_mask: inputs.get('pixel_mask') as Tensor | undefined },
-          { outputHiddenStates: o.outputHiddenStates, outputAttentions: o.outputAttentions },
-        );
+        // Every tensor of the file the model declares, under its own name; `run` checks dtypes and shapes.
+        const declared = vision.inputSpecs.map((s) => s.name);
+        const inputs = Object.fromEntries(declared.filter((n) => tensors.has(n)).map((n) => [n, tensors.get(n)]));
+        const outputs = await vision.run(inputs, { outputHiddenStates: o.outputHiddenStates, outputAttentions: o.outputAttentions });
         await writeFileAtomic(o.out, writeSafetensors(outputs));
         const names = Object.keys(outputs).sort();
-        process.stdout.write(`${architecture} on ${o.device}: wrote ${names.length} outputs to ${o.out} (${names.join(', ')})\n`);
+        process.stdout.write(`${vision.architecture} on ${o.device}: wrote ${names.length} outputs to ${o.out} (${names.join(', ')})\n`);
       } finally {
         await vision.dispose();
       }

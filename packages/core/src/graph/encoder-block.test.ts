@@ -20,10 +20,15 @@ describe.each(testDevices())('ViT encoder layer on %s', (device) => {
 
     const g = new GraphBuilder({ attentionKernel: kernel });
     const x = g.input('hidden', 'float32', ['batch', h0.shape[1], config.hidden_size]);
-    const { hidden } = encoderBlock(g, x, readEncoderLayer(weights, 'encoder.layer.0.', config.hidden_size, { naming: 'vit', ffn: 'mlp' }), {
-      numHeads: config.num_attention_heads,
-      eps: config.layer_norm_eps,
-    });
+    const { hidden } = encoderBlock(
+      g,
+      x,
+      readEncoderLayer(weights, 'encoder.layer.0.', config.hidden_size, { naming: 'vit', ffn: 'mlp' }),
+      {
+        numHeads: config.num_attention_heads,
+        eps: config.layer_norm_eps,
+      },
+    );
     g.output(hidden, 'out');
     const session = await ModelSession.create(g.toModelProto(), { device });
     const { out } = await session.run({ hidden: h0 });

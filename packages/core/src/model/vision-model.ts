@@ -4,8 +4,8 @@ import { readId2Label } from '../config/model-config.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import { GraphBuilder } from '../graph/graph-builder.js';
 import { identity } from '../graph/ops.js';
-import type { Dim, Value } from '../graph/value.js';
 import { checkPrecisionDevice, type WeightPrecision } from '../graph/precision/weight-precision.js';
+import type { Dim, Value } from '../graph/value.js';
 import { loadPretrained, type PretrainedFiles, type PretrainedOptions } from '../hub/load-pretrained.js';
 import type { ImageSource, LoadImageOptions } from '../image/image-source.js';
 import { createImageProcessor, type ImageProcessor, type PreprocessorConfig, type ProcessorOutput } from '../preprocess/image-processor.js';
@@ -347,7 +347,12 @@ export abstract class VisionModel {
   private graphCacheKey(request: GraphRequest): string | undefined {
     if (!this.files.fingerprint) return undefined;
     const { dtype, attentionKernel } = this.options;
-    return JSON.stringify({ checkpoint: this.files.fingerprint, architecture: this.architecture, options: { dtype, attentionKernel }, request });
+    return JSON.stringify({
+      checkpoint: this.files.fingerprint,
+      architecture: this.architecture,
+      options: { dtype, attentionKernel },
+      request,
+    });
   }
 
   private entry(request: GraphRequest): SessionEntry {
@@ -388,7 +393,11 @@ function castInput(t: Tensor, spec: InputSpec, bad: () => VitkitError): Tensor {
   if (t.dtype === spec.dtype) return t;
   if (spec.dtype === 'float32' && t.dtype !== 'bool') return new Tensor('float32', toFloat32Array(t), t.shape);
   if (spec.dtype === 'int64' && (t.dtype === 'int32' || t.dtype === 'int16' || t.dtype === 'int8' || t.dtype === 'uint8')) {
-    return new Tensor('int64', BigInt64Array.from(t.data as ArrayLike<number>, (v) => BigInt(v)), t.shape);
+    return new Tensor(
+      'int64',
+      BigInt64Array.from(t.data as ArrayLike<number>, (v) => BigInt(v)),
+      t.shape,
+    );
   }
   throw bad();
 }

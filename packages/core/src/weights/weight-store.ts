@@ -66,7 +66,8 @@ export class WeightStore {
       );
     }
     const t = this.tensors().get(name);
-    if (!t) throw new VitkitError('WEIGHTS_TRUNCATED', `${this.source}: tensor "${this.fullKey(name)}" is in the header but could not be read.`);
+    if (!t)
+      throw new VitkitError('WEIGHTS_TRUNCATED', `${this.source}: tensor "${this.fullKey(name)}" is in the header but could not be read.`);
     return t;
   }
 

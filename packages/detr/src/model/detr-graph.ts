@@ -7,9 +7,9 @@ import {
   norm,
   ops,
   type RawConfig,
+  readId2Label,
   readLinear,
   readNorm,
-  readId2Label,
   Tensor,
   type Value,
   VitkitError,
@@ -221,7 +221,12 @@ export function buildDetrGraph(
   return {
     outputs: {
       logits: detection
-        ? linear(g, sequence, readLinear(weights, 'class_labels_classifier', { inFeatures: spec.dModel, bias: 'required' }), 'class_labels_classifier')
+        ? linear(
+            g,
+            sequence,
+            readLinear(weights, 'class_labels_classifier', { inFeatures: spec.dModel, bias: 'required' }),
+            'class_labels_classifier',
+          )
         : undefined,
       pred_boxes: detection ? boxHead(g, sequence, spec, weights) : undefined,
       last_hidden_state: sequence,
@@ -242,11 +247,16 @@ function zeroQueries(g: GraphBuilder, like: Value, queries: number, d: number): 
 function boxHead(g: GraphBuilder, x: Value, spec: DetrSpec, weights: WeightStore): Value {
   let h = x;
   for (let i = 0; i < spec.bboxLayers; i++) {
-    h = linear(g, h, readLinear(weights, `bbox_predictor.layers.${i}`, {
+    h = linear(
+      g,
+      h,
+      readLinear(weights, `bbox_predictor.layers.${i}`, {
         inFeatures: spec.dModel,
         outFeatures: i === spec.bboxLayers - 1 ? 4 : spec.dModel,
         bias: 'required',
-      }), `bbox_predictor.layers.${i}`);
+      }),
+      `bbox_predictor.layers.${i}`,
+    );
     if (i < spec.bboxLayers - 1) h = ops.relu(g, h);
   }
   return ops.sigmoid(g, h);

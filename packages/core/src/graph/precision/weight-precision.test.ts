@@ -11,9 +11,9 @@ import { GraphBuilder } from '../graph-builder.js';
 import { readEncoderLayer } from '../hf-encoder-layer.js';
 import { onnx } from '../onnx-proto.js';
 import { add, concat, mul, slice } from '../ops.js';
+import type { Value } from '../value.js';
 import { dequantizeInt4Blockwise, quantizeInt4Blockwise, quantizeInt8PerChannel } from './quantize.js';
 import type { WeightPrecision } from './weight-precision.js';
-import type { Value } from '../value.js';
 
 const hasWebGpu = testDevices().includes('webgpu');
 
@@ -160,7 +160,11 @@ class TinyDinov2 extends VisionModel {
     const zeros = mul(g, slice(g, patches, [0], [1], [1]), g.constant(Tensor.fromFloat32([0], []), 'zero'));
     const cls = add(g, zeros, g.constant(w.get('embeddings.cls_token').toFloat32(), 'cls'));
     let x = add(g, concat(g, [cls, patches], 1), g.constant(w.get('embeddings.position_embeddings').toFloat32(), 'pos'));
-    for (let i = 0; i < layers; i++) x = encoderBlock(g, x, readEncoderLayer(w, `encoder.layer.${i}.`, hidden, { naming: 'dinov2', ffn: 'mlp' }), { numHeads: 2, eps: 1e-6 }).hidden;
+    for (let i = 0; i < layers; i++)
+      x = encoderBlock(g, x, readEncoderLayer(w, `encoder.layer.${i}.`, hidden, { naming: 'dinov2', ffn: 'mlp' }), {
+        numHeads: 2,
+        eps: 1e-6,
+      }).hidden;
     return { outputs: { last_hidden_state: norm(g, x, { weight: w.get('layernorm.weight'), bias: w.get('layernorm.bias') }, 1e-6) } };
   }
 }
