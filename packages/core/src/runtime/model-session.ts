@@ -148,7 +148,7 @@ export class ModelSession {
     return out;
   }
 
-  /** Ends onnxruntime's profiling and returns the profile file it wrote, if profiling was on. */
+  /** Ends onnxruntime's profiling (it writes the profile file named by `profilePrefix`), if profiling was on. */
   endProfiling(): void {
     this.live().endProfiling?.();
   }
