@@ -1,7 +1,7 @@
-import { loadPretrained, type Tensor, VitkitError } from '@vitkit/core';
+import { loadPretrained, Tensor, VitkitError } from '@vitkit/core';
 import { fixturePath, readFixtureTensors } from '@vitkit/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DinoModel, Dinov2 } from './dino-model.js';
+import { Dino, DinoModel, Dinov2 } from './dino-model.js';
 
 const CATS = fixturePath('preprocess/images/cats.png');
 const models: DinoModel[] = [];
@@ -144,5 +144,58 @@ describe('optimizedModelCache', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('sessions per input size', () => {
+  const pixels = (h: number, w: number, seed: number) => {
+    const data = Float32Array.from({ length: 3 * h * w }, (_, i) => Math.sin(i * 0.37 + seed));
+    return new Tensor('float32', data, [1, 3, h, w]);
+  };
+
+  it('keeps at most maxSessions, least recently used out, and a size evicted then asked again is rebuilt with the same outputs', async () => {
+    const model = new DinoModel(await loadPretrained(fixturePath('dinov2/interp-nonsquare')), { device: 'cpu', maxSessions: 2 });
+    models.push(model);
+    const sizes: [number, number][] = [
+      [28, 28],
+      [42, 28],
+      [28, 56],
+      [56, 42],
+    ];
+    const first = (await model.run({ pixel_values: pixels(28, 28, 1) })).last_hidden_state;
+    for (const [h, w] of sizes.slice(1)) {
+      await model.run({ pixel_values: pixels(h, w, 2) });
+      expect(model.sessionCount).toBeLessThanOrEqual(2);
+    }
+    expect(model.sessionCount).toBe(2);
+    const again = (await model.run({ pixel_values: pixels(28, 28, 1) })).last_hidden_state;
+    expect(Array.from(again.data as Float32Array)).toEqual(Array.from(first.data as Float32Array));
+  });
+
+  it('runs many sizes concurrently under a bound of 1 without disposing a session in use', async () => {
+    const model = new DinoModel(await loadPretrained(fixturePath('dinov2/interp-nonsquare')), { device: 'cpu', maxSessions: 1 });
+    models.push(model);
+    const runs = [28, 42, 56, 70].map((h, i) => model.run({ pixel_values: pixels(h, 28, i) }));
+    const outs = await Promise.all(runs);
+    outs.forEach((o, i) => expect(o.last_hidden_state.shape).toEqual([1, 1 + ((28 + 14 * i) / 14) * 2, 32]));
+    expect(model.sessionCount).toBe(1);
+  });
+
+  it('refuses a maxSessions that is not a positive integer', async () => {
+    const files = await loadPretrained(fixturePath('dinov2/default-res'));
+    expect(() => new DinoModel(files, { maxSessions: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});
+
+describe('Dino and Dinov2 take their own checkpoints', () => {
+  it('Dino refuses a DINOv2 checkpoint and Dinov2 a ViT one, naming the class to use', async () => {
+    await expect(Dino.fromPretrained(fixturePath('dinov2/default-res'))).rejects.toMatchObject({
+      code: 'MODEL_TYPE_UNSUPPORTED',
+      message: expect.stringContaining('Use Dinov2'),
+    });
+    await expect(Dinov2.fromPretrained(fixturePath('vit/dino-attentions'))).rejects.toMatchObject({
+      code: 'MODEL_TYPE_UNSUPPORTED',
+      message: expect.stringContaining('Use Dino'),
+    });
   });
 });
