@@ -1,11 +1,19 @@
 // Building blocks for family packages. Not semver-stable for end users.
 
-export { type AttentionArgs, type AttentionKernelName, type AttentionResult, attention } from './attention/attention.js';
+export {
+  type AttentionArgs,
+  type AttentionKernelName,
+  type AttentionResult,
+  attention,
+  type QkvBias,
+  type RotateQueryKey,
+} from './attention/attention.js';
 export { ConfigReader, type RawConfig, readId2Label } from './config/model-config.js';
 export * from './graph/blocks.js';
 export { float, floats, GraphBuilder, type GraphBuilderOptions, MS_DOMAIN } from './graph/graph-builder.js';
 export { readEncoderLayer } from './graph/hf-encoder-layer.js';
 export * as ops from './graph/ops.js';
+export { type SerializeOptions, serializeGraph } from './graph/serialize-graph.js';
 export type { Dim, Value } from './graph/value.js';
 export * from './index.js';
 export type { GraphRequest } from './model/vision-model.js';

@@ -2,11 +2,12 @@ import type { AttentionKernelName } from '../attention/attention.js';
 import { readId2Label } from '../config/model-config.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import type { GraphBuilder } from '../graph/graph-builder.js';
-import { checkPrecisionDevice, type WeightPrecision } from '../graph/precision/weight-precision.js';
+import type { WeightPrecision } from '../graph/precision/weight-precision.js';
+import { serializeGraph } from '../graph/serialize-graph.js';
 import { loadPretrained, type PretrainedFiles, type PretrainedOptions } from '../hub/load-pretrained.js';
 import type { ImageSource, LoadImageOptions } from '../image/image-source.js';
 import { createImageProcessor, type ImageProcessor, type PreprocessorConfig, type ProcessorOutput } from '../preprocess/image-processor.js';
-import { type Device, defaultAttentionKernel } from '../runtime/device.js';
+import { checkPrecisionDevice, type Device, defaultAttentionKernel } from '../runtime/device.js';
 import { defaultDevice, ModelSession, type SessionOptions } from '../runtime/model-session.js';
 import { Tensor } from '../tensor/tensor.js';
 import { type Classification, type ClassifyOptions, topClasses } from './classification.js';
@@ -49,7 +50,7 @@ export interface GraphRequest {
   withPixelMask: boolean;
   /**
    * Precision the graph will be serialized in. Builders emit float32 and need not act on it: the
-   * builder's `toModelProto({ weightPrecision })` rewrites the graph (fp16 casts, quantized Linears).
+   * `serializeGraph(g, { weightPrecision })` rewrites the graph (fp16 casts, quantized Linears).
    */
   dtype?: ModelDtype;
 }
@@ -231,7 +232,7 @@ export abstract class VisionModel {
         const build = () => {
           const g = this.buildGraph(request);
           nodeCount = g.nodeCount;
-          return g.toModelProto({ weightPrecision: request.dtype ?? 'fp32' });
+          return serializeGraph(g, { weightPrecision: request.dtype ?? 'fp32' });
         };
         const session = await ModelSession.create(build, { ...this.sessionOptions(), cacheKey: this.graphCacheKey(request) });
         return { session, nodeCount };
