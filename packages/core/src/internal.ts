@@ -10,7 +10,7 @@ export {
 } from './attention/attention.js';
 export { ConfigReader, type RawConfig, readId2Label } from './config/model-config.js';
 export * from './graph/blocks.js';
-export { float, floats, GraphBuilder, type GraphBuilderOptions, MS_DOMAIN } from './graph/graph-builder.js';
+export { GraphBuilder, type GraphBuilderOptions } from './graph/graph-builder.js';
 export { readEncoderLayer } from './graph/hf-encoder-layer.js';
 export * as ops from './graph/ops.js';
 export { type SerializeOptions, serializeGraph } from './graph/serialize-graph.js';

@@ -29,7 +29,7 @@ function f32(t: Tensor): Tensor<'float32'> {
  * [out, in] → [in, out], done once at build time so the graph runs a plain MatMul; an optional
  * per-output scale (folded layer-scale) is applied in the same pass.
  */
-export function transposeWeight(w: Tensor, outputScale?: Float32Array): Tensor<'float32'> {
+function transposeWeight(w: Tensor, outputScale?: Float32Array): Tensor<'float32'> {
   const [o, i] = w.shape;
   const src = toFloat32Array(w);
   const out = new Float32Array(o * i);
@@ -87,7 +87,7 @@ export function mlp(g: GraphBuilder, x: Value, fc1: LinearWeights, fc2: LinearWe
 }
 
 /** DINOv2's SwiGLU: weights_in gives [x1, x2]; silu(x1) * x2 → weights_out. */
-export function swiGlu(g: GraphBuilder, x: Value, weightsIn: LinearWeights, weightsOut: LinearWeights): Value {
+function swiGlu(g: GraphBuilder, x: Value, weightsIn: LinearWeights, weightsOut: LinearWeights): Value {
   const h = linear(g, x, weightsIn, 'weights_in');
   const hidden = (h.shape[h.shape.length - 1] as number) / 2;
   const x1 = slice(g, h, [0], [hidden], [-1]);
@@ -204,5 +204,3 @@ export function outputAttentions(g: GraphBuilder, attentions: readonly Value[]):
   attentions.forEach((a, i) => g.output(a, `attentions_${i}`));
   g.output(identity(g, attentions[attentions.length - 1]), 'attentions_last');
 }
-
-export { f32 as weightAsFloat32 };

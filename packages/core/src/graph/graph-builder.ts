@@ -9,13 +9,9 @@ import { type Dim, formatShape, type Value } from './value.js';
 export class FloatAttr {
   constructor(readonly value: number) {}
 }
-export class FloatsAttr {
-  constructor(readonly value: readonly number[]) {}
-}
 export const float = (v: number) => new FloatAttr(v);
-export const floats = (v: readonly number[]) => new FloatsAttr(v);
 
-export type AttrValue = number | readonly number[] | string | FloatAttr | FloatsAttr;
+export type AttrValue = number | readonly number[] | string | FloatAttr;
 export type Attrs = Record<string, AttrValue | undefined>;
 
 export interface OutputSpec {
@@ -67,7 +63,6 @@ export class GraphBuilder {
   private readonly domains = new Map<string, number>();
   private readonly usedNames = new Set<string>();
   private readonly scopes: string[] = [];
-  private initializerBytes = 0;
 
   constructor(options: GraphBuilderOptions = {}) {
     this.opset = options.opset ?? 21;
@@ -80,10 +75,6 @@ export class GraphBuilder {
     return this.nodes.length;
   }
 
-  get weightBytes(): number {
-    return this.initializerBytes;
-  }
-
   /** Names nodes and values under a prefix (e.g. `encoder.layer.3`), which profiles and errors show. */
   scope<T>(name: string, body: () => T): T {
     this.scopes.push(name);
@@ -94,7 +85,7 @@ export class GraphBuilder {
     }
   }
 
-  uniqueName(base: string): string {
+  private uniqueName(base: string): string {
     const scoped = this.scopes.length ? `${this.scopes.join('/')}/${base}` : base;
     let name = scoped;
     for (let i = 1; this.usedNames.has(name); i++) name = `${scoped}_${i}`;
@@ -130,7 +121,6 @@ export class GraphBuilder {
     const raw = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
     this.initializers.push({ name, dataType: onnxElementType(tensor.dtype), dims: [...tensor.shape], rawData: raw });
     this.valueSpecs.set(name, { dtype: tensor.dtype, shape: [...tensor.shape] });
-    this.initializerBytes += raw.byteLength;
     return { name, dtype: tensor.dtype, shape: [...tensor.shape] };
   }
 
@@ -214,7 +204,6 @@ function valueInfo(name: string, dtype: DType, shape: readonly Dim[]): IValueInf
 function attribute(opType: string, name: string, v: AttrValue): IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if (v instanceof FloatAttr) return { name, type: T.FLOAT, f: v.value };
-  if (v instanceof FloatsAttr) return { name, type: T.FLOATS, floats: [...v.value] };
   if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
   if (typeof v === 'number') {
     if (!Number.isInteger(v)) {
@@ -223,7 +212,7 @@ function attribute(opType: string, name: string, v: AttrValue): IAttributeProto 
     return { name, type: T.INT, i: v };
   }
   if (!v.every((x) => Number.isInteger(x))) {
-    throw new VitkitError('GRAPH_INVALID', `${opType}.${name} = [${v.join(', ')}] has non-integers; wrap float lists with floats().`);
+    throw new VitkitError('GRAPH_INVALID', `${opType}.${name} = [${v.join(', ')}] has non-integers; float lists are not supported.`);
   }
   return { name, type: T.INTS, ints: [...v] };
 }

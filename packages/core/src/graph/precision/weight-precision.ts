@@ -1,5 +1,6 @@
 import { VitkitError } from '../../errors/vitkit-error.js';
 import { float32ToFloat16Bits } from '../../tensor/half.js';
+import { MS_DOMAIN } from '../graph-builder.js';
 import type { GraphParts } from '../graph-parts.js';
 import type { INodeProto, ITensorProto, IValueInfoProto } from '../onnx-proto.js';
 import { quantizeInt4Blockwise, quantizeInt8PerChannel } from './quantize.js';
@@ -30,7 +31,6 @@ export interface PrecisionPassOptions {
   int8Bits?: 7 | 8;
 }
 
-const MS_DOMAIN = 'com.microsoft';
 const FLOAT = 1;
 const UINT8 = 2;
 const INT8 = 3;
