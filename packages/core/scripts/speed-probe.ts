@@ -14,6 +14,7 @@ import {
   type GraphRequest,
   ModelSession,
   type SessionOptions,
+  serializeGraph,
   Tensor,
   WeightStore,
 } from '../src/internal.js';
@@ -122,7 +123,7 @@ async function vitkitRunner(dtype: ModelDtype, extra: SessionOptions = {}): Prom
   synth ??= synthDinov2Small();
   const t0 = performance.now();
   const g = buildVitkit(dtype);
-  const proto = g.toModelProto(serializeOptions(dtype));
+  const proto = serializeGraph(g, serializeOptions(dtype));
   const t1 = performance.now();
   const session = await ModelSession.create(proto, { device: 'cpu', threads: THREADS, ...extra });
   const t2 = performance.now();
@@ -262,7 +263,7 @@ console.log(
 if (has('save')) {
   const { writeFileSync } = await import('node:fs');
   for (const d of DTYPES)
-    writeFileSync(flag('save', '/tmp/vitkit.onnx').replace('.onnx', `-${d}.onnx`), buildVitkit(d).toModelProto(serializeOptions(d)));
+    writeFileSync(flag('save', '/tmp/vitkit.onnx').replace('.onnx', `-${d}.onnx`), serializeGraph(buildVitkit(d), serializeOptions(d)));
   process.exit(0);
 }
 if (has('cold')) {

@@ -1,12 +1,20 @@
 // Building blocks for family packages. Not semver-stable for end users.
 
-export { type AttentionArgs, type AttentionKernelName, type AttentionResult, attention } from './attention/attention.js';
+export {
+  type AttentionArgs,
+  type AttentionKernelName,
+  type AttentionResult,
+  attention,
+  type QkvBias,
+  type RotateQueryKey,
+} from './attention/attention.js';
 export { ConfigReader, type RawConfig, readId2Label } from './config/model-config.js';
 export * from './graph/blocks.js';
-export { float, floats, GraphBuilder, type GraphBuilderOptions, MS_DOMAIN } from './graph/graph-builder.js';
+export { GraphBuilder, type GraphBuilderOptions } from './graph/graph-builder.js';
 export { type EncoderLayerLayout, readEncoderLayer } from './graph/hf-encoder-layer.js';
 export * as ops from './graph/ops.js';
 export { type LinearShape, readLinear, readNorm, readVector } from './graph/read-weights.js';
+export { type SerializeOptions, serializeGraph } from './graph/serialize-graph.js';
 export type { Dim, Value } from './graph/value.js';
 export * from './index.js';
 export { processorInputSize } from './model/model-family.js';

@@ -10,6 +10,7 @@ import {
   type NormWeights,
   norm,
   ops,
+  projectQkv,
   type RawConfig,
   readLinear,
   readNorm,
@@ -268,9 +269,7 @@ export function windowAttention(
     layout.shift ? 'shifted_window_bias' : 'window_bias',
   );
   const attn = attention(g, {
-    q: linear(g, windows, w.query, 'query'),
-    k: linear(g, windows, w.key, 'key'),
-    v: linear(g, windows, w.value, 'value'),
+    ...projectQkv(g, windows, w),
     numHeads: o.heads,
     bias,
     wantProbs: o.wantProbs,

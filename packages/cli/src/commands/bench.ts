@@ -21,7 +21,7 @@ import {
   Tensor,
   VitkitError,
 } from '@vitkit/core';
-import { cosineSimilarity, GraphBuilder, ops } from '@vitkit/core/internal';
+import { cosineSimilarity, GraphBuilder, ops, serializeGraph } from '@vitkit/core/internal';
 import { architectureFor, findFamily } from '@vitkit/models';
 import { type Command, Option } from 'commander';
 import { writeFileAtomic } from '../output-file.js';
@@ -424,9 +424,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-/** As VisionModel serializes: `toModelProto({ weightPrecision })` is where core turns the float32 graph into fp16/int8/int4. */
+/** As VisionModel serializes: `serializeGraph(g, { weightPrecision })` is where core turns the float32 graph into fp16/int8/int4. */
 function serialize(graph: GraphBuilder, dtype: BenchDtype): Uint8Array {
-  return graph.toModelProto({ weightPrecision: dtype });
+  return serializeGraph(graph, { weightPrecision: dtype });
 }
 
 export function percentile(values: readonly number[], p: number): number {

@@ -1,40 +1,12 @@
 import { VitkitError } from '../errors/vitkit-error.js';
 import type { GraphBuilder } from '../graph/graph-builder.js';
 import { type Dim, formatShape, type Value } from '../graph/value.js';
+import type { AttentionArgs, AttentionKernel, AttentionKernelName, AttentionResult, KernelArgs } from './attention-kernel.js';
 import { fusedAttention } from './fused-kernel.js';
+import { addQkvBias } from './qkv-bias.js';
 import { referenceAttention } from './reference-kernel.js';
 
-export interface AttentionArgs {
-  /** [B, S, C] */
-  q: Value;
-  /** [B, L, C] */
-  k: Value;
-  /** [B, L, C] */
-  v: Value;
-  numHeads: number;
-  /** Defaults to 1/sqrt(C / numHeads). */
-  scale?: number;
-  /**
-   * Additive bias on the scores, [P, H|1, S, L] with P = 1, or P windows that repeat along the batch
-   * (Swin: batch = images × windows, P = windows per image).
-   */
-  bias?: Value;
-  /** [B, L], 1 for keys to attend to and 0 for padding (any numeric dtype). */
-  keyPaddingMask?: Value;
-  /** Also return softmax probabilities [B, H, S, L] (attention maps); forces the reference kernel. */
-  wantProbs?: boolean;
-}
-
-export interface AttentionResult {
-  /** [B, S, C] */
-  output: Value;
-  /** [B, H, S, L] when asked for. */
-  probs?: Value;
-}
-
-export type AttentionKernelName = 'reference' | 'fused';
-
-export type AttentionKernel = (g: GraphBuilder, args: Required<Pick<AttentionArgs, 'scale'>> & AttentionArgs) => AttentionResult;
+export type { AttentionArgs, AttentionKernelName, AttentionResult, QkvBias, RotateQueryKey } from './attention-kernel.js';
 
 const KERNELS: Record<AttentionKernelName, AttentionKernel> = {
   reference: referenceAttention,
@@ -42,19 +14,28 @@ const KERNELS: Record<AttentionKernelName, AttentionKernel> = {
 };
 
 /**
- * Multi-head attention over already-projected q, k, v. Model code calls this and never spells
- * attention out; the kernel is the graph's (chosen per backend), except that a layer asked for its
+ * Multi-head attention over projected q, k, v. Model code calls this and never spells attention out;
+ * the kernel is the graph's (chosen per backend above graph/), except that a layer asked for its
  * probabilities uses the reference kernel, the one that can return them.
+ *
+ * Projection biases given as `qkvBias` are the kernel's to add (the fused one folds them into
+ * MultiHeadAttention), unless a `rotate` hook must see the biased q and k: then they are added first.
  */
 export function attention(g: GraphBuilder, args: AttentionArgs, kernel: AttentionKernelName = g.attentionKernel): AttentionResult {
   checkAttentionShapes(args);
+  const { rotate, scale, ...rest } = args;
   const headDim = (args.q.shape[2] as number) / args.numHeads;
-  const full = { ...args, scale: args.scale ?? 1 / Math.sqrt(headDim) };
-  const chosen = args.wantProbs ? 'reference' : kernel;
-  return KERNELS[chosen](g, full);
+  let kernelArgs: KernelArgs = { ...rest, scale: scale ?? 1 / Math.sqrt(headDim) };
+  if (rotate) {
+    const biased = addQkvBias(g, args, args.qkvBias);
+    const rotated = rotate(g, biased.q, biased.k);
+    checkRotated(biased, rotated);
+    kernelArgs = { ...kernelArgs, ...rotated, v: biased.v, qkvBias: undefined };
+  }
+  return KERNELS[args.wantProbs ? 'reference' : kernel](g, kernelArgs);
 }
 
-function checkAttentionShapes({ q, k, v, numHeads, bias, keyPaddingMask }: AttentionArgs): void {
+function checkAttentionShapes({ q, k, v, numHeads, qkvBias, bias, keyPaddingMask }: AttentionArgs): void {
   const fail = (why: string) =>
     new VitkitError(
       'GRAPH_SHAPE_MISMATCH',
@@ -65,11 +46,27 @@ function checkAttentionShapes({ q, k, v, numHeads, bias, keyPaddingMask }: Atten
   if (typeof c !== 'number' || c % numHeads !== 0) throw fail(`${c} channels do not split into ${numHeads} heads`);
   if (k.shape[2] !== c || v.shape[2] !== c) throw fail('q, k and v must have the same channels');
   if (!sameLength(k.shape[1], v.shape[1])) throw fail('k and v must have the same number of tokens');
+  for (const [which, b] of Object.entries(qkvBias ?? {})) {
+    if (b && (b.shape.length !== 1 || b.shape[0] !== c)) throw fail(`qkvBias.${which} must be [${c}], got ${formatShape(b.shape)}`);
+  }
   if (bias && bias.shape.length !== 4) throw fail(`bias must be [P, heads, queries, keys], got ${formatShape(bias.shape)}`);
   if (bias && (bias.shape[2] !== q.shape[1] || bias.shape[3] !== k.shape[1]))
     throw fail(`bias ${formatShape(bias.shape)} does not match the queries and keys`);
   if (keyPaddingMask && (keyPaddingMask.shape.length !== 2 || keyPaddingMask.shape[1] !== k.shape[1])) {
     throw fail(`keyPaddingMask must be [batch, keys], got ${formatShape(keyPaddingMask.shape)}`);
+  }
+}
+
+/** A rotation may rewrite q and k but not their shapes: the kernel and the output projection rely on them. */
+function checkRotated(before: { q: Value; k: Value }, after: { q: Value; k: Value }): void {
+  for (const which of ['q', 'k'] as const) {
+    const [b, a] = [before[which].shape, after[which].shape];
+    if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
+      throw new VitkitError(
+        'GRAPH_SHAPE_MISMATCH',
+        `attention: rotate changed ${which} from ${formatShape(b)} to ${formatShape(a)}; it must keep the shape.`,
+      );
+    }
   }
 }
 

@@ -2,13 +2,16 @@ import { float, type GraphBuilder, MS_DOMAIN } from '../graph/graph-builder.js';
 import { add } from '../graph/ops.js';
 import type { Value } from '../graph/value.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { AttentionKernel } from './attention.js';
+import type { AttentionKernel } from './attention-kernel.js';
 import { keyPaddingBias } from './mask-bias.js';
+import { packedQkvBias } from './qkv-bias.js';
 import { referenceAttention } from './reference-kernel.js';
 
 /**
  * onnxruntime's com.microsoft MultiHeadAttention: one node instead of ~10, with the backend's own
- * fused kernel. Key padding is folded into `attention_bias`, because the WebGPU provider does not
+ * fused kernel. The Q/K/V projection biases go into its `bias` input, which adds them while splitting
+ * heads (no Add nodes; onnxruntime's cpu MHA has no packed-QKV format, so Q, K and V stay separate
+ * inputs). Key padding is folded into `attention_bias`, because the WebGPU provider does not
  * implement the `key_padding_mask` input.
  */
 export const fusedAttention: AttentionKernel = (g, args) => {
@@ -22,7 +25,7 @@ export const fusedAttention: AttentionKernel = (g, args) => {
   }
   const [output] = g.node(
     'MultiHeadAttention',
-    [q, k, v, undefined, undefined, attnBias],
+    [q, k, v, packedQkvBias(g, args.qkvBias, q.shape[2] as number), undefined, attnBias],
     { num_heads: numHeads, scale: float(scale) },
     [{ dtype: q.dtype, shape: q.shape }],
     { domain: MS_DOMAIN },
@@ -35,34 +38,4 @@ function expandQueries(g: GraphBuilder, maskBias: Value, queries: number): Value
   const shape = g.constant(new Tensor('int64', BigInt64Array.from([1n, 1n, BigInt(queries), 1n]), [4]), 'expand_shape');
   const [b, , , l] = maskBias.shape;
   return g.node('Expand', [maskBias, shape], {}, [{ dtype: maskBias.dtype, shape: [b, 1, queries, l] }])[0];
-}
-
-export interface BiasedAttentionArgs {
-  /** [B, S, C], projected without bias. */
-  q: Value;
-  /** [B, L, C] */
-  k: Value;
-  /** [B, L, C] */
-  v: Value;
-  /** [3C] constant [bq | bk | bv]: MultiHeadAttention adds it while splitting heads (its `bias` input). */
-  qkvBias?: Value;
-  numHeads: number;
-  scale: number;
-  /** [1, H|1, S, L] additive bias (P = 1 only). */
-  bias?: Value;
-}
-
-/**
- * MultiHeadAttention with the Q/K/V projection biases folded into its `bias` input, so no Add nodes
- * run for them. (onnxruntime's cpu MHA has no packed-QKV format, so Q, K and V stay separate inputs.)
- */
-export function multiHeadAttentionWithBias(g: GraphBuilder, { q, k, v, qkvBias, numHeads, scale, bias }: BiasedAttentionArgs): Value {
-  const [output] = g.node(
-    'MultiHeadAttention',
-    [q, k, v, qkvBias, undefined, bias],
-    { num_heads: numHeads, scale: float(scale) },
-    [{ dtype: q.dtype, shape: q.shape }],
-    { domain: MS_DOMAIN },
-  );
-  return output;
 }

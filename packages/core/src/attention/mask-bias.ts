@@ -4,7 +4,7 @@ import type { Value } from '../graph/value.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** Large negative used for masked keys: finite, so a fully padded row stays NaN-free, as in HF. */
-export const MASKED_SCORE = -3.4028234663852886e38;
+const MASKED_SCORE = -3.4028234663852886e38;
 
 /** [B, L] keep-mask (1 = attend) → additive [B, 1, 1, L] bias of 0 or MASKED_SCORE. */
 export function keyPaddingBias(g: GraphBuilder, mask: Value): Value {

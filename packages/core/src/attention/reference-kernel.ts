@@ -2,11 +2,14 @@ import type { GraphBuilder } from '../graph/graph-builder.js';
 import { add, matMul, mul, reshape, softmax, transpose } from '../graph/ops.js';
 import type { Value } from '../graph/value.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { AttentionKernel } from './attention.js';
+import type { AttentionKernel } from './attention-kernel.js';
 import { keyPaddingBias } from './mask-bias.js';
+import { addQkvBias } from './qkv-bias.js';
 
-/** Standard ONNX attention: MatMul → scale → (+bias, +mask) → Softmax → MatMul. Runs everywhere. */
-export const referenceAttention: AttentionKernel = (g, { q, k, v, numHeads, scale, bias, keyPaddingMask, wantProbs }) => {
+/** Standard ONNX attention: (+qkv bias) → MatMul → scale → (+bias, +mask) → Softmax → MatMul. Runs everywhere. */
+export const referenceAttention: AttentionKernel = (g, args) => {
+  const { numHeads, scale, bias, keyPaddingMask, wantProbs } = args;
+  const { q, k, v } = addQkvBias(g, args, args.qkvBias);
   const c = q.shape[2] as number;
   const d = c / numHeads;
   const heads = (x: Value, perm: number[]) => transpose(g, reshape(g, x, [0, 0, numHeads, d]), perm);

@@ -1,5 +1,4 @@
-import { type AttentionResult, attention } from '../attention/attention.js';
-import { multiHeadAttentionWithBias } from '../attention/fused-kernel.js';
+import { type AttentionArgs, attention } from '../attention/attention.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import { Tensor, toFloat32Array } from '../tensor/tensor.js';
 import type { GraphBuilder } from './graph-builder.js';
@@ -30,7 +29,7 @@ function f32(t: Tensor): Tensor<'float32'> {
  * [out, in] → [in, out], done once at build time so the graph runs a plain MatMul; an optional
  * per-output scale (folded layer-scale) is applied in the same pass.
  */
-export function transposeWeight(w: Tensor, outputScale?: Float32Array): Tensor<'float32'> {
+function transposeWeight(w: Tensor, outputScale?: Float32Array): Tensor<'float32'> {
   const [o, i] = w.shape;
   const src = toFloat32Array(w);
   const out = new Float32Array(o * i);
@@ -46,10 +45,36 @@ export function transposeWeight(w: Tensor, outputScale?: Float32Array): Tensor<'
 }
 
 export function linear(g: GraphBuilder, x: Value, w: LinearWeights, name = 'linear'): Value {
+  const y = project(g, x, w, name);
+  return w.bias ? add(g, y, g.constant(f32(w.bias), `${name}.bias`)) : y;
+}
+
+/** A Linear's MatMul alone: x·Wᵀ, its bias left to the caller. */
+function project(g: GraphBuilder, x: Value, w: LinearWeights, name: string): Value {
   if (w.weight.shape.length !== 2)
     throw new VitkitError('WEIGHTS_SHAPE_MISMATCH', `${name}: weight must be 2-D, got [${w.weight.shape.join(', ')}].`);
-  const y = matMul(g, x, g.constant(transposeWeight(w.weight, w.outputScale), `${name}.weight`));
-  return w.bias ? add(g, y, g.constant(f32(w.bias), `${name}.bias`)) : y;
+  return matMul(g, x, g.constant(transposeWeight(w.weight, w.outputScale), `${name}.weight`));
+}
+
+export interface QkvWeights {
+  query: LinearWeights;
+  key: LinearWeights;
+  value: LinearWeights;
+}
+
+/**
+ * Self-attention's inputs from x: q, k, v as three bias-free MatMuls, with the biases handed to
+ * `attention()` as `qkvBias`, so the fused kernel adds them inside MultiHeadAttention (no Add nodes).
+ * Three MatMuls rather than one [C, 3C]: packing needs a Split on cpu (its MHA has no packed-QKV
+ * format), and measured no faster.
+ */
+export function projectQkv(g: GraphBuilder, x: Value, w: QkvWeights): Pick<AttentionArgs, 'q' | 'k' | 'v' | 'qkvBias'> {
+  return {
+    q: project(g, x, w.query, 'query'),
+    k: project(g, x, w.key, 'key'),
+    v: project(g, x, w.value, 'value'),
+    qkvBias: { q: w.query.bias, k: w.key.bias, v: w.value.bias },
+  };
 }
 
 export function norm(g: GraphBuilder, x: Value, w: NormWeights, eps: number, name = 'norm'): Value {
@@ -62,7 +87,7 @@ export function mlp(g: GraphBuilder, x: Value, fc1: LinearWeights, fc2: LinearWe
 }
 
 /** DINOv2's SwiGLU: weights_in gives [x1, x2]; silu(x1) * x2 → weights_out. */
-export function swiGlu(g: GraphBuilder, x: Value, weightsIn: LinearWeights, weightsOut: LinearWeights): Value {
+function swiGlu(g: GraphBuilder, x: Value, weightsIn: LinearWeights, weightsOut: LinearWeights): Value {
   const h = linear(g, x, weightsIn, 'weights_in');
   const hidden = (h.shape[h.shape.length - 1] as number) / 2;
   const x1 = slice(g, h, [0], [hidden], [-1]);
@@ -80,11 +105,8 @@ export function patchEmbedding(g: GraphBuilder, pixels: Value, proj: LinearWeigh
   return transpose(g, reshape(g, maps, [0, c as number, -1]), [0, 2, 1]);
 }
 
-export interface EncoderBlockWeights {
+export interface EncoderBlockWeights extends QkvWeights {
   norm1: NormWeights;
-  query: LinearWeights;
-  key: LinearWeights;
-  value: LinearWeights;
   attnOut: LinearWeights;
   norm2: NormWeights;
   ffn: { kind: 'mlp'; fc1: LinearWeights; fc2: LinearWeights } | { kind: 'swiglu'; weightsIn: LinearWeights; weightsOut: LinearWeights };
@@ -108,41 +130,17 @@ export interface EncoderBlockOptions {
  * - layer-scale γ is folded into the preceding Linear at build time (γ·(Wh + b) = (γW)h + γb): 24 Mul
  *   nodes fewer in a ViT-S, and the residual is a plain Add(x, MatMul + bias) (which the optional
  *   SkipLayerNormalization pass in `fusion/` can fuse; onnxruntime's own fusion skips pre-norm blocks);
- * - with the fused kernel, the Q/K/V biases go into MultiHeadAttention's `bias` input, which adds them
- *   while splitting heads (no Add nodes). Q/K/V stay three MatMuls: packing them into one [C, 3C]
- *   MatMul needs a Split on cpu (its MHA has no packed-QKV format), and measured no faster.
+ * - the Q/K/V biases go to `attention()` as `qkvBias` (see `projectQkv`).
  */
 export function encoderBlock(g: GraphBuilder, x: Value, w: EncoderBlockWeights, o: EncoderBlockOptions): { hidden: Value; probs?: Value } {
   const h = norm(g, x, w.norm1, o.eps, 'norm1');
-  let attn: AttentionResult;
-  if (biasesIntoAttention(g, w, o)) {
-    const c = h.shape[h.shape.length - 1] as number;
-    const scale = 1 / Math.sqrt(c / o.numHeads);
-    const qkvBias = packBias(w.query, w.key, w.value);
-    const bias = qkvBias ? g.constant(qkvBias, 'qkv.bias') : undefined;
-    const proj = (l: LinearWeights, name: string) => matMul(g, h, g.constant(transposeWeight(l.weight), `${name}.weight`));
-    attn = {
-      output: multiHeadAttentionWithBias(g, {
-        q: proj(w.query, 'query'),
-        k: proj(w.key, 'key'),
-        v: proj(w.value, 'value'),
-        qkvBias: bias,
-        numHeads: o.numHeads,
-        scale,
-        bias: o.attentionBias,
-      }),
-    };
-  } else {
-    attn = attention(g, {
-      q: linear(g, h, w.query, 'query'),
-      k: linear(g, h, w.key, 'key'),
-      v: linear(g, h, w.value, 'value'),
-      numHeads: o.numHeads,
-      bias: o.attentionBias,
-      keyPaddingMask: o.keyPaddingMask,
-      wantProbs: o.wantProbs,
-    });
-  }
+  const attn = attention(g, {
+    ...projectQkv(g, h, w),
+    numHeads: o.numHeads,
+    bias: o.attentionBias,
+    keyPaddingMask: o.keyPaddingMask,
+    wantProbs: o.wantProbs,
+  });
   const a = linear(g, attn.output, scaleOutputs(w.attnOut, w.layerScale1), 'attn_out');
   const x1 = add(g, x, a);
   const h2 = norm(g, x1, w.norm2, o.eps, 'norm2');
@@ -151,24 +149,6 @@ export function encoderBlock(g: GraphBuilder, x: Value, w: EncoderBlockWeights, 
       ? mlp(g, h2, w.ffn.fc1, scaleOutputs(w.ffn.fc2, w.layerScale2))
       : swiGlu(g, h2, w.ffn.weightsIn, scaleOutputs(w.ffn.weightsOut, w.layerScale2));
   return { hidden: add(g, x1, f), probs: attn.probs };
-}
-
-function biasesIntoAttention(g: GraphBuilder, w: EncoderBlockWeights, o: EncoderBlockOptions): boolean {
-  if (g.attentionKernel !== 'fused' || o.wantProbs || o.keyPaddingMask) return false;
-  if (o.attentionBias && o.attentionBias.shape[0] !== 1) return false;
-  const [out, inp] = w.query.weight.shape;
-  return [w.key, w.value].every((l) => l.weight.shape.length === 2 && l.weight.shape[0] === out && l.weight.shape[1] === inp);
-}
-
-/** [bq | bk | bv] for MultiHeadAttention's `bias` input (zeros where a projection has none). */
-function packBias(q: LinearWeights, k: LinearWeights, v: LinearWeights): Tensor<'float32'> | undefined {
-  if (!q.bias && !k.bias && !v.bias) return undefined;
-  const out = q.weight.shape[0];
-  const bias = new Float32Array(3 * out);
-  [q, k, v].forEach((l, i) => {
-    if (l.bias) bias.set(toFloat32Array(l.bias), i * out);
-  });
-  return new Tensor('float32', bias, [3 * out]);
 }
 
 /** Folds a per-output-channel scale γ into a Linear: its bias now, its weight rows when transposed. */
@@ -218,11 +198,3 @@ export function encoderStack(
   }
   return { hidden, hiddenStates, attentions };
 }
-
-/** Hugging Face's optional attention outputs: `attentions_<i>`, and `attentions_last` for the last block. */
-export function outputAttentions(g: GraphBuilder, attentions: readonly Value[]): void {
-  attentions.forEach((a, i) => g.output(a, `attentions_${i}`));
-  g.output(identity(g, attentions[attentions.length - 1]), 'attentions_last');
-}
-
-export { f32 as weightAsFloat32 };

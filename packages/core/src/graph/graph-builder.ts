@@ -1,22 +1,17 @@
 import { VitkitError } from '../errors/vitkit-error.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { fuseSkipLayerNorm } from './fusion/skip-layer-norm.js';
+import { encodeModel, type GraphParts } from './graph-parts.js';
 import { type IAttributeProto, type INodeProto, type ITensorProto, type IValueInfoProto, onnx, onnxElementType } from './onnx-proto.js';
-import { applyWeightPrecision, type GraphParts, type PrecisionPassOptions, type WeightPrecision } from './precision/weight-precision.js';
 import { type Dim, formatShape, type Value } from './value.js';
 
 /** Float attributes must be written as ONNX FLOAT; a bare JS number is written as INT. */
 export class FloatAttr {
   constructor(readonly value: number) {}
 }
-export class FloatsAttr {
-  constructor(readonly value: readonly number[]) {}
-}
 export const float = (v: number) => new FloatAttr(v);
-export const floats = (v: readonly number[]) => new FloatsAttr(v);
 
-export type AttrValue = number | readonly number[] | string | FloatAttr | FloatsAttr;
+export type AttrValue = number | readonly number[] | string | FloatAttr;
 export type Attrs = Record<string, AttrValue | undefined>;
 
 export interface OutputSpec {
@@ -37,27 +32,11 @@ export interface GraphBuilderOptions {
   /** ai.onnx opset; 21 gives LayerNormalization and Gelu as single ops. */
   opset?: number;
   name?: string;
-  /** Attention kernel model code gets from `attention()` (runtime picks one per backend). */
+  /**
+   * Attention kernel model code gets from `attention()` (default 'reference'). Chosen above graph/,
+   * per backend (runtime/device.ts `defaultAttentionKernel`); the builder only records it.
+   */
   attentionKernel?: 'reference' | 'fused';
-  /**
-   * Precision `toModelProto()` writes (default 'fp32'): the graph is built in float32 and rewritten on
-   * serialization (fp16 everywhere, or int8/int4 Linear weights); see `precision/weight-precision.ts`.
-   */
-  weightPrecision?: WeightPrecision;
-  /**
-   * Pattern fusions `toModelProto()` applies: residual Add (+ bias) + LayerNorm → com.microsoft
-   * SkipLayerNormalization, which onnxruntime's optimizer does not do for pre-norm blocks (their
-   * residual sum has two readers). See `fusion/`. Default false: on onnxruntime-node 1.30's cpu
-   * provider the fused kernel ran slower than Add + LayerNormalization (ViT-S/14: 18 vs ~9 ms a run).
-   */
-  fusions?: boolean;
-}
-
-export interface SerializeOptions extends PrecisionPassOptions {
-  /** Overrides the builder's `weightPrecision` for this serialization. */
-  weightPrecision?: WeightPrecision;
-  /** Overrides the builder's `fusions` for this serialization. */
-  fusions?: boolean;
 }
 
 /** Microsoft contrib ops live in this domain (MultiHeadAttention, SkipLayerNormalization, …). */
@@ -67,14 +46,14 @@ export const MS_DOMAIN = 'com.microsoft';
  * Builds an ONNX graph with typed, shape-checked values. Families add nodes through the typed
  * helpers in `ops.ts`, which compute output shapes and reject mismatches while the graph is
  * built, rather than leaving onnxruntime to fail at session creation with a less useful message.
+ * It records and serializes; rewrites (fusions, precision) are passes its caller runs on `parts()`
+ * (see `serialize-graph.ts`).
  */
 export class GraphBuilder {
   readonly opset: number;
   readonly name: string;
   readonly attentionKernel: 'reference' | 'fused';
-  readonly weightPrecision: WeightPrecision;
-  readonly fusions: boolean;
-  /** dtype and shape of every value (inputs, constants, node outputs), for the serialization passes. */
+  /** dtype and shape of every value (inputs, constants, node outputs), for passes that match on shapes. */
   private readonly valueSpecs = new Map<string, OutputSpec>();
   private readonly nodes: INodeProto[] = [];
   private readonly records: NodeRecord[] = [];
@@ -84,23 +63,16 @@ export class GraphBuilder {
   private readonly domains = new Map<string, number>();
   private readonly usedNames = new Set<string>();
   private readonly scopes: string[] = [];
-  private initializerBytes = 0;
 
   constructor(options: GraphBuilderOptions = {}) {
     this.opset = options.opset ?? 21;
     this.name = options.name ?? 'vitkit';
     this.attentionKernel = options.attentionKernel ?? 'reference';
-    this.weightPrecision = options.weightPrecision ?? 'fp32';
-    this.fusions = options.fusions ?? false;
     this.domains.set('', this.opset);
   }
 
   get nodeCount(): number {
     return this.nodes.length;
-  }
-
-  get weightBytes(): number {
-    return this.initializerBytes;
   }
 
   /** Names nodes and values under a prefix (e.g. `encoder.layer.3`), which profiles and errors show. */
@@ -113,7 +85,7 @@ export class GraphBuilder {
     }
   }
 
-  uniqueName(base: string): string {
+  private uniqueName(base: string): string {
     const scoped = this.scopes.length ? `${this.scopes.join('/')}/${base}` : base;
     let name = scoped;
     for (let i = 1; this.usedNames.has(name); i++) name = `${scoped}_${i}`;
@@ -149,7 +121,6 @@ export class GraphBuilder {
     const raw = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
     this.initializers.push({ name, dataType: onnxElementType(tensor.dtype), dims: [...tensor.shape], rawData: raw });
     this.valueSpecs.set(name, { dtype: tensor.dtype, shape: [...tensor.shape] });
-    this.initializerBytes += raw.byteLength;
     return { name, dtype: tensor.dtype, shape: [...tensor.shape] };
   }
 
@@ -187,20 +158,22 @@ export class GraphBuilder {
     return outs;
   }
 
-  /** Serializes to an ONNX ModelProto, in the builder's (or the given) weight precision. */
-  toModelProto(options: SerializeOptions = {}): Uint8Array {
-    let parts: GraphParts = { node: this.nodes, initializer: this.initializers, input: this.graphInputs, output: this.graphOutputs };
-    if (options.fusions ?? this.fusions) parts = fuseSkipLayerNorm(parts, (name) => this.valueSpecs.get(name));
-    parts = applyWeightPrecision(parts, options.weightPrecision ?? this.weightPrecision, options);
-    const domains = new Map(this.domains);
-    for (const n of parts.node) if (n.domain && !domains.has(n.domain)) domains.set(n.domain, 1);
-    const model = onnx.ModelProto.create({
-      irVersion: 10,
-      producerName: 'vitkit',
-      opsetImport: [...domains].map(([domain, version]) => ({ domain, version })),
-      graph: { name: this.name, ...parts },
-    });
-    return onnx.ModelProto.encode(model).finish();
+  /** The graph recorded so far, for passes and `encodeModel` (a snapshot; node and tensor objects are shared, and passes do not mutate them). */
+  parts(): GraphParts {
+    return {
+      name: this.name,
+      opsets: new Map(this.domains),
+      node: [...this.nodes],
+      initializer: [...this.initializers],
+      input: [...this.graphInputs],
+      output: [...this.graphOutputs],
+      valueSpecs: new Map(this.valueSpecs),
+    };
+  }
+
+  /** Serializes the graph as recorded, with no passes (to run some: `serializeGraph`, or `encodeModel(pass(g.parts()))`). */
+  toModelProto(): Uint8Array {
+    return encodeModel(this.parts());
   }
 
   /** Every node added through `node()` (output renames excluded), with value shapes: what FLOP counters walk. */
@@ -231,7 +204,6 @@ function valueInfo(name: string, dtype: DType, shape: readonly Dim[]): IValueInf
 function attribute(opType: string, name: string, v: AttrValue): IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if (v instanceof FloatAttr) return { name, type: T.FLOAT, f: v.value };
-  if (v instanceof FloatsAttr) return { name, type: T.FLOATS, floats: [...v.value] };
   if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
   if (typeof v === 'number') {
     if (!Number.isInteger(v)) {
@@ -240,7 +212,7 @@ function attribute(opType: string, name: string, v: AttrValue): IAttributeProto 
     return { name, type: T.INT, i: v };
   }
   if (!v.every((x) => Number.isInteger(x))) {
-    throw new VitkitError('GRAPH_INVALID', `${opType}.${name} = [${v.join(', ')}] has non-integers; wrap float lists with floats().`);
+    throw new VitkitError('GRAPH_INVALID', `${opType}.${name} = [${v.join(', ')}] has non-integers; float lists are not supported.`);
   }
   return { name, type: T.INTS, ints: [...v] };
 }

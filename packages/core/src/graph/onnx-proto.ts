@@ -4,7 +4,6 @@ import { VitkitError } from '../errors/vitkit-error.js';
 import type { DType } from '../tensor/dtype.js';
 
 export const onnx = onnxProto.onnx;
-export type OnnxNamespace = typeof onnxProto.onnx;
 
 const ELEMENT_TYPES: Record<DType, number> = {
   float32: 1,

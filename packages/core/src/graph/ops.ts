@@ -1,6 +1,6 @@
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
-import { type Attrs, float, type GraphBuilder, MS_DOMAIN, shapeError } from './graph-builder.js';
+import { type Attrs, float, type GraphBuilder, shapeError } from './graph-builder.js';
 import { type Dim, knownSize, type Value } from './value.js';
 
 // Typed op helpers: each computes its output shape, and refuses inputs whose shapes cannot work.
@@ -27,10 +27,8 @@ function binary(op: string) {
   return (g: GraphBuilder, a: Value, b: Value): Value => g.node(op, [a, b], {}, [{ dtype: a.dtype, shape: broadcastShapes(op, a, b) }])[0];
 }
 export const add = binary('Add');
-export const sub = binary('Sub');
 export const mul = binary('Mul');
 export const div = binary('Div');
-export const pow = binary('Pow');
 
 function unary(op: string) {
   return (g: GraphBuilder, x: Value, attrs: Attrs = {}): Value => g.node(op, [x], attrs, [{ dtype: x.dtype, shape: x.shape }])[0];
@@ -38,9 +36,6 @@ function unary(op: string) {
 export const relu = unary('Relu');
 export const tanh = unary('Tanh');
 export const sigmoid = unary('Sigmoid');
-export const sqrt = unary('Sqrt');
-export const erf = unary('Erf');
-export const neg = unary('Neg');
 export const identity = unary('Identity');
 /** Exact (erf) GELU, as Hugging Face's "gelu" activation. */
 export const gelu = (g: GraphBuilder, x: Value) => unary('Gelu')(g, x, { approximate: 'none' });
@@ -242,8 +237,6 @@ export function conv2d(g: GraphBuilder, x: Value, weight: Value, bias: Value | u
 export function cast(g: GraphBuilder, x: Value, to: DType, onnxType: number): Value {
   return g.node('Cast', [x], { to: onnxType }, [{ dtype: to, shape: x.shape }])[0];
 }
-
-export { MS_DOMAIN };
 
 export const sin = unary('Sin');
 export const cos = unary('Cos');

@@ -14,10 +14,6 @@ export function formatShape(shape: readonly Dim[]): string {
   return `[${shape.join(', ')}]`;
 }
 
-export function sameDim(a: Dim, b: Dim): boolean {
-  return a === b;
-}
-
 export function knownSize(shape: readonly Dim[]): number | undefined {
   let n = 1;
   for (const d of shape) {

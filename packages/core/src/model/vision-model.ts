@@ -4,12 +4,13 @@ import { readId2Label } from '../config/model-config.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import { GraphBuilder } from '../graph/graph-builder.js';
 import { identity } from '../graph/ops.js';
-import { checkPrecisionDevice, type WeightPrecision } from '../graph/precision/weight-precision.js';
+import type { WeightPrecision } from '../graph/precision/weight-precision.js';
+import { serializeGraph } from '../graph/serialize-graph.js';
 import type { Dim, Value } from '../graph/value.js';
 import { loadPretrained, type PretrainedFiles, type PretrainedOptions } from '../hub/load-pretrained.js';
 import type { ImageSource, LoadImageOptions } from '../image/image-source.js';
 import { createImageProcessor, type ImageProcessor, type PreprocessorConfig, type ProcessorOutput } from '../preprocess/image-processor.js';
-import { type Device, defaultAttentionKernel } from '../runtime/device.js';
+import { checkPrecisionDevice, type Device, defaultAttentionKernel } from '../runtime/device.js';
 import { defaultDevice, ModelSession, type SessionOptions } from '../runtime/model-session.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor, toFloat32Array } from '../tensor/tensor.js';
@@ -376,9 +377,9 @@ export abstract class VisionModel {
   }
 }
 
-/** As the graph is run: `toModelProto({ weightPrecision })` turns the float32 graph into fp16/int8/int4. */
+/** As the graph is run: the precision pass turns the float32 graph into fp16/int8/int4 on serialization. */
 function serialize(g: GraphBuilder, dtype: ModelDtype): Uint8Array {
-  return g.toModelProto({ weightPrecision: dtype });
+  return serializeGraph(g, { weightPrecision: dtype });
 }
 
 function releaseSession(entry: SessionEntry): void {

@@ -1,4 +1,8 @@
 import type { AttentionKernelName } from '../attention/attention.js';
+import { VitkitError } from '../errors/vitkit-error.js';
+import { WEIGHT_PRECISIONS, type WeightPrecision } from '../graph/precision/weight-precision.js';
+
+// Device policy: what each backend gets from the graph layer below (which kernel, which precisions).
 
 /** Where a model runs: onnxruntime-node's cpu/cuda/webgpu providers, or onnxruntime-web's wasm/webgpu. */
 export type Device = 'cpu' | 'wasm' | 'webgpu' | 'cuda';
@@ -8,4 +12,25 @@ export const DEVICES: readonly Device[] = ['cpu', 'wasm', 'webgpu', 'cuda'];
 /** Every backend here implements com.microsoft MultiHeadAttention, so the fused kernel is the default. */
 export function defaultAttentionKernel(_device: Device): AttentionKernelName {
   return 'fused';
+}
+
+/** Devices each precision is built for and tested on (others are refused with a pointer to these). */
+const PRECISION_DEVICES: Record<WeightPrecision, readonly Device[]> = {
+  fp32: ['cpu', 'wasm', 'webgpu', 'cuda'],
+  fp16: ['webgpu', 'cuda'],
+  int8: ['cpu'],
+  int4: ['cpu'],
+};
+
+export function checkPrecisionDevice(precision: WeightPrecision, device: Device): void {
+  if (!WEIGHT_PRECISIONS.includes(precision)) {
+    throw new VitkitError('INVALID_ARGUMENT', `dtype "${precision}" is not one of ${WEIGHT_PRECISIONS.join(', ')}.`);
+  }
+  const ok = PRECISION_DEVICES[precision];
+  if (!ok.includes(device)) {
+    throw new VitkitError(
+      'INVALID_ARGUMENT',
+      `dtype "${precision}" is not available on the "${device}" device; use it on ${ok.join(' or ')}, or use dtype "fp32" on ${device}.`,
+    );
+  }
 }

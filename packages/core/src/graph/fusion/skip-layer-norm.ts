@@ -1,9 +1,6 @@
 import type { DType } from '../../tensor/dtype.js';
+import type { GraphParts } from '../graph-parts.js';
 import type { INodeProto } from '../onnx-proto.js';
-import type { GraphParts } from '../precision/weight-precision.js';
-import type { Dim } from '../value.js';
-
-export type SpecLookup = (name: string) => { dtype: DType; shape: readonly Dim[] } | undefined;
 
 const FLOATS: readonly DType[] = ['float32', 'float16'];
 
@@ -20,7 +17,8 @@ const FLOATS: readonly DType[] = ['float32', 'float16'];
  * Adds are never touched. The fused node takes the residual Add's place in the node order, where all
  * of its inputs exist and before any reader of the sum.
  */
-export function fuseSkipLayerNorm(parts: GraphParts, specOf: SpecLookup): GraphParts {
+export function fuseSkipLayerNorm(parts: GraphParts): GraphParts {
+  const specOf = (name: string) => parts.valueSpecs.get(name);
   const producer = new Map<string, number>();
   const readers = new Map<string, number>();
   parts.node.forEach((n, i) => {

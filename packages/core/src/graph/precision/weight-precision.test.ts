@@ -11,6 +11,7 @@ import { GraphBuilder } from '../graph-builder.js';
 import { readEncoderLayer } from '../hf-encoder-layer.js';
 import { onnx } from '../onnx-proto.js';
 import { add, concat, mul, slice } from '../ops.js';
+import { serializeGraph } from '../serialize-graph.js';
 import type { Value } from '../value.js';
 import { dequantizeInt4Blockwise, quantizeInt4Blockwise, quantizeInt8PerChannel } from './quantize.js';
 import type { WeightPrecision } from './weight-precision.js';
@@ -84,7 +85,7 @@ async function runStack(
   precision: WeightPrecision,
   device: Device,
 ): Promise<{ out: Float32Array; ops: Map<string, number> }> {
-  const model = g.toModelProto({ weightPrecision: precision });
+  const model = serializeGraph(g, { weightPrecision: precision });
   const session = await ModelSession.create(model, { device });
   const x = new Tensor('float32', randomArray(VITS.tokens * VITS.c, 5), [1, VITS.tokens, VITS.c]);
   const { last_hidden_state } = await session.run({ x });
@@ -142,7 +143,7 @@ describe('ViT-S/14 block stack (real size, synthesized weights) in each precisio
   });
 });
 
-// ---- the DINOv2 fixture through VisionModel: ModelOptions.dtype → GraphRequest → toModelProto ----
+// ---- the DINOv2 fixture through VisionModel: ModelOptions.dtype → GraphRequest → serializeGraph ----
 
 /** DINOv2 as a minimal core-only builder (patch embedding, CLS, position embeddings, blocks, layernorm). */
 class TinyDinov2 extends VisionModel {
@@ -206,7 +207,7 @@ describe('DINOv2 fixture (dinov2/default-res) in each precision vs fp32', () => 
   it('fp16 graph (on cpu, through ModelSession): cosine ≥ 0.999', async () => {
     files ??= await loadPretrained(fixturePath('dinov2/default-res'));
     const g = new TinyDinov2(files, { device: 'cpu' }).graphFor(56, 56);
-    const session = await ModelSession.create(g.toModelProto({ weightPrecision: 'fp16' }), { device: 'cpu' });
+    const session = await ModelSession.create(serializeGraph(g, { weightPrecision: 'fp16' }), { device: 'cpu' });
     const out = (await session.run({ pixel_values: pixels() })).last_hidden_state;
     await session.dispose();
     const cos = cosineSimilarity(out.data as Float32Array, await reference());

@@ -1,6 +1,7 @@
 import { VitkitError } from '../../errors/vitkit-error.js';
-import type { Device } from '../../runtime/device.js';
 import { float32ToFloat16Bits } from '../../tensor/half.js';
+import { MS_DOMAIN } from '../graph-builder.js';
+import type { GraphParts } from '../graph-parts.js';
 import type { INodeProto, ITensorProto, IValueInfoProto } from '../onnx-proto.js';
 import { quantizeInt4Blockwise, quantizeInt8PerChannel } from './quantize.js';
 
@@ -20,35 +21,6 @@ export type WeightPrecision = 'fp32' | 'fp16' | 'int8' | 'int4';
 
 export const WEIGHT_PRECISIONS: readonly WeightPrecision[] = ['fp32', 'fp16', 'int8', 'int4'];
 
-/** Devices each precision is built for and tested on (others are refused with a pointer to these). */
-export const PRECISION_DEVICES: Record<WeightPrecision, readonly Device[]> = {
-  fp32: ['cpu', 'wasm', 'webgpu', 'cuda'],
-  fp16: ['webgpu', 'cuda'],
-  int8: ['cpu'],
-  int4: ['cpu'],
-};
-
-export function checkPrecisionDevice(precision: WeightPrecision, device: Device): void {
-  if (!WEIGHT_PRECISIONS.includes(precision)) {
-    throw new VitkitError('INVALID_ARGUMENT', `dtype "${precision}" is not one of ${WEIGHT_PRECISIONS.join(', ')}.`);
-  }
-  const ok = PRECISION_DEVICES[precision];
-  if (!ok.includes(device)) {
-    throw new VitkitError(
-      'INVALID_ARGUMENT',
-      `dtype "${precision}" is not available on the "${device}" device; use it on ${ok.join(' or ')}, or use dtype "fp32" on ${device}.`,
-    );
-  }
-}
-
-/** The parts of a GraphProto a precision pass rewrites. */
-export interface GraphParts {
-  node: INodeProto[];
-  initializer: ITensorProto[];
-  input: IValueInfoProto[];
-  output: IValueInfoProto[];
-}
-
 export interface PrecisionPassOptions {
   /**
    * int4: MatMulNBits accuracy_level. Default 0 (fp32 compute): on AVX2 without VNNI it ran at fp32
@@ -59,7 +31,6 @@ export interface PrecisionPassOptions {
   int8Bits?: 7 | 8;
 }
 
-const MS_DOMAIN = 'com.microsoft';
 const FLOAT = 1;
 const UINT8 = 2;
 const INT8 = 3;
@@ -263,5 +234,6 @@ function toFloat16(parts: GraphParts): GraphParts {
         : n.attribute;
     return { ...n, input, output, attribute };
   });
-  return { ...parts, initializer, node: [...head, ...node, ...tail] };
+  // Every float value changed type; no later pass needs the types, so they are dropped rather than redone.
+  return { ...parts, initializer, node: [...head, ...node, ...tail], valueSpecs: new Map() };
 }
