@@ -1,6 +1,14 @@
-import { isVitkitError, loadPretrained, type PretrainedFiles, Tensor } from '@vitkit/core';
-import { compareArrays, editCheckpoint, fixturePath, listModelCases, readFixtureJson, readFixtureTensors } from '@vitkit/test-support';
-import { describe, expect, it } from 'vitest';
+import { isVitkitError, loadPretrained, ModelSession, type PretrainedFiles, Tensor } from '@vitkit/core';
+import {
+  compareArrays,
+  editCheckpoint,
+  fixturePath,
+  listModelCases,
+  randomArray,
+  readFixtureJson,
+  readFixtureTensors,
+} from '@vitkit/test-support';
+import { describe, expect, it, vi } from 'vitest';
 import { Detr } from './detr-model.js';
 import { BACKBONE_SCOPE, readBackboneSpec } from './model/backbone-spec.js';
 import { postProcessObjectDetection } from './postprocess/object-detection.js';
@@ -75,16 +83,20 @@ describe('model → postProcessObjectDetection reproduces expected_postprocess.j
 });
 
 describe('pixel mask', () => {
-  it('without pixel_mask the graph has no mask input and matches the all-ones-mask reference', async () => {
+  it('without pixel_mask, run feeds an all-ones mask (as DetrModel does): the same outputs, and the reference', async () => {
     const c = CASES.find((x) => x.id === 'detr/resnet-basic');
     if (!c) throw new Error('fixture detr/resnet-basic is missing');
-    expect([...((c.inputs.get('pixel_mask') as Tensor).data as BigInt64Array)].every((v) => v === 1n)).toBe(true);
+    const mask = c.inputs.get('pixel_mask') as Tensor;
+    expect([...(mask.data as BigInt64Array)].every((v) => v === 1n)).toBe(true);
     const model = await load(c.id);
-    expect(model.graphFor(128, 160).opCounts().has('Gather')).toBe(false);
-    const out = await model.run({ pixel_values: c.inputs.get('pixel_values') as Tensor }, { outputHiddenStates: true });
+    const px = c.inputs.get('pixel_values') as Tensor;
+    const without = await model.run({ pixel_values: px }, { outputHiddenStates: true });
+    const withOnes = await model.run({ pixel_values: px, pixel_mask: mask }, { outputHiddenStates: true });
+    expect(model.sessionCount).toBe(1);
     await model.dispose();
     for (const [name, expected] of c.expected) {
-      const cmp = compareArrays(out[name].data as Float32Array, expected.data as Float32Array, c.atol, c.rtol);
+      expect(without[name].data, name).toEqual(withOnes[name].data);
+      const cmp = compareArrays(without[name].data as Float32Array, expected.data as Float32Array, c.atol, c.rtol);
       expect(cmp.ok, `${name}: max |diff| ${cmp.maxAbs}`).toBe(true);
     }
   });
@@ -140,6 +152,19 @@ describe('pixel mask', () => {
     },
   );
 
+  it('rejects empty pixel_values with INPUT_SHAPE_INVALID', async () => {
+    const model = await load('detr/resnet-basic');
+    for (const shape of [
+      [1, 3, 0, 64],
+      [0, 3, 64, 64],
+    ]) {
+      await expect(model.run({ pixel_values: Tensor.zeros('float32', shape) })).rejects.toSatisfy((e) =>
+        isVitkitError(e, 'INPUT_SHAPE_INVALID'),
+      );
+    }
+    await model.dispose();
+  });
+
   it('rejects a pixel_mask of the wrong shape with INPUT_SHAPE_INVALID', async () => {
     const inputs = readFixtureTensors('detr/resnet-basic-padded/input.safetensors');
     const px = inputs.get('pixel_values') as Tensor;
@@ -153,6 +178,56 @@ describe('pixel mask', () => {
       await expect(model.run({ pixel_values: px, pixel_mask })).rejects.toSatisfy((e) => isVitkitError(e, 'INPUT_SHAPE_INVALID'));
     }
     await model.dispose();
+  });
+});
+
+describe('one graph and session for every input size', () => {
+  /** [2, H, W]: image 1 all valid, image 2 valid in its top-left third (⌊H/3⌋ x ⌊W/3⌋), padding in the feature map too. */
+  function paddedMask(h: number, w: number): Tensor<'int64'> {
+    const m = new BigInt64Array(2 * h * w);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) m[y * w + x] = 1n;
+    for (let y = 0; y < Math.floor(h / 3); y++) for (let x = 0; x < Math.floor(w / 3); x++) m[h * w + y * w + x] = 1n;
+    return new Tensor('int64', m, [2, h, w]);
+  }
+
+  it('three sizes, with and without a mask, then the padded fixture batch as transformers: one graph built, one session', async () => {
+    const c = CASES.find((x) => x.id === 'detr/resnet-basic-padded');
+    if (!c) throw new Error('fixture detr/resnet-basic-padded is missing');
+    const model = await load(c.id);
+    const builds = vi.spyOn(model as unknown as { buildGraph: (...args: unknown[]) => unknown }, 'buildGraph');
+    const sessions = vi.spyOn(ModelSession, 'create');
+    const perImage = (t: Tensor, i: number) => {
+      const n = t.size / t.shape[0];
+      return (t.data as Float32Array).subarray(i * n, (i + 1) * n);
+    };
+    try {
+      for (const [h, w] of [
+        [64, 96],
+        [100, 70],
+        [33, 129],
+      ]) {
+        const pixels = new Tensor('float32', randomArray(2 * 3 * h * w, h + w), [2, 3, h, w]);
+        const plain = await model.run({ pixel_values: pixels });
+        const masked = await model.run({ pixel_values: pixels, pixel_mask: paddedMask(h, w) });
+        const tokens = Math.ceil(h / 32) * Math.ceil(w / 32);
+        expect(plain.encoder_last_hidden_state.shape, `${h}x${w}`).toEqual([2, tokens, model.spec.dModel]);
+        expect(masked.logits.shape).toEqual([2, model.spec.numQueries, plain.logits.shape[2]]);
+        // Image 1 has no padding in either run; image 2's padding is masked out of the second.
+        expect(perImage(masked.logits, 0), `${h}x${w} image 1`).toEqual(perImage(plain.logits, 0));
+        expect(compareArrays(perImage(masked.logits, 1), perImage(plain.logits, 1), 1e-4).ok, `${h}x${w} image 2`).toBe(false);
+      }
+      const out = await model.run({ pixel_values: c.inputs.get('pixel_values') as Tensor, pixel_mask: c.inputs.get('pixel_mask') });
+      for (const name of ['logits', 'pred_boxes', 'last_hidden_state', 'encoder_last_hidden_state']) {
+        const cmp = compareArrays(out[name].data as Float32Array, c.expected.get(name)?.data as Float32Array, c.atol, c.rtol);
+        expect(cmp.ok, `${name}: max |diff| ${cmp.maxAbs}`).toBe(true);
+      }
+      expect(builds).toHaveBeenCalledTimes(1);
+      expect(sessions).toHaveBeenCalledTimes(1);
+      expect(model.sessionCount).toBe(1);
+    } finally {
+      sessions.mockRestore();
+      await model.dispose();
+    }
   });
 });
 

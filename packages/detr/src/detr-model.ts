@@ -44,9 +44,9 @@ export interface DetectOptions {
 }
 
 /**
- * A DETR checkpoint (`DetrForObjectDetection` or `DetrModel`) ready to run: one graph per input size
- * and mask/no-mask, with the backbone's batch norms folded and the position embedding built from the
- * pixel mask. `detect` goes image → DetrImageProcessor → model → post-processing.
+ * A DETR checkpoint (`DetrForObjectDetection` or `DetrModel`) ready to run: one graph and session for
+ * every input size, with the backbone's batch norms folded and the position embedding built from the
+ * pixel mask in the graph. `detect` goes image → DetrImageProcessor → model → post-processing.
  */
 export class Detr extends VisionModel {
   readonly spec: DetrSpec;
@@ -62,13 +62,18 @@ export class Detr extends VisionModel {
     return this.spec.architecture;
   }
 
-  /** `pixel_values` and, optionally, `pixel_mask` as float32 0/1 (`run` converts HF's int64). */
+  /** `pixel_values` and `pixel_mask` as float32 0/1 (`run` converts HF's int64, and makes one when none is given). */
   override get inputSpecs(): readonly InputSpec[] {
     return [
       { name: 'pixel_values', dtype: 'float32', shape: ['batch', 3, 'height', 'width'] },
       // float32, not int64: WebGPU has no int64 Cast, and a Cast left on the CPU would split the graph between devices.
-      { name: 'pixel_mask', dtype: 'float32', shape: ['batch', 'height', 'width'], optional: true },
+      { name: 'pixel_mask', dtype: 'float32', shape: ['batch', 'height', 'width'] },
     ];
+  }
+
+  /** None: the mask's downsampling and the position embedding are computed in the graph, for any size. */
+  protected override get specializedDims(): readonly string[] {
+    return [];
   }
 
   protected override defaultProcessorConfig(): PreprocessorConfig {
@@ -82,11 +87,18 @@ export class Detr extends VisionModel {
   /**
    * Runs on preprocessed inputs. `pixel_mask` ([B, H, W], 1 = real pixel) may be int64 as the
    * processor returns it, or any other numeric dtype; it is fed to the graph as float32 0/1. Without
-   * it every pixel counts (a graph with no mask input, its position embedding a constant).
+   * it every pixel counts: an all-ones mask, as transformers' DetrModel makes.
    */
   override async run(inputs: ModelInputs, options: ForwardOptions = {}): Promise<Record<string, Tensor>> {
-    const mask = inputs.pixel_mask;
-    return super.run(mask ? { ...inputs, pixel_mask: asFloat32Mask(mask) } : inputs, options);
+    const { pixel_values: px, pixel_mask: mask } = inputs;
+    if (px?.rank === 4 && px.size === 0) {
+      throw new VitkitError(
+        'INPUT_SHAPE_INVALID',
+        `pixel_values [${px.shape.join(', ')}] is empty: DETR needs at least one image of 1x1 pixels.`,
+      );
+    }
+    const pixelMask = mask ? asFloat32Mask(mask) : px?.rank === 4 ? allOnesMask(px) : undefined;
+    return super.run({ ...inputs, pixel_mask: pixelMask }, options);
   }
 
   /** Detections per image from preprocessed pixels (+ mask), through `postProcessObjectDetection`. */
@@ -125,6 +137,12 @@ export class Detr extends VisionModel {
 
 /** HF's DetrImageProcessor with its constructor defaults, for checkpoints without preprocessor_config.json. */
 export const DETR_DEFAULT_PROCESSOR: PreprocessorConfig = { image_processor_type: 'DetrImageProcessor' };
+
+/** `torch.ones((batch, height, width))` for pixel_values [B, 3, H, W]. */
+function allOnesMask(pixelValues: Tensor): Tensor<'float32'> {
+  const [batch, , height, width] = pixelValues.shape;
+  return new Tensor('float32', new Float32Array(batch * height * width).fill(1), [batch, height, width]);
+}
 
 /** The graph's mask input: float32, 1 where the given mask is non-zero (what `.to(torch.bool)` keeps). */
 function asFloat32Mask(mask: Tensor): Tensor<'float32'> {

@@ -27,6 +27,7 @@ function binary(op: string) {
   return (g: GraphBuilder, a: Value, b: Value): Value => g.node(op, [a, b], {}, [{ dtype: a.dtype, shape: broadcastShapes(op, a, b) }])[0];
 }
 export const add = binary('Add');
+export const sub = binary('Sub');
 export const mul = binary('Mul');
 export const div = binary('Div');
 
@@ -76,14 +77,31 @@ interface Product {
 
 function parseDim(d: Dim): Product {
   if (typeof d === 'number') return { names: [], num: d, den: 1 };
-  const [body, den = '1'] = d.split('/');
+  const [body, den = '1'] = splitTopLevel(d, '/');
   const names: string[] = [];
   let num = 1;
-  for (const part of body.split('*')) {
+  for (const part of splitTopLevel(body, '*')) {
     if (/^\d+$/.test(part)) num *= Number(part);
     else names.push(part);
   }
   return { names, num, den: Number(den) };
+}
+
+/** Splits at `sep` outside parentheses: a name like 'ceil(height/32)' is one factor. */
+function splitTopLevel(text: string, sep: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')') depth--;
+    else if (text[i] === sep && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
@@ -181,15 +199,31 @@ export function slice(
   return g.node('Slice', inputs, {}, [{ dtype: x.dtype, shape }])[0];
 }
 
-/** Gather with constant indices along `axis`. */
-export function gather(g: GraphBuilder, x: Value, indices: readonly number[] | number, axis: number): Value {
+/** Gather along `axis`, with constant indices or a runtime index tensor (int32/int64, its shape replaces the axis). */
+export function gather(g: GraphBuilder, x: Value, indices: readonly number[] | number | Value, axis: number): Value {
   const ax = normAxis(axis, x.shape.length);
-  const scalar = typeof indices === 'number';
-  const idx = scalar ? g.constant(new Tensor('int64', BigInt64Array.of(BigInt(indices)), []), 'index') : int64s(g, indices, 'indices');
   const shape = [...x.shape];
-  if (scalar) shape.splice(ax, 1);
-  else shape[ax] = indices.length;
+  let idx: Value;
+  if (typeof indices === 'number') {
+    idx = g.constant(new Tensor('int64', BigInt64Array.of(BigInt(indices)), []), 'index');
+    shape.splice(ax, 1);
+  } else if (isValue(indices)) {
+    if (indices.dtype !== 'int32' && indices.dtype !== 'int64') throw shapeError('Gather', 'indices must be int32 or int64', x, indices);
+    idx = indices;
+    shape.splice(ax, 1, ...indices.shape);
+  } else {
+    idx = int64s(g, indices, 'indices');
+    shape[ax] = indices.length;
+  }
   return g.node('Gather', [x, idx], { axis }, [{ dtype: x.dtype, shape }])[0];
+}
+
+const isValue = (v: readonly number[] | Value): v is Value => !Array.isArray(v);
+
+/** Running sum along `axis` (inclusive, forward), as `torch.cumsum`. */
+export function cumSum(g: GraphBuilder, x: Value, axis: number): Value {
+  const ax = g.constant(new Tensor('int64', BigInt64Array.of(BigInt(axis)), []), 'axis');
+  return g.node('CumSum', [x, ax], {}, [{ dtype: x.dtype, shape: x.shape }])[0];
 }
 
 export function layerNorm(g: GraphBuilder, x: Value, scale: Value, bias: Value | undefined, epsilon: number): Value {
@@ -200,11 +234,15 @@ export function layerNorm(g: GraphBuilder, x: Value, scale: Value, bias: Value |
   return g.node('LayerNormalization', [x, scale, bias], { axis: -1, epsilon: float(epsilon) }, [{ dtype: x.dtype, shape: x.shape }])[0];
 }
 
-export function reduceMean(g: GraphBuilder, x: Value, axes: readonly number[], keepdims: boolean): Value {
-  const norm = axes.map((a) => normAxis(a, x.shape.length));
-  const shape = keepdims ? x.shape.map((d, i) => (norm.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !norm.includes(i));
-  return g.node('ReduceMean', [x, int64s(g, axes, 'axes')], { keepdims: keepdims ? 1 : 0 }, [{ dtype: x.dtype, shape }])[0];
+function reduce(op: string) {
+  return (g: GraphBuilder, x: Value, axes: readonly number[], keepdims: boolean): Value => {
+    const norm = axes.map((a) => normAxis(a, x.shape.length));
+    const shape = keepdims ? x.shape.map((d, i) => (norm.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !norm.includes(i));
+    return g.node(op, [x, int64s(g, axes, 'axes')], { keepdims: keepdims ? 1 : 0 }, [{ dtype: x.dtype, shape }])[0];
+  };
 }
+export const reduceMean = reduce('ReduceMean');
+export const reduceSum = reduce('ReduceSum');
 
 export interface ConvOptions {
   strides?: [number, number];
@@ -224,7 +262,7 @@ export function conv2d(g: GraphBuilder, x: Value, weight: Value, bias: Value | u
   const [pt, pl, pb, pr] = o.pads ?? [0, 0, 0, 0];
   const [dh, dw] = o.dilations ?? [1, 1];
   const outDim = (d: Dim, k: number, s: number, p0: number, p1: number, dil: number): Dim =>
-    typeof d === 'number' ? Math.floor((d + p0 + p1 - dil * (k - 1) - 1) / s) + 1 : `conv(${d})`;
+    typeof d === 'number' ? Math.floor((d + p0 + p1 - dil * (k - 1) - 1) / s) + 1 : windowDim(d, p0 + p1 - dil * (k - 1) - 1 + s, s);
   const shape = [n, cout, outDim(h, kh, sh, pt, pb, dh), outDim(w, kw, sw, pl, pr, dw)];
   return g.node(
     'Conv',
@@ -232,6 +270,33 @@ export function conv2d(g: GraphBuilder, x: Value, weight: Value, bias: Value | u
     { strides: [sh, sw], pads: [pt, pl, pb, pr], dilations: [dh, dw], group, kernel_shape: [kh, kw] },
     [{ dtype: x.dtype, shape }],
   )[0];
+}
+
+/**
+ * A symbolic size after a sliding window, `floor((d + c) / s)`, named by what it is: the same name for
+ * a 'same' stride-1 window, `ceil(d/s)` for the usual padded strided one (ceil(ceil(d/a)/b) written
+ * ceil(d/ab), so a ResNet's feature map is 'ceil(height/32)'), else the formula.
+ */
+function windowDim(d: string, c: number, s: number): Dim {
+  if (s === 1 && c === 0) return d;
+  if (c === s - 1) {
+    const [inner, by] = ceilOf(d) ?? [d, 1];
+    return `ceil(${inner}/${by * s})`;
+  }
+  return `floor((${d}${c < 0 ? '' : '+'}${c})/${s})`;
+}
+
+/** 'ceil(X/n)' → [X, n] when the whole dim is that one ceil. */
+function ceilOf(d: string): [string, number] | undefined {
+  if (!d.startsWith('ceil(') || !d.endsWith(')')) return undefined;
+  const body = d.slice('ceil('.length, -1);
+  let depth = 0;
+  for (const ch of body) {
+    depth += ch === '(' ? 1 : ch === ')' ? -1 : 0;
+    if (depth < 0) return undefined; // the first ')' closes before the end: 'ceil(a/2)+ceil(b/2)'
+  }
+  const parts = splitTopLevel(body, '/');
+  return parts.length === 2 && /^\d+$/.test(parts[1]) ? [parts[0], Number(parts[1])] : undefined;
 }
 
 export function cast(g: GraphBuilder, x: Value, to: DType, onnxType: number): Value {
@@ -255,7 +320,7 @@ export function maxPool2d(g: GraphBuilder, x: Value, o: PoolOptions): Value {
   const [sh, sw] = o.strides ?? o.kernel;
   const [pt, pl, pb, pr] = o.pads ?? [0, 0, 0, 0];
   const outDim = (d: Dim, k: number, s: number, p0: number, p1: number): Dim =>
-    typeof d === 'number' ? Math.floor((d + p0 + p1 - k) / s) + 1 : `pool(${d})`;
+    typeof d === 'number' ? Math.floor((d + p0 + p1 - k) / s) + 1 : windowDim(d, p0 + p1 - k + s, s);
   const shape = [n, c, outDim(h, kh, sh, pt, pb), outDim(w, kw, sw, pl, pr)];
   return g.node('MaxPool', [x], { kernel_shape: [kh, kw], strides: [sh, sw], pads: [pt, pl, pb, pr] }, [{ dtype: x.dtype, shape }])[0];
 }

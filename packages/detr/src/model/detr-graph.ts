@@ -17,7 +17,8 @@ import {
 } from '@vitkit/core/internal';
 import { resnetBackbone } from './backbone.js';
 import { BACKBONE_SCOPE, type BackboneSpec, readBackboneSpec } from './backbone-spec.js';
-import { nearestIndices, sinePositionEmbedding, sinePositionEmbeddingGraph } from './position-embedding.js';
+import { downsampleMask } from './pixel-mask.js';
+import { sinePositionEmbeddingGraph } from './position-embedding.js';
 import { type Activation, DETR_LN_EPS, decoderLayer, encoderLayer } from './transformer.js';
 
 /**
@@ -111,7 +112,11 @@ export interface DetrBuildOptions {
   foldBatchNorm?: boolean;
 }
 
-/** The DETR graph for one input size; outputs named as transformers names them. */
+/**
+ * The DETR graph on `pixel_values` [B, 3, H, W] and `pixel_mask` [B, H, W] (float 0/1); outputs
+ * named as transformers names them. H and W may be symbolic: nothing below is a constant of the
+ * input size, so one graph serves every size.
+ */
 export function buildDetrGraph(
   g: GraphBuilder,
   inputs: Readonly<Record<string, Value>>,
@@ -121,22 +126,21 @@ export function buildDetrGraph(
   options: DetrBuildOptions = {},
 ): GraphOutputs {
   const w = weights.scoped(spec.prefix);
-  const pixels = inputs.pixel_values;
-  const [, , height, width] = pixels.shape as number[];
-  const pixelMask: Value | undefined = inputs.pixel_mask;
+  const { pixel_values: pixels, pixel_mask: pixelMask } = inputs;
+  if (!pixelMask) throw new VitkitError('GRAPH_INVALID', 'The DETR graph needs a pixel_mask input (all ones when nothing is padded).');
 
   // 1. Backbone → feature map [B, Cb, h, w].
   const features = g.scope('backbone', () =>
     resnetBackbone(g, pixels, spec.backbone, w.scoped(BACKBONE_SCOPE), { foldBatchNorm: options.foldBatchNorm ?? true }),
   );
-  const [, , fh, fw] = features.shape as [unknown, number, number, number];
-  if (!(fh > 0 && fw > 0)) {
+  const [, , fh, fw] = features.shape;
+  if (typeof fh === 'number' && typeof fw === 'number' && !(fh > 0 && fw > 0)) {
+    const [, , height, width] = pixels.shape;
     throw new VitkitError(
       'INPUT_SHAPE_INVALID',
       `Input ${height}x${width} is too small for the ${spec.backbone.description} backbone (feature map ${fh}x${fw}).`,
     );
   }
-  const tokens = fh * fw;
   const d = spec.dModel;
 
   // 2. Input projection (1x1 conv) and flatten to tokens [B, h*w, d].
@@ -146,19 +150,12 @@ export function buildDetrGraph(
     g.constant(w.get('input_projection.weight').toFloat32(), 'input_projection.weight'),
     g.constant(w.get('input_projection.bias').toFloat32(), 'input_projection.bias'),
   );
-  const flat = ops.transpose(g, ops.reshape(g, projected, [0, d, tokens]), [0, 2, 1]);
+  const flat = ops.transpose(g, ops.reshape(g, projected, [0, d, -1]), [0, 2, 1]);
 
-  // 3. Mask downsampled to the feature map (nearest, constant indices) → sine position embedding and key padding.
-  let pos: Value;
-  let keyMask: Value | undefined;
-  if (pixelMask) {
-    const m = g.scope('mask', () => ops.gather(g, ops.gather(g, pixelMask, nearestIndices(height, fh), 1), nearestIndices(width, fw), 2));
-    pos = g.scope('position_embedding', () => sinePositionEmbeddingGraph(g, m, d));
-    keyMask = ops.reshape(g, m, [0, tokens]);
-  } else {
-    const ones = new Float32Array(tokens).fill(1);
-    pos = g.constant(new Tensor('float32', sinePositionEmbedding(ones, fh, fw, d), [1, tokens, d]), 'position_embedding');
-  }
+  // 3. Mask downsampled to the feature map (nearest) → sine position embedding and key padding.
+  const m = g.scope('mask', () => downsampleMask(g, pixelMask, features));
+  const pos = g.scope('position_embedding', () => sinePositionEmbeddingGraph(g, m, d));
+  const keyMask = ops.reshape(g, m, [0, -1]);
 
   // 4. Encoder.
   const wantProbs = req.outputAttentions;
@@ -239,7 +236,7 @@ export function buildDetrGraph(
 /** `zeros_like(query_position_embeddings)` with the symbolic batch of `like` [B, L, C], without Shape ops. */
 function zeroQueries(g: GraphBuilder, like: Value, queries: number, d: number): Value {
   const zero = g.constant(Tensor.fromFloat32([0], []), 'zero');
-  const perImage = ops.mul(g, ops.slice(g, like, [0], [1], [1]), zero); // [B, 1, C]
+  const perImage = ops.mul(g, ops.reshape(g, ops.gather(g, like, 0, 1), [0, 1, d]), zero); // [B, 1, C]
   return ops.add(g, perImage, g.constant(Tensor.zeros('float32', [1, queries, d]), 'queries'));
 }
 

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { Tensor } from '../tensor/tensor.js';
+import { GraphBuilder } from './graph-builder.js';
+import { conv2d, cumSum, gather, maxPool2d, reduceSum, reshape } from './ops.js';
+
+/** A conv weight [cout, cin, k, k] (values do not matter for shapes). */
+const weight = (g: GraphBuilder, cout: number, cin: number, k: number) => g.constant(Tensor.zeros('float32', [cout, cin, k, k]));
+
+describe('symbolic spatial sizes', () => {
+  it("a ResNet's strided convs and pool name the feature map ceil(height/32); 'same' convs keep the name", () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', 'float32', ['batch', 3, 'height', 'width']);
+    let h = conv2d(g, x, weight(g, 4, 3, 7), undefined, { strides: [2, 2], pads: [3, 3, 3, 3] });
+    expect(h.shape).toEqual(['batch', 4, 'ceil(height/2)', 'ceil(width/2)']);
+    h = maxPool2d(g, h, { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+    h = conv2d(g, h, weight(g, 4, 4, 3), undefined, { pads: [1, 1, 1, 1] });
+    h = conv2d(g, h, weight(g, 4, 4, 3), undefined, { pads: [2, 2, 2, 2], dilations: [2, 2] });
+    expect(h.shape).toEqual(['batch', 4, 'ceil(height/4)', 'ceil(width/4)']);
+    for (let i = 0; i < 3; i++) h = conv2d(g, h, weight(g, 4, 4, 1), undefined, { strides: [2, 2] });
+    expect(h.shape).toEqual(['batch', 4, 'ceil(height/32)', 'ceil(width/32)']);
+    // Anything else is written out; numbers are computed as before.
+    expect(conv2d(g, x, weight(g, 4, 3, 3), undefined).shape[2]).toBe('floor((height-2)/1)');
+    expect(
+      conv2d(g, g.input('y', 'float32', [1, 3, 800, 1066]), weight(g, 4, 3, 7), undefined, { strides: [2, 2], pads: [3, 3, 3, 3] }).shape,
+    ).toEqual([1, 4, 400, 533]);
+    // Flattening the map infers the token count as a product of the two names.
+    expect(reshape(g, h, [0, 4, -1]).shape).toEqual(['batch', 4, 'ceil(height/32)*ceil(width/32)']);
+  });
+
+  it('gather takes a runtime index tensor, whose shape replaces the axis; cumSum and reduceSum keep their shapes', () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', 'float32', ['batch', 'height', 'width']);
+    const rows = g.input('rows', 'int32', ['h']);
+    expect(gather(g, x, rows, 1).shape).toEqual(['batch', 'h', 'width']);
+    expect(() => gather(g, x, g.input('bad', 'float32', ['h']), 1)).toThrowError(expect.objectContaining({ code: 'GRAPH_SHAPE_MISMATCH' }));
+    expect(cumSum(g, x, 2).shape).toEqual(['batch', 'height', 'width']);
+    expect(reduceSum(g, rows, [0], false).shape).toEqual([]);
+    expect(reduceSum(g, x, [1], true).shape).toEqual(['batch', 1, 'width']);
+  });
+});
