@@ -3,7 +3,14 @@ import type { ImageSource, LoadImageOptions } from '../image/image-source.js';
 import { loadImage } from '../image/load-image.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { Tensor } from '../tensor/tensor.js';
-import { detrOutputSize, maxHeightWidthOutputSize, type SizeDict, shortestEdgeOutputSize, toSizeDict } from './output-size.js';
+import {
+  checkOutputSize,
+  detrOutputSize,
+  maxHeightWidthOutputSize,
+  type SizeDict,
+  shortestEdgeOutputSize,
+  toSizeDict,
+} from './output-size.js';
 import { Resample, resizeRgb } from './resample-pillow.js';
 import { centerCropRgb, type RescaleNormalize, writeChwFloat32 } from './transforms.js';
 
@@ -160,6 +167,8 @@ export abstract class ImageProcessor {
     const prepared = list.map((image) => {
       if (!o.doResize) return o.doCenterCrop ? centerCropRgb(image, crop.height, crop.width) : image;
       const [h, w] = this.resizeOutputSize(image.height, image.width);
+      // A shortest-edge size on an extreme aspect ratio can still ask for a huge output.
+      checkOutputSize(h, w, `Resizing a ${image.width}x${image.height} image`);
       if (o.doCenterCrop && h >= crop.height && w >= crop.width) {
         // Resize only the pixels the center crop keeps: same bytes, less work.
         const window = {
@@ -313,6 +322,7 @@ export class DetrImageProcessor extends ImageProcessor {
     if (!this.options.doPad) return super.batch(images, ops);
     const height = this.options.padSize?.height ?? Math.max(...images.map((im) => im.height));
     const width = this.options.padSize?.width ?? Math.max(...images.map((im) => im.width));
+    checkOutputSize(height, width, 'Padding the batch to its tallest and widest image');
     for (const im of images) {
       if (im.height > height || im.width > width) {
         throw new VitkitError(
