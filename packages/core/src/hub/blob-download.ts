@@ -15,6 +15,8 @@ export interface BlobDownload {
   auth: Pick<RedirectRule, 'token' | 'tokenOrigin'>;
   /** How long the server may send nothing, before the headers or between chunks (HF_HUB_DOWNLOAD_TIMEOUT). */
   timeoutMs: number;
+  /** The first wait between attempts, doubling after each (default 100 ms). */
+  retryBaseMs?: number;
   etag: string;
   expectedSize?: number;
   incompletePath: string;
@@ -42,7 +44,7 @@ export async function downloadBlob(download: BlobDownload): Promise<void> {
     } catch (error) {
       if (error instanceof VitkitError) throw error;
       lastError = error;
-      if (attempt < MAX_DOWNLOAD_ATTEMPTS) await sleep(100 * 2 ** (attempt - 1));
+      if (attempt < MAX_DOWNLOAD_ATTEMPTS) await sleep((download.retryBaseMs ?? 100) * 2 ** (attempt - 1));
     }
   }
   const { request } = download;

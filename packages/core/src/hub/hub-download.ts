@@ -69,6 +69,7 @@ export async function hubFile(repoId: string, file: string, settings: HubSetting
         // The token goes only to the Hub itself, never to the CDN a file redirects to.
         auth: { token: settings.token, tokenOrigin: new URL(settings.endpoint).origin },
         timeoutMs: settings.downloadTimeoutMs,
+        retryBaseMs: settings.retryBaseMs,
         etag,
         expectedSize: metadata.size,
         incompletePath: cache.incompletePath(etag),

@@ -20,6 +20,8 @@ export interface HubSettings {
   etagTimeoutMs: number;
   /** How long a download may go without a byte arriving (before the headers, or between chunks). */
   downloadTimeoutMs: number;
+  /** First wait between download attempts (doubling); not an option, only tests that run many shorten it. */
+  retryBaseMs?: number;
   onProgress?: (p: { file: string; loaded: number; total?: number }) => void;
 }
 
