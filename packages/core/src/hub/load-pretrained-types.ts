@@ -26,9 +26,9 @@ export interface PretrainedOptions {
    */
   etagTimeoutMs?: number;
   /**
-   * Milliseconds a download may go without receiving a byte; each of the 5 attempts (Node resumes
-   * where the last stopped) gets this long, then HUB_TIMEOUT. Default `$HF_HUB_DOWNLOAD_TIMEOUT`
-   * seconds in Node, else 10 s, as huggingface_hub.
+   * Milliseconds a download may go without receiving a byte (before the headers, or between
+   * chunks), then HUB_TIMEOUT. Node tries 5 times, each resuming where the last stopped; browsers
+   * once. Default `$HF_HUB_DOWNLOAD_TIMEOUT` seconds in Node, else 10 s, as huggingface_hub.
    */
   downloadTimeoutMs?: number;
   /**
