@@ -41,7 +41,12 @@ const deeplyNested = fc
   .integer({ min: 1, max: 100_000 })
   .map((depth) => new TextEncoder().encode(`{"hidden_size": ${'['.repeat(depth)}${']'.repeat(depth)}}`));
 
-const anyBytes = fc.oneof(fc.uint8Array({ maxLength: 256 }), mutatedConfig, structuredConfig, deeplyNested);
+const anyBytes = fc.oneof(
+  { weight: 3, arbitrary: fc.uint8Array({ maxLength: 256 }) },
+  { weight: 3, arbitrary: mutatedConfig },
+  { weight: 3, arbitrary: structuredConfig },
+  { weight: 1, arbitrary: deeplyNested },
+);
 
 /** Every accessor on every key, with and without a fallback, as family config readers call them. */
 function readEverything(bytes: Uint8Array): void {

@@ -7,6 +7,7 @@ import { isVitkitError } from '../errors/vitkit-error.js';
 import { readSafetensors, writeSafetensors } from '../weights/safetensors.js';
 import { downloadPretrained, loadPretrained, type PretrainedOptions } from './load-pretrained.js';
 import { type FakeHub, type FakeRepo, filesOf, gitBlobSha1, sha256, startFakeHub } from './test-support/fake-hub.js';
+import { startScriptedServer } from './test-support/scripted-server.js';
 
 const FIXTURES = new URL('../../../../fixtures/', import.meta.url).pathname;
 const DEFAULT_RES = join(FIXTURES, 'dinov2/default-res');
@@ -499,5 +500,28 @@ describe('silent servers', () => {
     process.env.HF_HUB_DOWNLOAD_TIMEOUT = 'soon';
     expect(isVitkitError(await errorOf(loadPretrained(REPO, options())), 'INVALID_ARGUMENT')).toBe(true);
     expect(isVitkitError(await errorOf(loadPretrained(REPO, options({ etagTimeoutMs: -1 }))), 'INVALID_ARGUMENT')).toBe(true);
+  });
+
+  it('a server that sends more than the size it announced is cut off at that size, and nothing is cached', async () => {
+    const announced = new Uint8Array(1000).fill(7);
+    const flood = new Uint8Array(4 << 20).fill(7);
+    const server = await startScriptedServer((request) => ({
+      status: 200,
+      headers: [
+        ['etag', `"${sha256(announced)}"`],
+        ['x-repo-commit', COMMIT],
+        ['content-length', String(request.method === 'HEAD' ? announced.length : flood.length)],
+      ],
+      body: flood,
+      finish: 'end',
+    }));
+    try {
+      const error = await errorOf(loadPretrained(REPO, { cacheDir, endpoint: server.origin }));
+      expect(isVitkitError(error, 'HUB_CHECKSUM_MISMATCH'), String(error)).toBe(true);
+      expect(error.message).toContain('longer than the 1000 bytes');
+      expect(await readdir(join(cacheDir, 'models--vitkit-test--dinov2-tiny', 'blobs'))).toEqual([]);
+    } finally {
+      await server.close();
+    }
   });
 });

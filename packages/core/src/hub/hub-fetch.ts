@@ -4,7 +4,7 @@
 import { VitkitError } from '../errors/vitkit-error.js';
 
 /** A redirect chain longer than this is a loop (Node's fetch allows 20; the Hub needs one or two). */
-export const MAX_REDIRECTS = 10;
+const MAX_REDIRECTS = 10;
 
 /** Raised inside a request when the server sent nothing for the allowed time; callers make it a typed error. */
 export class StallError extends Error {
@@ -101,7 +101,7 @@ export async function fetchFollowing(
 }
 
 /** `Location` resolved as the URL standard does; only http(s) targets are followed. */
-export function resolveRedirect(location: string, base: string, what: string): string {
+function resolveRedirect(location: string, base: string, what: string): string {
   let target: URL | undefined;
   try {
     target = new URL(location, base);
@@ -115,21 +115,13 @@ export function resolveRedirect(location: string, base: string, what: string): s
 }
 
 /** The Authorization header for `url`: present only when the token has an origin and `url` is on it. */
-export function authorizationFor(url: string, rule: Pick<RedirectRule, 'token' | 'tokenOrigin'>): Record<string, string> {
+function authorizationFor(url: string, rule: Pick<RedirectRule, 'token' | 'tokenOrigin'>): Record<string, string> {
   if (!rule.token || rule.tokenOrigin === undefined) return {};
   return new URL(url).origin === rule.tokenOrigin ? { authorization: `Bearer ${rule.token}` } : {};
 }
 
-/**
- * Reads a whole body, restarting `deadline` at each chunk; `onChunk` sees the running total.
- * `maxBytes` bounds what is held in memory (a server may send more than it announced).
- */
-export async function readBodyWithin(
-  response: Response,
-  deadline: IdleDeadline,
-  onChunk?: (loaded: number) => void,
-  maxBytes = Number.POSITIVE_INFINITY,
-): Promise<Uint8Array> {
+/** Reads a whole body, restarting `deadline` at each chunk; `onChunk` sees the running total. */
+export async function readBodyWithin(response: Response, deadline: IdleDeadline, onChunk?: (loaded: number) => void): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let loaded = 0;
   const reader = response.body?.getReader();
@@ -138,10 +130,6 @@ export async function readBodyWithin(
     if (!chunk || chunk.done) break;
     deadline.touch();
     loaded += chunk.value.byteLength;
-    if (loaded > maxBytes) {
-      await reader?.cancel().catch(() => {});
-      throw new BodyTooLargeError(maxBytes);
-    }
     chunks.push(chunk.value);
     onChunk?.(loaded);
   }
@@ -153,17 +141,4 @@ export async function readBodyWithin(
     at += c.byteLength;
   }
   return bytes;
-}
-
-/** The body outgrew `readBodyWithin`'s bound. */
-export class BodyTooLargeError extends Error {
-  constructor(readonly maxBytes: number) {
-    super(`the body is larger than ${maxBytes} bytes`);
-  }
-}
-
-/** The `Content-Length` a response announced, when it is a plain decimal number. */
-export function announcedLength(response: Response): number | undefined {
-  const header = response.headers.get('content-length');
-  return header !== null && /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : undefined;
 }

@@ -2,8 +2,9 @@
 // for the CDN or anyone else) answer a scripted sequence: the responses a real download gets, with
 // statuses, headers (Location in every form, ETag, X-Repo-Commit, X-Linked-*, Content-Length,
 // Content-Range) and bodies mutated, bodies cut short, and stalls (the timeouts are set to
-// 150 ms). Every download ends in a file, "no such file" or a VitkitError, within a time bound;
-// the token never reaches the other origin; nothing is written outside the cache folder.
+// 150 ms). Every download ends in a file, "no such file" or a VitkitError, within a time bound
+// (10 s a run) and a memory bound; the token never reaches the other origin; nothing is written
+// outside the cache folder; a returned file hashes to the etag it is stored under.
 // Each input makes real requests, so CI tries fewer than the parsers' fuzz: fuzzRuns(250) for
 // Node's cache download and fuzzRuns(150) for the browser loader; `pnpm fuzz` tries more.
 import { createHash } from 'node:crypto';
@@ -25,6 +26,8 @@ const COMMIT = 'c'.repeat(40);
 const CONFIG = new Uint8Array(readFileSync(new URL('../../../../fixtures/dinov2/default-res/config.json', import.meta.url)));
 const WEIGHTS = new Uint8Array(4096).map((_, i) => (i * 31) % 251);
 const TIMEOUT_MS = 150;
+/** The fork running this file may not grow past this (bodies here are a few KB; downloads stream to disk). */
+const RSS_BOUND_MB = 1536;
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const gitSha1 = (b: Uint8Array) => createHash('sha1').update(`blob ${b.byteLength}\0`).update(b).digest('hex');
@@ -258,6 +261,7 @@ describe('Hub responses (fuzz)', () => {
             if (/^[0-9a-f]{40}$/.test(etag)) expect(gitSha1(bytes)).toBe(etag);
           }
           expect(other.requests.filter((r) => r.headers.authorization !== undefined)).toEqual([]);
+          expect(process.memoryUsage().rss / 2 ** 20).toBeLessThan(RSS_BOUND_MB);
           const base = resolve(sandbox, 'cache') + sep;
           expect((await everything(sandbox)).filter((p) => p !== resolve(cacheDir) && !p.startsWith(base))).toEqual([]);
         } finally {
@@ -279,6 +283,7 @@ describe('Hub responses (fuzz)', () => {
           loadPretrainedBrowser(REPO, { endpoint: hub.origin, token: TOKEN, downloadTimeoutMs: TIMEOUT_MS, browserCache: false }),
         );
         expect(other.requests.filter((r) => r.headers.authorization !== undefined)).toEqual([]);
+        expect(process.memoryUsage().rss / 2 ** 20).toBeLessThan(RSS_BOUND_MB);
       }),
       { numRuns: fuzzRuns(150), timeout: 10_000 },
     );

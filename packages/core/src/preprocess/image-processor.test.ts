@@ -26,6 +26,11 @@ describe('createImageProcessor', () => {
   it('refuses unknown processor types', () => {
     expectCode(() => createImageProcessor({ image_processor_type: 'CLIPImageProcessor' }), 'PROCESSOR_UNSUPPORTED');
     expectCode(() => createImageProcessor({}), 'PROCESSOR_CONFIG_INVALID');
+    // Found by the fuzz test: a non-string legacy type, and names of Object.prototype members.
+    expectCode(() => createImageProcessor({ feature_extractor_type: 0 as unknown as string }), 'PROCESSOR_CONFIG_INVALID');
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expectCode(() => createImageProcessor({ image_processor_type: name }), 'PROCESSOR_UNSUPPORTED');
+    }
   });
 
   it('refuses contradictory or malformed options', () => {

@@ -356,11 +356,15 @@ export function createImageProcessor(config: PreprocessorConfig): ImageProcessor
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
     throw invalid('A preprocessor config must be a JSON object.');
   }
-  const declared = config.image_processor_type ?? config.feature_extractor_type?.replace(/FeatureExtractor$/, 'ImageProcessor');
+  const legacy = config.feature_extractor_type;
+  const declared =
+    config.image_processor_type ?? (typeof legacy === 'string' ? legacy.replace(/FeatureExtractor$/, 'ImageProcessor') : legacy);
   if (typeof declared !== 'string') {
     throw invalid('The preprocessor config names no image_processor_type (or feature_extractor_type).');
   }
-  const Processor = PROCESSORS[declared.replace(/Fast$/, '')];
+  const name = declared.replace(/Fast$/, '');
+  // Own keys only: "constructor" or "toString" must not reach Object.prototype.
+  const Processor = Object.hasOwn(PROCESSORS, name) ? PROCESSORS[name] : undefined;
   if (!Processor) {
     throw new VitkitError(
       'PROCESSOR_UNSUPPORTED',

@@ -59,8 +59,6 @@ export interface FakeHub {
   stall(file: string, phase: 'head' | 'body', options?: { afterBytes?: number; times?: number }): void;
   /** The LFS redirect's Location, written from the CDN's `host:port` and the blob's path (default: an absolute http URL). */
   lfsLocation(format: (hostPort: string, path: string) => string): void;
-  /** The CDN's origin (`http://127.0.0.1:<port>`). */
-  cdnOrigin: string;
   close(): Promise<void>;
 }
 
@@ -233,9 +231,6 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
     },
     lfsLocation(format) {
       lfsLocation = format;
-    },
-    get cdnOrigin() {
-      return `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
     },
     close: async () => {
       for (const s of [server, cdn]) {
