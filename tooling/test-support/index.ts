@@ -4,4 +4,5 @@ export * from './edit-checkpoint.js';
 export * from './encoder-weights.js';
 export * from './errors.js';
 export * from './fixtures.js';
+export * from './fuzz.js';
 export * from './parity.js';

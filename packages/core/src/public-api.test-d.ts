@@ -30,7 +30,15 @@ describe('@vitkit/core public API', () => {
     expectTypeOf(downloadPretrained).parameters.toEqualTypeOf<[idOrPath: string, options?: PretrainedOptions]>();
     expectTypeOf(downloadPretrained).returns.toEqualTypeOf<Promise<DownloadedCheckpoint>>();
     expectTypeOf<keyof PretrainedOptions>().toEqualTypeOf<
-      'revision' | 'cacheDir' | 'localFilesOnly' | 'token' | 'onProgress' | 'endpoint' | 'browserCache'
+      | 'revision'
+      | 'cacheDir'
+      | 'localFilesOnly'
+      | 'token'
+      | 'onProgress'
+      | 'endpoint'
+      | 'etagTimeoutMs'
+      | 'downloadTimeoutMs'
+      | 'browserCache'
     >();
     expectTypeOf<PretrainedOptions['browserCache']>().toEqualTypeOf<string | false | undefined>();
     expectTypeOf<PretrainedFiles['config']>().toEqualTypeOf<RawConfig>();

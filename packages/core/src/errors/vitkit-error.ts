@@ -37,6 +37,7 @@ export type VitkitErrorCode =
   | 'IMAGE_ZERO_SIZE'
   | 'IMAGE_TOO_LARGE'
   | 'IMAGE_SOURCE_INVALID'
+  | 'IMAGE_FETCH_TIMEOUT'
   | 'PROCESSOR_UNSUPPORTED'
   | 'PROCESSOR_CONFIG_INVALID'
   // hub and files
@@ -46,6 +47,7 @@ export type VitkitErrorCode =
   | 'HUB_OFFLINE_MISS'
   | 'HUB_CHECKSUM_MISMATCH'
   | 'HUB_DOWNLOAD_INTERRUPTED'
+  | 'HUB_TIMEOUT'
   | 'FILE_NOT_FOUND'
   | 'INVALID_ARGUMENT';
 

@@ -4,13 +4,19 @@ import { mkdir, open, rename, rm, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VitkitError } from '../errors/vitkit-error.js';
-import { type FileRequest, hubHttpError } from './hub-errors.js';
+import { type FileRequest, hubHttpError, hubTimeout } from './hub-errors.js';
+import { fetchFollowing, IdleDeadline, type RedirectRule, StallError } from './hub-fetch.js';
 
 export interface BlobDownload {
   request: FileRequest;
   /** Where the bytes are (the CDN for LFS files). */
   url: string;
-  headers: Record<string, string>;
+  /** The token, and the one origin it may go to (redirects are followed, the token is not). */
+  auth: Pick<RedirectRule, 'token' | 'tokenOrigin'>;
+  /** How long the server may send nothing, before the headers or between chunks (HF_HUB_DOWNLOAD_TIMEOUT). */
+  timeoutMs: number;
+  /** The first wait between attempts, doubling after each (default 100 ms). */
+  retryBaseMs?: number;
   etag: string;
   expectedSize?: number;
   incompletePath: string;
@@ -38,12 +44,13 @@ export async function downloadBlob(download: BlobDownload): Promise<void> {
     } catch (error) {
       if (error instanceof VitkitError) throw error;
       lastError = error;
-      if (attempt < MAX_DOWNLOAD_ATTEMPTS) await sleep(100 * 2 ** (attempt - 1));
+      if (attempt < MAX_DOWNLOAD_ATTEMPTS) await sleep((download.retryBaseMs ?? 100) * 2 ** (attempt - 1));
     }
   }
   const { request } = download;
+  // The partial file stays in both cases: the next call resumes from it.
+  if (lastError instanceof StallError) throw hubTimeout(request, 'download', download.timeoutMs, lastError, MAX_DOWNLOAD_ATTEMPTS);
   if (lastError !== undefined) {
-    // The partial file stays: the next call resumes from it.
     throw new VitkitError(
       'HUB_DOWNLOAD_INTERRUPTED',
       `Downloading ${request.file} from ${request.repoId} failed ${MAX_DOWNLOAD_ATTEMPTS} times (${describe(lastError)}). Check the connection and run again; the download resumes where it stopped.`,
@@ -63,37 +70,76 @@ async function fetchRemainder(download: BlobDownload): Promise<void> {
     have = 0;
   }
   if (expectedSize !== undefined && have === expectedSize) return;
-  const headers: Record<string, string> = { ...download.headers, 'accept-encoding': 'identity' };
+  const headers: Record<string, string> = { 'accept-encoding': 'identity' };
   if (have > 0) headers.range = `bytes=${have}-`;
-  const response = await fetch(download.url, { headers, redirect: 'follow' });
-  if (response.status === 416 && have > 0) {
-    // The server says there is nothing past `have`: the file is whole (verification will tell).
-    await response.body?.cancel();
-    return;
+  const deadline = new IdleDeadline(download.timeoutMs);
+  try {
+    const { response } = await fetchFollowing(
+      download.url,
+      { headers, signal: deadline.signal },
+      { ...download.auth, follow: 'all' },
+      `${download.request.endpoint} (download of ${download.request.file} in ${download.request.repoId})`,
+    );
+    if (response.status === 416 && have > 0) {
+      // The server says there is nothing past `have`: the file is whole (verification will tell).
+      await response.body?.cancel();
+      return;
+    }
+    if (response.status < 200 || response.status >= 300) {
+      await response.body?.cancel();
+      throw hubHttpError(download.request, response.status, response.headers);
+    }
+    const start = response.status === 206 ? contentRangeStart(response.headers.get('content-range')) : 0;
+    if (start === undefined || (start !== 0 && start !== have)) {
+      // A range that is not the one asked for: start over on the next attempt rather than misplace bytes.
+      await response.body?.cancel();
+      await truncate(download.incompletePath, 0);
+      throw new Error(`the server sent a range starting at ${start ?? 'an unstated byte'} instead of ${have}`);
+    }
+    // A server that ignores Range sends the whole file again: start over rather than append it.
+    if (start === 0 && have > 0) {
+      await truncate(download.incompletePath, 0);
+      have = 0;
+    }
+    await appendBody(download, response, have, deadline);
+  } catch (error) {
+    if (deadline.fired) throw new StallError(download.timeoutMs);
+    throw error;
+  } finally {
+    deadline.stop();
   }
-  if (response.status >= 400) {
-    await response.body?.cancel();
-    throw hubHttpError(download.request, response.status, response.headers);
-  }
-  // A server that ignores Range sends the whole file again: start over rather than append it.
-  const resumed = response.status === 206 && contentRangeStart(response.headers.get('content-range')) === have;
-  if (!resumed && have > 0) {
-    await truncate(download.incompletePath, 0);
-    have = 0;
-  }
+}
+
+/** Streams the body onto the `.incomplete` file; never writes past the announced size. */
+async function appendBody(download: BlobDownload, response: Response, have: number, deadline: IdleDeadline): Promise<void> {
+  const { expectedSize } = download;
   const file = await open(download.incompletePath, 'a');
   let loaded = have;
+  let overrun = false;
   try {
     const reader = response.body?.getReader();
     for (;;) {
       const chunk = await reader?.read();
       if (!chunk || chunk.done) break;
+      deadline.touch();
+      if (expectedSize !== undefined && loaded + chunk.value.byteLength > expectedSize) {
+        overrun = true;
+        await reader?.cancel().catch(() => {});
+        break;
+      }
       await file.write(chunk.value);
       loaded += chunk.value.byteLength;
       download.onProgress?.(loaded, expectedSize);
     }
   } finally {
     await file.close();
+  }
+  if (overrun) {
+    await rm(download.incompletePath, { force: true });
+    throw new VitkitError(
+      'HUB_CHECKSUM_MISMATCH',
+      `${download.request.file} from ${download.request.repoId} is longer than the ${expectedSize} bytes the Hub announced. Nothing was cached; run again, and if it repeats, a proxy or mirror (HF_ENDPOINT) is altering files.`,
+    );
   }
   if (expectedSize !== undefined && loaded < expectedSize) {
     throw new Error(`connection closed after ${loaded} of ${expectedSize} bytes`);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { VitkitError } from '../errors/vitkit-error.js';
 
 /** A 40-hex git commit id, which needs no `refs/` lookup. */
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;
@@ -37,11 +38,11 @@ export class RepoCache {
     readonly repoId: string,
   ) {
     this.folderName = `models--${repoId.split('/').join('--')}`;
-    this.repoDir = join(cacheDir, this.folderName);
+    this.repoDir = inside(cacheDir, this.folderName);
   }
 
   blobPath(etag: string): string {
-    return join(this.repoDir, 'blobs', etag);
+    return inside(join(this.repoDir, 'blobs'), etag);
   }
 
   incompletePath(etag: string): string {
@@ -49,23 +50,23 @@ export class RepoCache {
   }
 
   snapshotDir(commit: string): string {
-    return join(this.repoDir, 'snapshots', commit);
+    return inside(join(this.repoDir, 'snapshots'), commit);
   }
 
   pointerPath(commit: string, file: string): string {
-    return join(this.snapshotDir(commit), ...file.split('/'));
+    return inside(this.snapshotDir(commit), ...file.split('/'));
   }
 
   lockPath(etag: string): string {
-    return join(this.cacheDir, '.locks', this.folderName, `${etag}.vitkit.lock`);
+    return inside(join(this.cacheDir, '.locks', this.folderName), `${etag}.vitkit.lock`);
   }
 
   private refPath(revision: string): string {
-    return join(this.repoDir, 'refs', ...revision.split('/'));
+    return inside(join(this.repoDir, 'refs'), ...revision.split('/'));
   }
 
   private noExistPath(commit: string, file: string): string {
-    return join(this.repoDir, '.no_exist', commit, ...file.split('/'));
+    return inside(join(this.repoDir, '.no_exist', commit), ...file.split('/'));
   }
 
   /** The commit a branch or tag last resolved to; a commit id resolves to itself. */
@@ -125,6 +126,23 @@ export class RepoCache {
     }
     return pointer;
   }
+}
+
+/**
+ * `root/parts…`, refusing any result that is not strictly below `root` once resolved, as
+ * huggingface_hub checks its pointer paths: the last line of defence behind the name checks in
+ * repo-paths.ts, so nothing from a revision, file name or server header writes outside the cache.
+ */
+export function inside(root: string, ...parts: string[]): string {
+  const base = resolve(root);
+  const path = resolve(base, ...parts);
+  if (!path.startsWith(base + sep)) {
+    throw new VitkitError(
+      'INVALID_ARGUMENT',
+      `${JSON.stringify(parts.join('/'))} would lead out of the cache folder ${base}; refusing to read or write there.`,
+    );
+  }
+  return path;
 }
 
 async function writeAtomically(path: string, contents: string): Promise<void> {

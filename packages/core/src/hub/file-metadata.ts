@@ -1,6 +1,8 @@
 import { VitkitError } from '../errors/vitkit-error.js';
 import { COMMIT_HASH } from './cache-layout.js';
-import { type FileRequest, hubHttpError, isMissingFile } from './hub-errors.js';
+import { type FileRequest, hubHttpError, hubTimeout, isMissingFile } from './hub-errors.js';
+import { fetchFollowing, IdleDeadline } from './hub-fetch.js';
+import { encodeRepoPath } from './repo-paths.js';
 
 /** What a HEAD on `/resolve/` tells before any byte is downloaded. */
 export interface FileMetadata {
@@ -20,48 +22,49 @@ export interface MissingFile {
   commit?: string;
 }
 
-/** Relative redirects (a renamed repo) are followed; this bounds a redirect loop. */
-const MAX_RELATIVE_REDIRECTS = 5;
-
 export function resolveUrl(request: FileRequest): string {
-  const file = request.file.split('/').map(encodeURIComponent).join('/');
-  return `${request.endpoint}/${request.repoId}/resolve/${encodeURIComponent(request.revision)}/${file}`;
+  return `${request.endpoint}/${request.repoId}/resolve/${encodeURIComponent(request.revision)}/${encodeRepoPath(request.file)}`;
 }
 
-export function authHeaders(token: string | undefined): Record<string, string> {
-  return token ? { authorization: `Bearer ${token}` } : {};
+/** What a request may send and how long it may take. */
+export interface RequestLimits {
+  token?: string;
+  etagTimeoutMs: number;
 }
 
 /**
  * HEADs the file as huggingface_hub's `get_hf_file_metadata` does: redirects within the Hub (a
  * renamed repo) are followed, but the redirect to the LFS CDN is not; its headers already carry
  * the LFS file's hash and size (`X-Linked-Etag`, `X-Linked-Size`), which the CDN's own ETag would
- * not.
+ * not. The whole request, redirects included, gets `etagTimeoutMs` (HF_HUB_ETAG_TIMEOUT).
  */
-export async function fetchFileMetadata(request: FileRequest, token: string | undefined): Promise<FileMetadata | MissingFile> {
-  let url = resolveUrl(request);
-  for (let hop = 0; ; hop++) {
-    // identity: a gzip-encoded HEAD would report the compressed length.
-    const response = await fetch(url, {
-      method: 'HEAD',
-      redirect: 'manual',
-      headers: { ...authHeaders(token), 'accept-encoding': 'identity' },
-    });
-    const location = response.headers.get('location');
-    if (response.status >= 300 && response.status < 400 && location && isRelative(location) && hop < MAX_RELATIVE_REDIRECTS) {
-      url = new URL(location, url).toString();
-      continue;
-    }
+export async function fetchFileMetadata(request: FileRequest, limits: RequestLimits): Promise<FileMetadata | MissingFile> {
+  const deadline = new IdleDeadline(limits.etagTimeoutMs);
+  try {
+    const { response, url, location } = await fetchFollowing(
+      resolveUrl(request),
+      // identity: a gzip-encoded HEAD would report the compressed length.
+      { method: 'HEAD', headers: { 'accept-encoding': 'identity' }, signal: deadline.signal },
+      { token: limits.token, tokenOrigin: new URL(request.endpoint).origin, follow: 'same-origin' },
+      `${request.endpoint} (metadata of ${request.file} in ${request.repoId})`,
+    );
+    await response.body?.cancel().catch(() => {});
     if (isMissingFile(response.status, response.headers)) {
       const commit = response.headers.get('x-repo-commit');
       return { missing: true, commit: commit && COMMIT_HASH.test(commit) ? commit : undefined };
     }
-    if (response.status >= 400) throw hubHttpError(request, response.status, response.headers);
-    return parseMetadata(request, response, url);
+    if (response.status >= 400 || response.status < 200) throw hubHttpError(request, response.status, response.headers);
+    if (response.status >= 300 && location === undefined) throw hubHttpError(request, response.status, response.headers);
+    return parseMetadata(request, response, location ?? url);
+  } catch (error) {
+    if (deadline.fired) throw hubTimeout(request, 'metadata', limits.etagTimeoutMs, error);
+    throw error;
+  } finally {
+    deadline.stop();
   }
 }
 
-function parseMetadata(request: FileRequest, response: Response, url: string): FileMetadata {
+function parseMetadata(request: FileRequest, response: Response, location: string): FileMetadata {
   const headers = response.headers;
   const commit = headers.get('x-repo-commit');
   const etag = normalizeEtag(headers.get('x-linked-etag') ?? headers.get('etag'));
@@ -73,8 +76,7 @@ function parseMetadata(request: FileRequest, response: Response, url: string): F
   }
   const sizeHeader = headers.get('x-linked-size') ?? headers.get('content-length');
   const size = sizeHeader !== null && /^\d+$/.test(sizeHeader) ? Number(sizeHeader) : undefined;
-  const location = headers.get('location');
-  return { commit, etag, size, location: location ? new URL(location, url).toString() : url };
+  return { commit, etag, size, location };
 }
 
 /** `W/"abc"` → `abc`: the form huggingface_hub names blobs by. */
@@ -83,9 +85,4 @@ function normalizeEtag(etag: string | null): string | undefined {
   const bare = etag.replace(/^W\//, '').replace(/^"|"$/g, '');
   // Blob names become paths: refuse anything that could leave the blobs folder.
   return /^[\w.-]+$/.test(bare) && !bare.startsWith('.') ? bare : undefined;
-}
-
-/** A Location without scheme and host stays on the Hub (huggingface_hub follows only these). */
-function isRelative(location: string): boolean {
-  return !/^[a-z][a-z0-9+.-]*:/i.test(location) && !location.startsWith('//');
 }

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, readFile, readlink, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isVitkitError } from '../errors/vitkit-error.js';
 import { readSafetensors, writeSafetensors } from '../weights/safetensors.js';
 import { downloadPretrained, loadPretrained, type PretrainedOptions } from './load-pretrained.js';
 import { type FakeHub, type FakeRepo, filesOf, gitBlobSha1, sha256, startFakeHub } from './test-support/fake-hub.js';
+import { startScriptedServer } from './test-support/scripted-server.js';
 
 const FIXTURES = new URL('../../../../fixtures/', import.meta.url).pathname;
 const DEFAULT_RES = join(FIXTURES, 'dinov2/default-res');
@@ -29,6 +30,8 @@ beforeEach(async () => {
     'HF_ENDPOINT',
     'HUGGING_FACE_HUB_TOKEN',
     'TRANSFORMERS_OFFLINE',
+    'HF_HUB_ETAG_TIMEOUT',
+    'HF_HUB_DOWNLOAD_TIMEOUT',
   ])
     delete process.env[key];
 });
@@ -363,5 +366,162 @@ describe('offline', () => {
     const error = await errorOf(loadPretrained(REPO, { cacheDir, endpoint: 'http://127.0.0.1:9' }));
     expect(isVitkitError(error, 'HUB_HTTP_ERROR')).toBe(true);
     expect(error.message).toContain('http://127.0.0.1:9');
+  });
+});
+
+describe('redirects and the token', () => {
+  // Each of these is a path to a URL-unaware eye, but the URL standard (and so fetch) reads it as
+  // another host: here the CDN, a second origin standing in for any server but the Hub.
+  const forms: [string, (hostPort: string, path: string) => string][] = [
+    ['/\\host:port/…', (hostPort, path) => `/\\${hostPort}${path}`],
+    ['/<TAB>/host:port/…', (hostPort, path) => `/\t/${hostPort}${path}`],
+    ['\\\\host:port/…', (hostPort, path) => `\\\\${hostPort}${path}`],
+  ];
+  for (const [name, form] of forms) {
+    it(`a Location like ${name} is resolved as the other origin it is, and gets no token`, async () => {
+      const h = await serve({ [REPO]: { commit: COMMIT, files: filesOf(DEFAULT_RES, CHECKPOINT), token: 'hf_secret' } });
+      h.lfsLocation(form);
+      const loaded = await loadPretrained(REPO, options({ token: 'hf_secret' }));
+      expectSameWeights(loaded.weights, join(DEFAULT_RES, 'model.safetensors'));
+      const toCdn = h.requests.filter((r) => r.server === 'cdn');
+      expect(toCdn.map((r) => r.method)).toEqual(['GET']);
+      expect(toCdn.every((r) => r.authorization === undefined)).toBe(true);
+      expect(h.requests.filter((r) => r.server === 'hub').every((r) => r.authorization === 'Bearer hf_secret')).toBe(true);
+    });
+  }
+
+  it('a redirect to something other than http(s) is a typed error, not a fetch of it', async () => {
+    const h = await serve(tinyRepo());
+    h.lfsLocation(() => 'file:///etc/passwd');
+    const error = await errorOf(loadPretrained(REPO, options()));
+    expect(isVitkitError(error, 'HUB_HTTP_ERROR'), String(error)).toBe(true);
+  });
+});
+
+describe('names and paths stay inside the cache', () => {
+  /** Every path under `root`, resolved. */
+  async function everything(root: string): Promise<string[]> {
+    return (await readdir(root, { recursive: true })).map((p) => resolve(root, p));
+  }
+
+  it('refuses revisions that would leave refs/ or snapshots/, writing nothing outside the cache root', async () => {
+    const sandbox = await mkdtemp(join(tmpdir(), 'vitkit-sandbox-'));
+    const root = join(sandbox, 'cache');
+    try {
+      await serve({ [REPO]: { commit: COMMIT, files: filesOf(DEFAULT_RES, CHECKPOINT), anyRevision: true } });
+      for (const revision of [
+        '../../../escape',
+        '..',
+        'refs/../../../escape',
+        '/tmp/escape',
+        'a\\..\\..\\b',
+        'main\nx',
+        'x.lock',
+        '.hidden',
+      ]) {
+        const error = await errorOf(loadPretrained(REPO, options({ cacheDir: root, revision })));
+        expect(isVitkitError(error, 'INVALID_ARGUMENT'), `${JSON.stringify(revision)}: ${error}`).toBe(true);
+      }
+      // Real revision names still work, each ref inside refs/.
+      for (const revision of ['refs/pr/3', 'v1.0', 'release-2024.01']) await loadPretrained(REPO, options({ cacheDir: root, revision }));
+      const base = resolve(root) + sep;
+      const all = await everything(sandbox);
+      expect(all.filter((p) => p !== resolve(root) && !p.startsWith(base))).toEqual([]);
+      expect(await readFile(join(root, 'models--vitkit-test--dinov2-tiny', 'refs', 'refs', 'pr', '3'), 'utf8')).toBe(COMMIT);
+    } finally {
+      await rm(sandbox, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses repo ids huggingface_hub refuses', async () => {
+    for (const id of ['org--x/name', 'org/name.git', 'org/..x', '-org/name', 'org/name-', `org/${'n'.repeat(97)}`]) {
+      const error = await errorOf(loadPretrained(id, options()));
+      expect(isVitkitError(error, 'INVALID_ARGUMENT'), `${id}: ${error}`).toBe(true);
+    }
+  });
+});
+
+describe('silent servers', () => {
+  it('a HEAD that is never answered ends in HUB_TIMEOUT after etagTimeoutMs, and the cache answers when it can', async () => {
+    const h = await serve(tinyRepo());
+    h.stall('config.json', 'head');
+    const started = performance.now();
+    const error = await errorOf(loadPretrained(REPO, options({ etagTimeoutMs: 200 })));
+    const elapsed = performance.now() - started;
+    expect(isVitkitError(error, 'HUB_TIMEOUT'), String(error)).toBe(true);
+    expect(error.message).toContain('config.json');
+    expect(error.message).toContain('HF_HUB_ETAG_TIMEOUT');
+    expect(elapsed).toBeLessThan(3_000);
+
+    h.stall('config.json', 'head', { times: 0 });
+    await loadPretrained(REPO, options());
+    h.stall('config.json', 'head');
+    // Warm cache: the silent HEAD falls back to it, as huggingface_hub does.
+    process.env.HF_HUB_ETAG_TIMEOUT = '0.2';
+    const again = await loadPretrained(REPO, options());
+    expectSameWeights(again.weights, join(DEFAULT_RES, 'model.safetensors'));
+  });
+
+  it('a download that stalls mid-body ends in HUB_TIMEOUT after its attempts, keeps the partial file, and the next call resumes it', async () => {
+    const h = await serve(tinyRepo());
+    h.stall('model.safetensors', 'body', { afterBytes: 10_000 });
+    process.env.HF_HUB_DOWNLOAD_TIMEOUT = '0.2';
+    const started = performance.now();
+    const error = await errorOf(loadPretrained(REPO, options()));
+    const elapsed = performance.now() - started;
+    expect(isVitkitError(error, 'HUB_TIMEOUT'), String(error)).toBe(true);
+    expect(error.message).toContain('model.safetensors');
+    // Five attempts of 0.2 s of silence each plus the backoff between them (1.5 s).
+    expect(cdnGets(h)).toHaveLength(5);
+    expect(elapsed).toBeLessThan(6_000);
+    const blobs = join(cacheDir, 'models--vitkit-test--dinov2-tiny', 'blobs');
+    const incomplete = (await readdir(blobs)).filter((b) => b.endsWith('.incomplete'));
+    expect(incomplete).toHaveLength(1);
+    expect((await lstat(join(blobs, incomplete[0]))).size).toBe(50_000);
+
+    h.stall('model.safetensors', 'body', { times: 0 });
+    const before = cdnGets(h).length;
+    const loaded = await loadPretrained(REPO, options());
+    expectSameWeights(loaded.weights, join(DEFAULT_RES, 'model.safetensors'));
+    expect(
+      cdnGets(h)
+        .slice(before)
+        .map((g) => g.range),
+    ).toEqual(['bytes=50000-']);
+  });
+
+  it('the downloadTimeoutMs option wins over HF_HUB_DOWNLOAD_TIMEOUT, and bad values are refused', async () => {
+    const h = await serve(tinyRepo());
+    h.stall('config.json', 'body');
+    process.env.HF_HUB_DOWNLOAD_TIMEOUT = '600';
+    const started = performance.now();
+    expect(isVitkitError(await errorOf(loadPretrained(REPO, options({ downloadTimeoutMs: 100 }))), 'HUB_TIMEOUT')).toBe(true);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    process.env.HF_HUB_DOWNLOAD_TIMEOUT = 'soon';
+    expect(isVitkitError(await errorOf(loadPretrained(REPO, options())), 'INVALID_ARGUMENT')).toBe(true);
+    expect(isVitkitError(await errorOf(loadPretrained(REPO, options({ etagTimeoutMs: -1 }))), 'INVALID_ARGUMENT')).toBe(true);
+  });
+
+  it('a server that sends more than the size it announced is cut off at that size, and nothing is cached', async () => {
+    const announced = new Uint8Array(1000).fill(7);
+    const flood = new Uint8Array(4 << 20).fill(7);
+    const server = await startScriptedServer((request) => ({
+      status: 200,
+      headers: [
+        ['etag', `"${sha256(announced)}"`],
+        ['x-repo-commit', COMMIT],
+        ['content-length', String(request.method === 'HEAD' ? announced.length : flood.length)],
+      ],
+      body: flood,
+      finish: 'end',
+    }));
+    try {
+      const error = await errorOf(loadPretrained(REPO, { cacheDir, endpoint: server.origin }));
+      expect(isVitkitError(error, 'HUB_CHECKSUM_MISMATCH'), String(error)).toBe(true);
+      expect(error.message).toContain('longer than the 1000 bytes');
+      expect(await readdir(join(cacheDir, 'models--vitkit-test--dinov2-tiny', 'blobs'))).toEqual([]);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -1,19 +1,22 @@
-import { VitkitError } from '../errors/vitkit-error.js';
+import { isVitkitError, VitkitError } from '../errors/vitkit-error.js';
 import { downloadBlob } from './blob-download.js';
 import { COMMIT_HASH, isFile, RepoCache } from './cache-layout.js';
 import { withCacheLock } from './cache-lock.js';
-import { authHeaders, fetchFileMetadata } from './file-metadata.js';
+import { fetchFileMetadata } from './file-metadata.js';
 import type { FileRequest } from './hub-errors.js';
 import { hubHttpError } from './hub-errors.js';
 import type { HubSettings } from './hub-settings.js';
+import { checkRepoRequest } from './repo-paths.js';
 
 /**
  * One file of a Hub repo as a local path in the cache: huggingface_hub's `hf_hub_download`.
  * Returns undefined for an `optional` file the repo does not have.
  */
 export async function hubFile(repoId: string, file: string, settings: HubSettings, optional: boolean): Promise<string | undefined> {
-  const cache = new RepoCache(settings.cacheDir, repoId);
   const request: FileRequest = { repoId, file, revision: settings.revision, endpoint: settings.endpoint };
+  // Each name becomes a path in the cache and a segment of a URL: refuse any that could leave either.
+  checkRepoRequest(request);
+  const cache = new RepoCache(settings.cacheDir, repoId);
 
   // A commit id pins the contents, so a cached copy (or a cached "no such file") is final.
   if (COMMIT_HASH.test(settings.revision)) {
@@ -25,14 +28,16 @@ export async function hubFile(repoId: string, file: string, settings: HubSetting
 
   let metadata: Awaited<ReturnType<typeof fetchFileMetadata>>;
   try {
-    metadata = await fetchFileMetadata(request, settings.token);
+    metadata = await fetchFileMetadata(request, settings);
   } catch (error) {
-    // fetch rejects with a TypeError when the Hub cannot be reached at all: use the cache if it
-    // can answer, as huggingface_hub does, and say what failed if it cannot.
-    if (!(error instanceof TypeError)) throw error;
+    // fetch rejects with a TypeError when the Hub cannot be reached at all, and a silent Hub ends
+    // in HUB_TIMEOUT: use the cache if it can answer, as huggingface_hub does, and say what failed if it cannot.
+    const timedOut = isVitkitError(error, 'HUB_TIMEOUT');
+    if (!(error instanceof TypeError) && !timedOut) throw error;
     const cached = await cache.lookup(settings.revision, file);
     if (cached.status === 'present') return cached.path;
     if (cached.status === 'absent' && optional) return undefined;
+    if (timedOut) throw error;
     throw new VitkitError(
       'HUB_HTTP_ERROR',
       `Could not reach ${settings.endpoint} for ${file} in ${repoId} (${(error.cause as Error | undefined)?.message ?? error.message}), and the cache at ${settings.cacheDir} has no copy. Check the connection or HF_ENDPOINT.`,
@@ -61,7 +66,10 @@ export async function hubFile(repoId: string, file: string, settings: HubSetting
       await downloadBlob({
         request,
         url: metadata.location,
-        headers: sameOrigin(metadata.location, settings.endpoint) ? authHeaders(settings.token) : {},
+        // The token goes only to the Hub itself, never to the CDN a file redirects to.
+        auth: { token: settings.token, tokenOrigin: new URL(settings.endpoint).origin },
+        timeoutMs: settings.downloadTimeoutMs,
+        retryBaseMs: settings.retryBaseMs,
         etag,
         expectedSize: metadata.size,
         incompletePath: cache.incompletePath(etag),
@@ -84,9 +92,4 @@ async function fromCache(cache: RepoCache, request: FileRequest, optional: boole
     `Offline mode (HF_HUB_OFFLINE or localFilesOnly) is on, and ${request.file} of ${request.repoId} at revision "${request.revision}" is not in the cache at ${settings.cacheDir}. ` +
       `Download it once while online (\`vitkit download ${request.repoId}\`), point cacheDir/HF_HUB_CACHE at a cache that has it, or turn offline mode off.`,
   );
-}
-
-/** The token goes only to the Hub itself, never to the CDN a file redirects to. */
-function sameOrigin(url: string, endpoint: string): boolean {
-  return new URL(url).origin === new URL(endpoint).origin;
 }

@@ -56,3 +56,19 @@ export function isMissingFile(status: number, headers: Headers): boolean {
   const errorCode = headers.get('x-error-code');
   return status === 404 && (errorCode === null || errorCode === 'EntryNotFound');
 }
+
+/**
+ * The Hub (or its CDN) went silent: `phase` says whether the metadata request or the download
+ * stalled, and which setting sets the limit.
+ */
+export function hubTimeout(request: FileRequest, phase: 'metadata' | 'download', ms: number, cause: unknown, attempts = 1): VitkitError {
+  const { repoId, file, revision, endpoint } = request;
+  const setting = phase === 'metadata' ? 'etagTimeoutMs / HF_HUB_ETAG_TIMEOUT' : 'downloadTimeoutMs / HF_HUB_DOWNLOAD_TIMEOUT';
+  const tries = attempts > 1 ? ` on each of ${attempts} attempts` : '';
+  return new VitkitError(
+    'HUB_TIMEOUT',
+    `${endpoint} sent nothing for ${ms / 1000} s${tries} while ${phase === 'metadata' ? 'asking about' : 'downloading'} ${file} in ${repoId} at revision "${revision}". ` +
+      `Check the connection and run again${phase === 'download' ? ' (the download resumes where it stopped)' : ''}; on a slow link raise ${setting}.`,
+    { cause },
+  );
+}

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { errorOf } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
 import { isVitkitError } from '../errors/vitkit-error.js';
 import { checkRepoId, resolveHubSettings } from './hub-settings.js';
@@ -36,6 +37,36 @@ describe('resolveHubSettings', () => {
     for (const v of ['1', 'true', 'YES', 'on']) expect(resolveHubSettings({}, { HF_HUB_OFFLINE: v }).offline, v).toBe(true);
     for (const v of ['0', '', 'false']) expect(resolveHubSettings({}, { HF_HUB_OFFLINE: v }).offline, v).toBe(false);
     expect(resolveHubSettings({ localFilesOnly: true }, {}).offline).toBe(true);
+  });
+
+  it('reads HF_HUB_ETAG_TIMEOUT / HF_HUB_DOWNLOAD_TIMEOUT in seconds, options in milliseconds, 10 s by default', () => {
+    expect(resolveHubSettings({}, {})).toMatchObject({ etagTimeoutMs: 10_000, downloadTimeoutMs: 10_000 });
+    const env = { HF_HUB_ETAG_TIMEOUT: '2.5', HF_HUB_DOWNLOAD_TIMEOUT: '30' };
+    expect(resolveHubSettings({}, env)).toMatchObject({ etagTimeoutMs: 2_500, downloadTimeoutMs: 30_000 });
+    expect(resolveHubSettings({ etagTimeoutMs: 5, downloadTimeoutMs: 6 }, env)).toMatchObject({ etagTimeoutMs: 5, downloadTimeoutMs: 6 });
+    // huggingface_hub reads 0 as unset.
+    expect(resolveHubSettings({}, { HF_HUB_ETAG_TIMEOUT: '0' }).etagTimeoutMs).toBe(10_000);
+    for (const bad of [{ HF_HUB_ETAG_TIMEOUT: 'soon' }, { HF_HUB_DOWNLOAD_TIMEOUT: '-3' }]) {
+      expect(
+        isVitkitError(
+          errorOf(() => resolveHubSettings({}, bad)),
+          'INVALID_ARGUMENT',
+        ),
+        JSON.stringify(bad),
+      ).toBe(true);
+    }
+  });
+
+  it('refuses an endpoint that is not an http(s) URL', () => {
+    for (const endpoint of ['huggingface.co', 'ftp://mirror', 'http://[::1']) {
+      expect(
+        isVitkitError(
+          errorOf(() => resolveHubSettings({ endpoint }, {})),
+          'INVALID_ARGUMENT',
+        ),
+        endpoint,
+      ).toBe(true);
+    }
   });
 });
 

@@ -1,20 +1,25 @@
 // Browser side of `loadPretrained`, reached only through platform/browser.ts: fetches a checkpoint
 // from a base URL (`https://host/models/dino/`, `/models/dino`, `./dino`) or a Hub id
 // (`${endpoint}/${repo}/resolve/${revision}/${file}`). No Node built-ins here, nor anything that
-// imports them (load-weights.ts and hub-settings.ts read files and the environment, so the few
-// rules shared with them are restated below).
+// imports them (load-weights.ts and hub-settings.ts read files and the environment, so the weight
+// file order is restated below; names, redirects and timeouts share Node's modules).
 import type { RawConfig } from '../config/model-config.js';
-import { VitkitError } from '../errors/vitkit-error.js';
+import { isVitkitError, VitkitError } from '../errors/vitkit-error.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { readPytorchBin } from '../weights/pytorch-bin.js';
 import { readSafetensors } from '../weights/safetensors.js';
 import { WeightStore } from '../weights/weight-store.js';
+import { parseConfigJson } from './config-json.js';
+import { fetchFollowing, IdleDeadline, readBodyWithin, StallError } from './hub-fetch.js';
 import type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
+import { checkShardName, encodeRepoPath, repoIdProblem, revisionProblem } from './repo-paths.js';
 
 export type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
 
 const DEFAULT_ENDPOINT = 'https://huggingface.co';
 const DEFAULT_CACHE = 'vitkit-hub';
+/** huggingface_hub's DEFAULT_DOWNLOAD_TIMEOUT: how long a response may send nothing. */
+const DEFAULT_DOWNLOAD_TIMEOUT_MS = 10_000;
 
 /** Same preference order as Node's load-weights.ts: safetensors first (no unpickling). */
 const WEIGHT_FILES = [
@@ -64,6 +69,10 @@ export function isBaseUrl(value: string): boolean {
 }
 
 function remoteCheckpoint(urlOrId: string, options: PretrainedOptions): RemoteCheckpoint {
+  const timeoutMs = options.downloadTimeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS;
+  if (!(timeoutMs > 0)) {
+    throw new VitkitError('INVALID_ARGUMENT', `downloadTimeoutMs must be a positive number of milliseconds, got ${timeoutMs}.`);
+  }
   if (isBaseUrl(urlOrId)) {
     let base: string;
     try {
@@ -71,28 +80,34 @@ function remoteCheckpoint(urlOrId: string, options: PretrainedOptions): RemoteCh
     } catch (cause) {
       throw new VitkitError('INVALID_ARGUMENT', `"${urlOrId}" is not a valid URL.`, { cause });
     }
-    const url = (file: string) => `${base}/${file}`;
-    return { source: urlOrId, base, hub: false, url, fetch: (file) => fetchFile(url(file), file, urlOrId, options, false) };
+    const url = (file: string) => `${base}/${encodeRepoPath(file)}`;
+    const target = { source: urlOrId, hub: false, timeoutMs };
+    return { source: urlOrId, base, hub: false, url, fetch: (file) => fetchFile(url(file), file, target, options) };
   }
-  checkRepoId(urlOrId);
-  const endpoint = (options.endpoint || DEFAULT_ENDPOINT).replace(/\/+$/, '');
-  const revision = options.revision || 'main';
-  const base = `${endpoint}/${urlOrId}/resolve/${encodeURIComponent(revision)}`;
-  const source = `${urlOrId}@${revision}`;
-  const url = (file: string) => `${base}/${file}`;
-  return { source, base, hub: true, url, fetch: (file) => fetchFile(url(file), file, source, options, true) };
-}
-
-/** `org/name` or a bare `name`, as hub-settings.ts checks it in Node. */
-function checkRepoId(repoId: string): void {
-  const ok =
-    /^(?:[\w.-]+\/)?[\w.-]+$/.test(repoId) && !repoId.includes('..') && !/(^|\/)[.-]|[.-]($|\/)/.test(repoId) && repoId.length <= 96;
-  if (!ok) {
+  const idProblem = repoIdProblem(urlOrId);
+  if (idProblem) {
     throw new VitkitError(
       'INVALID_ARGUMENT',
-      `"${repoId}" is neither a URL (absolute, or starting with "/", "./" or "../") nor a Hub repo id (like "facebook/dinov2-small").`,
+      `"${urlOrId}" is neither a URL (absolute, or starting with "/", "./" or "../") nor a Hub repo id (like "facebook/dinov2-small"): as an id it ${idProblem}.`,
     );
   }
+  const endpoint = (options.endpoint || DEFAULT_ENDPOINT).replace(/\/+$/, '');
+  let tokenOrigin: string;
+  try {
+    tokenOrigin = new URL(endpoint).origin;
+  } catch (cause) {
+    throw new VitkitError('INVALID_ARGUMENT', `The Hub endpoint "${endpoint}" is not a valid URL.`, { cause });
+  }
+  const revision = options.revision || 'main';
+  const revisionIssue = revisionProblem(revision);
+  if (revisionIssue) {
+    throw new VitkitError('INVALID_ARGUMENT', `The revision ${JSON.stringify(revision)} ${revisionIssue}; use a branch, tag or commit id.`);
+  }
+  const base = `${endpoint}/${urlOrId}/resolve/${encodeURIComponent(revision)}`;
+  const source = `${urlOrId}@${revision}`;
+  const url = (file: string) => `${base}/${encodeRepoPath(file)}`;
+  const target = { source, hub: true, tokenOrigin, timeoutMs };
+  return { source, base, hub: true, url, fetch: (file) => fetchFile(url(file), file, target, options) };
 }
 
 async function openCache(options: PretrainedOptions, hub: boolean): Promise<Cache | undefined> {
@@ -104,13 +119,17 @@ async function openCache(options: PretrainedOptions, hub: boolean): Promise<Cach
   }
 }
 
-async function fetchFile(
-  url: string,
-  file: string,
-  source: string,
-  options: PretrainedOptions,
-  hub: boolean,
-): Promise<Uint8Array | undefined> {
+/** Where a file comes from: its checkpoint, whether that is the Hub (and so gets the token), and the stall limit. */
+interface FetchTarget {
+  source: string;
+  hub: boolean;
+  tokenOrigin?: string;
+  timeoutMs: number;
+}
+
+async function fetchFile(url: string, file: string, target: FetchTarget, options: PretrainedOptions): Promise<Uint8Array | undefined> {
+  const { source, hub } = target;
+  checkShardName(file, source);
   const cache = await openCache(options, hub);
   const cached = await cache?.match(url);
   if (cached) return new Uint8Array(await cached.arrayBuffer());
@@ -120,29 +139,55 @@ async function fetchFile(
       `${file} of ${source} is not in the browser cache and localFilesOnly is set. Load it once online first.`,
     );
   }
-  const headers: Record<string, string> = {};
-  if (hub && options.token) headers.Authorization = `Bearer ${options.token}`;
-  let response: Response;
+  const deadline = new IdleDeadline(target.timeoutMs);
+  let bytes: Uint8Array;
   try {
-    response = await fetch(url, { headers });
-  } catch (cause) {
-    throw new VitkitError(
-      'HUB_HTTP_ERROR',
-      `Could not fetch ${url}: ${(cause as Error)?.message ?? cause}. Check the URL and the network.`,
-      {
-        cause,
-      },
-    );
+    let response: Response;
+    try {
+      ({ response } = await fetchFollowing(
+        url,
+        { signal: deadline.signal },
+        { token: hub ? options.token : undefined, tokenOrigin: target.tokenOrigin, follow: 'all' },
+        `Fetching ${url}`,
+      ));
+    } catch (cause) {
+      if (deadline.fired || isVitkitError(cause)) throw cause;
+      throw new VitkitError(
+        'HUB_HTTP_ERROR',
+        `Could not fetch ${url}: ${(cause as Error)?.message ?? cause}. Check the URL and the network.`,
+        {
+          cause,
+        },
+      );
+    }
+    if (response.status === 404) {
+      await response.body?.cancel().catch(() => {});
+      return undefined;
+    }
+    if (response.status === 401 || response.status === 403) {
+      await response.body?.cancel().catch(() => {});
+      throw new VitkitError(
+        'HUB_UNAUTHORIZED',
+        `${source} refused ${file} (HTTP ${response.status}). For a gated or private Hub repo pass a token that has access.`,
+      );
+    }
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => {});
+      throw new VitkitError('HUB_HTTP_ERROR', `Fetching ${url} failed with HTTP ${response.status}.`);
+    }
+    bytes = await readBody(response, file, options, deadline);
+  } catch (error) {
+    if (deadline.fired) {
+      throw new VitkitError(
+        'HUB_TIMEOUT',
+        `${url} sent nothing for ${target.timeoutMs / 1000} s. Check the connection and try again; on a slow link raise downloadTimeoutMs.`,
+        { cause: error },
+      );
+    }
+    throw error;
+  } finally {
+    deadline.stop();
   }
-  if (response.status === 404) return undefined;
-  if (response.status === 401 || response.status === 403) {
-    throw new VitkitError(
-      'HUB_UNAUTHORIZED',
-      `${source} refused ${file} (HTTP ${response.status}). For a gated or private Hub repo pass a token that has access.`,
-    );
-  }
-  if (!response.ok) throw new VitkitError('HUB_HTTP_ERROR', `Fetching ${url} failed with HTTP ${response.status}.`);
-  const bytes = await readBody(response, file, options);
   if (cache) {
     // Stored only once complete, so a cache never holds half a file.
     await cache
@@ -152,28 +197,21 @@ async function fetchFile(
   return bytes;
 }
 
-async function readBody(response: Response, file: string, options: PretrainedOptions): Promise<Uint8Array> {
+async function readBody(response: Response, file: string, options: PretrainedOptions, deadline: IdleDeadline): Promise<Uint8Array> {
   const length = Number(response.headers.get('content-length'));
   const total = Number.isFinite(length) && length > 0 ? length : undefined;
-  if (!options.onProgress || !response.body) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let loaded = 0;
-  options.onProgress({ file, loaded, total });
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.byteLength;
-    options.onProgress({ file, loaded, total });
+  options.onProgress?.({ file, loaded: 0, total });
+  try {
+    return await readBodyWithin(response, deadline, (loaded) => options.onProgress?.({ file, loaded, total }));
+  } catch (cause) {
+    if (deadline.fired || cause instanceof StallError) throw cause;
+    // A connection cut mid-body (fewer bytes than Content-Length): fetch reports a TypeError.
+    throw new VitkitError(
+      'HUB_DOWNLOAD_INTERRUPTED',
+      `Downloading ${file} from ${response.url || 'its URL'} stopped part-way (${(cause as Error)?.message ?? cause}). Check the connection and try again.`,
+      { cause },
+    );
   }
-  const bytes = new Uint8Array(loaded);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.byteLength;
-  }
-  return bytes;
 }
 
 async function readJson(remote: RemoteCheckpoint, file: string, required: true): Promise<RawConfig>;
@@ -184,16 +222,7 @@ async function readJson(remote: RemoteCheckpoint, file: string, required: boolea
     if (required) throw missing(remote, file);
     return undefined;
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (cause) {
-    throw new VitkitError('CONFIG_INVALID', `${remote.source}/${file} is not valid JSON.`, { cause });
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new VitkitError('CONFIG_INVALID', `${remote.source}/${file} must hold a JSON object.`);
-  }
-  return value as RawConfig;
+  return parseConfigJson(bytes, `${remote.source}/${file}`);
 }
 
 function missing(remote: RemoteCheckpoint, file: string): VitkitError {
@@ -248,17 +277,7 @@ function parseIndex(bytes: Uint8Array, where: string): Record<string, string> {
 
 function shardNames(bytes: Uint8Array, where: string): string[] {
   const shards = [...new Set(Object.values(parseIndex(bytes, where)))];
-  for (const shard of shards) {
-    if (
-      typeof shard !== 'string' ||
-      shard.includes('..') ||
-      shard.startsWith('/') ||
-      shard.includes('\\') ||
-      /^[a-zA-Z][\w+.-]*:/.test(shard)
-    ) {
-      throw new VitkitError('WEIGHTS_HEADER_INVALID', `${where} names shard ${JSON.stringify(shard)}, which is not a plain file name.`);
-    }
-  }
+  for (const shard of shards) checkShardName(shard, where);
   return shards;
 }
 

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import type { RawConfig } from '../config/model-config.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import { type CheckpointFiles, findWeightFiles, loadWeights } from '../weights/load-weights.js';
+import { parseConfigJson } from './config-json.js';
 import { hubCheckpointFiles } from './hub-files.js';
 import { checkRepoId, resolveHubSettings } from './hub-settings.js';
 import type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
@@ -78,14 +79,11 @@ async function readConfigs(files: CheckpointFiles): Promise<{ configPath: string
 }
 
 async function readJson(path: string, label: string): Promise<RawConfig> {
-  let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(await readFile(path, 'utf8'));
+    text = await readFile(path, 'utf8');
   } catch (cause) {
-    throw new VitkitError('CONFIG_INVALID', `${label} is not valid JSON.`, { cause });
+    throw new VitkitError('CONFIG_INVALID', `${label} could not be read: ${(cause as Error).message}`, { cause });
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new VitkitError('CONFIG_INVALID', `${label} must hold a JSON object.`);
-  }
-  return value as RawConfig;
+  return parseConfigJson(text, label);
 }

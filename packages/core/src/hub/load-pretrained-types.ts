@@ -20,6 +20,18 @@ export interface PretrainedOptions {
   /** Hub base URL; default `$HF_ENDPOINT` in Node, else https://huggingface.co. */
   endpoint?: string;
   /**
+   * Node: milliseconds the metadata request for each file may take before the cache is used
+   * instead (or, with nothing cached, a HUB_TIMEOUT error); default `$HF_HUB_ETAG_TIMEOUT`
+   * seconds, else 10 s, as huggingface_hub.
+   */
+  etagTimeoutMs?: number;
+  /**
+   * Milliseconds a download may go without receiving a byte (before the headers, or between
+   * chunks), then HUB_TIMEOUT. Node tries 5 times, each resuming where the last stopped; browsers
+   * once. Default `$HF_HUB_DOWNLOAD_TIMEOUT` seconds in Node, else 10 s, as huggingface_hub.
+   */
+  downloadTimeoutMs?: number;
+  /**
    * Browsers only: keep Hub downloads in the Cache API under this cache name (default
    * `'vitkit-hub'`), or `false` to always fetch. Files from a base URL are left to the HTTP cache.
    */

@@ -1,27 +1,27 @@
 // Browser-only decoding: reached through platform/browser.ts. No Node built-ins here.
 import { VitkitError } from '../errors/vitkit-error.js';
 import { readImageHeaderSize } from './image-header.js';
-import { checkPixelLimit, dataUrlBytes, describeSource, type ImageSource, type ResolvedLoadOptions } from './image-source.js';
+import {
+  checkPixelLimit,
+  dataUrlBytes,
+  describeSource,
+  fetchImageBytes,
+  type ImageSource,
+  type ResolvedLoadOptions,
+} from './image-source.js';
 import { toRgb } from './pixel-convert.js';
 import type { RgbImage } from './rgb-image.js';
 
-async function readBrowserBytes(source: ImageSource, what: string): Promise<Uint8Array> {
+async function readBrowserBytes(source: ImageSource, what: string, options: ResolvedLoadOptions): Promise<Uint8Array> {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
   const text = source instanceof URL ? source.href : source;
   if (typeof text !== 'string')
     throw new VitkitError('IMAGE_SOURCE_INVALID', 'Unsupported image source: pass a URL, bytes, Blob or pixel data.');
-  if (text.startsWith('data:')) return dataUrlBytes(text);
-  let response: Response;
-  try {
-    // Relative paths resolve against the page, as an <img src> would.
-    response = await fetch(text);
-  } catch (cause) {
-    throw new VitkitError('IMAGE_SOURCE_INVALID', `Could not fetch ${what}: ${(cause as Error).message}`, { cause });
-  }
-  if (!response.ok) throw new VitkitError('IMAGE_SOURCE_INVALID', `Fetching ${what} failed with HTTP ${response.status}.`);
-  return new Uint8Array(await response.arrayBuffer());
+  if (/^data:/i.test(text)) return dataUrlBytes(text);
+  // Relative paths resolve against the page, as an <img src> would.
+  return fetchImageBytes(text, what, options);
 }
 
 /**
@@ -66,7 +66,7 @@ function readBitmapRgba(bitmap: ImageBitmap): Uint8Array {
 /** Browser counterpart of the Node decoder: same `RgbImage` result for the same file. */
 export async function decodeImageSource(source: ImageSource, options: ResolvedLoadOptions): Promise<RgbImage> {
   const what = `Image ${describeSource(source)}`;
-  const bytes = await readBrowserBytes(source, what);
+  const bytes = await readBrowserBytes(source, what, options);
   if (bytes.length === 0) throw new VitkitError('IMAGE_EMPTY', `${what} is empty (0 bytes).`);
   const header = readImageHeaderSize(bytes);
   if (header) checkPixelLimit(header.width, header.height, options.maxPixels, what);

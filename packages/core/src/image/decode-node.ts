@@ -4,7 +4,14 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Sharp, SharpOptions } from 'sharp';
 import { VitkitError } from '../errors/vitkit-error.js';
-import { checkPixelLimit, dataUrlBytes, describeSource, type ImageSource, type ResolvedLoadOptions } from './image-source.js';
+import {
+  checkPixelLimit,
+  dataUrlBytes,
+  describeSource,
+  fetchImageBytes,
+  type ImageSource,
+  type ResolvedLoadOptions,
+} from './image-source.js';
 import { toRgb } from './pixel-convert.js';
 import type { RgbImage } from './rgb-image.js';
 
@@ -24,25 +31,19 @@ async function loadSharp(): Promise<SharpFactory> {
 }
 
 /** Encoded bytes behind a path, file/http(s)/data URL or Blob. */
-export async function readImageBytes(source: Exclude<ImageSource, RgbImage | { data: unknown }>): Promise<Uint8Array> {
+export async function readImageBytes(
+  source: Exclude<ImageSource, RgbImage | { data: unknown }>,
+  options: ResolvedLoadOptions,
+): Promise<Uint8Array> {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (typeof Blob !== 'undefined' && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
   const text = source instanceof URL ? source.href : (source as string);
   if (typeof text !== 'string')
     throw new VitkitError('IMAGE_SOURCE_INVALID', 'Unsupported image source: pass a path, URL, bytes, Blob or pixel data.');
-  if (text.startsWith('data:')) return dataUrlBytes(text);
-  if (/^https?:\/\//i.test(text)) {
-    let response: Response;
-    try {
-      response = await fetch(text);
-    } catch (cause) {
-      throw new VitkitError('IMAGE_SOURCE_INVALID', `Could not fetch image ${text}: ${(cause as Error).message}`, { cause });
-    }
-    if (!response.ok) throw new VitkitError('IMAGE_SOURCE_INVALID', `Fetching image ${text} failed with HTTP ${response.status}.`);
-    return new Uint8Array(await response.arrayBuffer());
-  }
-  const path = text.startsWith('file:') ? fileURLToPath(text) : text;
+  if (/^data:/i.test(text)) return dataUrlBytes(text);
+  if (/^https?:\/\//i.test(text)) return fetchImageBytes(text, `image ${text}`, options);
+  const path = /^file:/i.test(text) ? filePath(text) : text;
   try {
     return await readFile(path);
   } catch (cause) {
@@ -52,13 +53,26 @@ export async function readImageBytes(source: Exclude<ImageSource, RgbImage | { d
   }
 }
 
+/** A file: URL's path; a URL naming another host, or otherwise not a local path, is refused. */
+function filePath(url: string): string {
+  try {
+    return fileURLToPath(url);
+  } catch (cause) {
+    throw new VitkitError(
+      'IMAGE_SOURCE_INVALID',
+      `${url} is not a local file URL (${(cause as Error).message}); use file:///absolute/path or a plain path.`,
+      { cause },
+    );
+  }
+}
+
 /**
  * Decodes to RGB the way PIL + `load_image` does: EXIF orientation applied, embedded ICC profiles
  * ignored (PIL does not colour-manage), palette expanded, gray replicated, alpha dropped. The pixel limit is checked on sharp's header-only metadata first.
  */
 export async function decodeImageSource(source: ImageSource, options: ResolvedLoadOptions): Promise<RgbImage> {
   const what = `Image ${describeSource(source)}`;
-  const bytes = await readImageBytes(source as Exclude<ImageSource, RgbImage | { data: unknown }>);
+  const bytes = await readImageBytes(source as Exclude<ImageSource, RgbImage | { data: unknown }>, options);
   if (bytes.length === 0) throw new VitkitError('IMAGE_EMPTY', `${what} is empty (0 bytes).`);
   const sharp = await loadSharp();
   // Our own limit is checked below; sharp's would otherwise reject first with a less useful message.

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import sharp from 'sharp';
@@ -186,6 +186,68 @@ describe('loadImage errors', () => {
     await expectCode(loadImage(`${IMAGES}no-such-image.png`), 'FILE_NOT_FOUND');
     await expectCode(loadImage(42 as unknown as string), 'IMAGE_SOURCE_INVALID');
     await expectCode(loadImage({ data: new Uint8Array(7), width: 2, height: 2 }), 'IMAGE_SOURCE_INVALID');
+  });
+});
+
+describe('loadImage from malformed URLs and misbehaving servers', () => {
+  /** A server on 127.0.0.1 answering every request with `handler`; closed (with its open sockets) after `use`. */
+  async function withServer(handler: (res: ServerResponse) => void, use: (url: string) => Promise<void>): Promise<void> {
+    const server = createServer((_, res) => handler(res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}/image.png`);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  }
+
+  it('malformed data URLs and escapes are IMAGE_SOURCE_INVALID; percent-encoded bytes decode as bytes', async () => {
+    for (const url of ['data:image/png;base64,@@@@', 'data:image/png;base64,a', 'data:image/png;base64,%zz', 'data:no-comma']) {
+      await expectCode(loadImage(url), 'IMAGE_SOURCE_INVALID');
+    }
+    // A malformed escape stays literal (as the URL standard says), so this is just undecodable bytes.
+    await expectCode(loadImage('data:image/png,%E0%A4%A'), 'IMAGE_UNDECODABLE');
+    const png = readFileSync(`${IMAGES}rgba_50x70.png`);
+    const escaped = [...png].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+    expect((await loadImage(`data:image/png,${escaped}`)).width).toBe(50);
+    expect((await loadImage(`DATA:image/png;BASE64,${png.toString('base64').replace(/(.{60})/g, '$1\n')}`)).width).toBe(50);
+  });
+
+  it('file: URLs naming a host, or not a path, are IMAGE_SOURCE_INVALID', async () => {
+    await expectCode(loadImage('file://host/x.png'), 'IMAGE_SOURCE_INVALID');
+    await expectCode(loadImage(new URL('file://example.com/x.png')), 'IMAGE_SOURCE_INVALID');
+    await expectCode(loadImage('file:///tmp/a%2Fb.png'), 'IMAGE_SOURCE_INVALID');
+  });
+
+  it('a body shorter than its Content-Length, or an HTTP error, is IMAGE_SOURCE_INVALID', async () => {
+    await withServer(
+      (res) => {
+        res.writeHead(200, { 'content-length': '1000' });
+        res.write('short');
+        setTimeout(() => res.socket?.destroy(), 20);
+      },
+      async (url) => expectCode(loadImage(url), 'IMAGE_SOURCE_INVALID'),
+    );
+    await withServer(
+      (res) => {
+        res.statusCode = 500;
+        res.end();
+      },
+      async (url) => expectCode(loadImage(url), 'IMAGE_SOURCE_INVALID'),
+    );
+  });
+
+  it('a server that goes silent ends in IMAGE_FETCH_TIMEOUT after fetchTimeoutMs, before or after the headers', async () => {
+    const silent = [() => {}, (res: ServerResponse) => res.writeHead(200, { 'content-length': '10' }).write('abc')];
+    for (const handler of silent) {
+      await withServer(handler, async (url) => {
+        const started = performance.now();
+        await expectCode(loadImage(url, { fetchTimeoutMs: 200 }), 'IMAGE_FETCH_TIMEOUT');
+        expect(performance.now() - started).toBeLessThan(2_000);
+      });
+    }
+    await expectCode(loadImage('http://127.0.0.1:9/x.png', { fetchTimeoutMs: 0 }), 'INVALID_ARGUMENT');
   });
 });
 

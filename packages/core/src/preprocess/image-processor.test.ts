@@ -26,6 +26,11 @@ describe('createImageProcessor', () => {
   it('refuses unknown processor types', () => {
     expectCode(() => createImageProcessor({ image_processor_type: 'CLIPImageProcessor' }), 'PROCESSOR_UNSUPPORTED');
     expectCode(() => createImageProcessor({}), 'PROCESSOR_CONFIG_INVALID');
+    // Found by the fuzz test: a non-string legacy type, and names of Object.prototype members.
+    expectCode(() => createImageProcessor({ feature_extractor_type: 0 as unknown as string }), 'PROCESSOR_CONFIG_INVALID');
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expectCode(() => createImageProcessor({ image_processor_type: name }), 'PROCESSOR_UNSUPPORTED');
+    }
   });
 
   it('refuses contradictory or malformed options', () => {
@@ -60,6 +65,44 @@ describe('createImageProcessor', () => {
       shortest_edge: 800,
       longest_edge: 1333,
     });
+  });
+});
+
+describe('sizes bounded by the image pixel limit', () => {
+  const tiny = gray(40, 30);
+
+  it('refuses sizes, crops and pads over DEFAULT_MAX_IMAGE_PIXELS when the config is read, before any allocation', () => {
+    const configs = [
+      { image_processor_type: 'ViTImageProcessor', size: { height: 100_000, width: 100_000 } },
+      { image_processor_type: 'ViTImageProcessor', size: 100_000 },
+      { image_processor_type: 'BitImageProcessor', crop_size: { height: 1_000_000, width: 224 } },
+      { image_processor_type: 'BitImageProcessor', crop_size: 1_000_000 },
+      { image_processor_type: 'BitImageProcessor', size: { shortest_edge: 20_000 } },
+      { image_processor_type: 'DetrImageProcessor', size: { shortest_edge: 800, longest_edge: 1e9 } },
+      { image_processor_type: 'DetrImageProcessor', size: { max_height: 100_000, max_width: 100_000 } },
+      { image_processor_type: 'DetrImageProcessor', pad_size: { height: 100_000, width: 100_000 } },
+      { image_processor_type: 'DetrImageProcessor', size: 800, max_size: 1e12 },
+    ];
+    for (const config of configs) {
+      const started = performance.now();
+      expectCode(() => createImageProcessor(config).processImages(tiny), 'PROCESSOR_CONFIG_INVALID');
+      expect(performance.now() - started, JSON.stringify(config)).toBeLessThan(100);
+    }
+    // Real configs are far inside the bound.
+    expect(createImageProcessor({ image_processor_type: 'DetrImageProcessor' }).processImages(tiny).pixel_values.shape).toEqual([
+      1, 3, 800, 1066,
+    ]);
+  });
+
+  it('refuses a resize whose output would pass the limit (shortest edge on an extreme aspect ratio)', () => {
+    const processor = createImageProcessor({
+      image_processor_type: 'BitImageProcessor',
+      size: { shortest_edge: 224 },
+      do_center_crop: false,
+    });
+    const started = performance.now();
+    expectCode(() => processor.processImages(gray(1, 500_000)), 'IMAGE_TOO_LARGE');
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });
 

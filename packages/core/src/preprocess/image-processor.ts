@@ -3,7 +3,14 @@ import type { ImageSource, LoadImageOptions } from '../image/image-source.js';
 import { loadImage } from '../image/load-image.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { Tensor } from '../tensor/tensor.js';
-import { detrOutputSize, maxHeightWidthOutputSize, type SizeDict, shortestEdgeOutputSize, toSizeDict } from './output-size.js';
+import {
+  checkOutputSize,
+  detrOutputSize,
+  maxHeightWidthOutputSize,
+  type SizeDict,
+  shortestEdgeOutputSize,
+  toSizeDict,
+} from './output-size.js';
 import { Resample, resizeRgb } from './resample-pillow.js';
 import { centerCropRgb, type RescaleNormalize, writeChwFloat32 } from './transforms.js';
 
@@ -160,6 +167,8 @@ export abstract class ImageProcessor {
     const prepared = list.map((image) => {
       if (!o.doResize) return o.doCenterCrop ? centerCropRgb(image, crop.height, crop.width) : image;
       const [h, w] = this.resizeOutputSize(image.height, image.width);
+      // A shortest-edge size on an extreme aspect ratio can still ask for a huge output.
+      checkOutputSize(h, w, `Resizing a ${image.width}x${image.height} image`);
       if (o.doCenterCrop && h >= crop.height && w >= crop.width) {
         // Resize only the pixels the center crop keeps: same bytes, less work.
         const window = {
@@ -313,6 +322,7 @@ export class DetrImageProcessor extends ImageProcessor {
     if (!this.options.doPad) return super.batch(images, ops);
     const height = this.options.padSize?.height ?? Math.max(...images.map((im) => im.height));
     const width = this.options.padSize?.width ?? Math.max(...images.map((im) => im.width));
+    checkOutputSize(height, width, 'Padding the batch to its tallest and widest image');
     for (const im of images) {
       if (im.height > height || im.width > width) {
         throw new VitkitError(
@@ -346,11 +356,15 @@ export function createImageProcessor(config: PreprocessorConfig): ImageProcessor
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
     throw invalid('A preprocessor config must be a JSON object.');
   }
-  const declared = config.image_processor_type ?? config.feature_extractor_type?.replace(/FeatureExtractor$/, 'ImageProcessor');
+  const legacy = config.feature_extractor_type;
+  const declared =
+    config.image_processor_type ?? (typeof legacy === 'string' ? legacy.replace(/FeatureExtractor$/, 'ImageProcessor') : legacy);
   if (typeof declared !== 'string') {
     throw invalid('The preprocessor config names no image_processor_type (or feature_extractor_type).');
   }
-  const Processor = PROCESSORS[declared.replace(/Fast$/, '')];
+  const name = declared.replace(/Fast$/, '');
+  // Own keys only: "constructor" or "toString" must not reach Object.prototype.
+  const Processor = Object.hasOwn(PROCESSORS, name) ? PROCESSORS[name] : undefined;
   if (!Processor) {
     throw new VitkitError(
       'PROCESSOR_UNSUPPORTED',

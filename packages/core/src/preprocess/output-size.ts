@@ -1,4 +1,5 @@
 import { VitkitError } from '../errors/vitkit-error.js';
+import { DEFAULT_MAX_IMAGE_PIXELS } from '../image/image-source.js';
 
 /**
  * A size option as HF normalises it (`get_size_dict`): exactly one of these key sets.
@@ -24,6 +25,11 @@ const VALID_KEY_SETS = [
  * `defaultToSquare` is false), a pair is (height, width), a dict must use one valid key set.
  */
 export function toSizeDict(size: unknown, param: string, defaultToSquare: boolean, maxSize?: number | null): SizeDict {
+  return checkArea(sizeDictOf(size, param, defaultToSquare, maxSize), param);
+}
+
+function sizeDictOf(size: unknown, param: string, defaultToSquare: boolean, maxSize?: number | null): SizeDict {
+  if (maxSize != null) checkSide(maxSize, 'max_size');
   if (typeof size === 'number') {
     checkSide(size, param);
     if (defaultToSquare) {
@@ -51,10 +57,43 @@ export function toSizeDict(size: unknown, param: string, defaultToSquare: boolea
   return size as SizeDict;
 }
 
+/**
+ * The smallest image a size asks for (a pair's height x width; an edge's square) must be within
+ * the decoded-image pixel limit, so a config can never make preprocessing allocate more than the
+ * largest image `loadImage` accepts by default (a crop of 1e6 x 1e6 would otherwise be attempted).
+ */
+function checkArea(size: SizeDict, param: string): SizeDict {
+  const pairs: [number, number][] = [];
+  if ('height' in size) pairs.push([size.height, size.width]);
+  if ('max_height' in size) pairs.push([size.max_height, size.max_width]);
+  if ('shortest_edge' in size) pairs.push([size.shortest_edge, size.shortest_edge]);
+  if ('longest_edge' in size && !('shortest_edge' in size)) pairs.push([size.longest_edge, size.longest_edge]);
+  for (const [a, b] of pairs) {
+    if (a * b > DEFAULT_MAX_IMAGE_PIXELS) {
+      throw invalid(
+        `${param} ${JSON.stringify(size)} asks for an image of at least ${a} x ${b} pixels, over the limit of ${DEFAULT_MAX_IMAGE_PIXELS} (DEFAULT_MAX_IMAGE_PIXELS).`,
+      );
+    }
+  }
+  return size;
+}
+
+/** The pixels of a planned output (height x width), refused over the limit before anything is allocated. */
+export function checkOutputSize(height: number, width: number, what: string): void {
+  if (!(height * width <= DEFAULT_MAX_IMAGE_PIXELS)) {
+    throw new VitkitError(
+      'IMAGE_TOO_LARGE',
+      `${what} would be ${width}x${height} = ${width * height} pixels, over the limit of ${DEFAULT_MAX_IMAGE_PIXELS} (DEFAULT_MAX_IMAGE_PIXELS); use a smaller image or size.`,
+    );
+  }
+}
+
 function checkSide(value: unknown, param: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
     throw invalid(`${param} must be a positive integer, got ${JSON.stringify(value)}.`);
   }
+  if (value > DEFAULT_MAX_IMAGE_PIXELS)
+    throw invalid(`${param} is ${value}, more than the ${DEFAULT_MAX_IMAGE_PIXELS} pixels an image may have.`);
   return value;
 }
 

@@ -18,7 +18,9 @@ import { join } from 'node:path';
  *                    answers anonymous callers), 404 + X-Error-Code EntryNotFound / RevisionNotFound
  *   GET /cdn/<sha256>  the bytes, with Range support (206 + Content-Range)
  *
- * Faults are switched on per file: drop the connection part-way, or serve corrupted bytes.
+ * Faults are switched on per file: drop the connection part-way, serve corrupted bytes, go silent
+ * (never answer a HEAD, or stop mid-body with the connection left open), or send the LFS redirect
+ * with a Location written in some other form.
  */
 
 export interface FakeRepo {
@@ -28,10 +30,14 @@ export interface FakeRepo {
   token?: string;
   /** Answer 401 with X-Error-Code GatedRepo instead of a plain 401. */
   gated?: boolean;
+  /** Answer every revision (not just `main` and the commit) with this repo's commit, as a hostile or broken server might. */
+  anyRevision?: boolean;
 }
 
 export interface RecordedRequest {
   method: string;
+  /** Which of the two servers (two origins) got it. */
+  server: 'hub' | 'cdn';
   path: string;
   range?: string;
   authorization?: string;
@@ -46,6 +52,13 @@ export interface FakeHub {
   corrupt(file: string): void;
   /** Delays every body chunk, so two clients overlap. */
   throttle(msPerChunk: number, chunkBytes?: number): void;
+  /**
+   * The next `times` requests for `file` go silent with the connection left open: `head` never
+   * answers the HEAD; `body` sends the headers and `afterBytes` bytes of the GET, then nothing.
+   */
+  stall(file: string, phase: 'head' | 'body', options?: { afterBytes?: number; times?: number }): void;
+  /** The LFS redirect's Location, written from the CDN's `host:port` and the blob's path (default: an absolute http URL). */
+  lfsLocation(format: (hostPort: string, path: string) => string): void;
   close(): Promise<void>;
 }
 
@@ -78,44 +91,62 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
   const drops = new Map<string, { afterBytes: number; times: number }>();
   const corrupted = new Set<string>();
   let throttle: { ms: number; chunk: number } | undefined;
+  const stalls = new Map<string, { phase: 'head' | 'body'; afterBytes: number; times: number }>();
+  let lfsLocation = (hostPort: string, path: string) => `http://${hostPort}${path}`;
   const byHash = new Map<string, { file: string; bytes: Uint8Array }>();
   for (const repo of Object.values(repos)) {
     for (const [file, bytes] of Object.entries(repo.files)) byHash.set(sha256(bytes), { file, bytes });
   }
 
-  const listener = (req: IncomingMessage, res: ServerResponse) => {
-    requests.push({ method: req.method ?? '', path: req.url ?? '', range: req.headers.range, authorization: req.headers.authorization });
+  const listener = (which: 'hub' | 'cdn') => (req: IncomingMessage, res: ServerResponse) => {
+    requests.push({
+      method: req.method ?? '',
+      server: which,
+      path: req.url ?? '',
+      range: req.headers.range,
+      authorization: req.headers.authorization,
+    });
     handle(req, res).catch((error) => {
       res.statusCode = 500;
       res.end(String(error));
     });
   };
-  const server: Server = createServer(listener);
-  const cdn: Server = createServer(listener);
+  const server: Server = createServer(listener('hub'));
+  const cdn: Server = createServer(listener('cdn'));
+
+  /** True (and counted) when this request for `file` is to go silent in `phase`. */
+  function stallNow(file: string, phase: 'head' | 'body'): { afterBytes: number } | undefined {
+    const stall = stalls.get(file);
+    if (!stall || stall.phase !== phase || stall.times <= 0) return undefined;
+    stall.times--;
+    return stall;
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const path = decodeURIComponent(url.pathname);
-    if (path.startsWith('/cdn/')) {
-      const entry = byHash.get(path.slice('/cdn/'.length));
+    if (url.pathname.startsWith('/cdn/')) {
+      const entry = byHash.get(url.pathname.slice('/cdn/'.length));
       if (!entry) return end(res, 404, {});
       return serveBytes(req, res, entry.file, entry.bytes, { etag: '"cdn-object-etag"' });
     }
-    const match = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
+    // Segments are decoded one by one, so an encoded "/" in a revision stays inside it.
+    const match = /^\/([^/]+)\/([^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     if (!match) return end(res, 404, {});
-    const [, repoId, revision, file] = match;
+    const [org, name, revision, file] = match.slice(1).map((part) => part.split('/').map(decodeURIComponent).join('/'));
+    const repoId = `${org}/${name}`;
     const repo = repos[repoId];
     if (!repo) return end(res, 401, { 'x-error-code': 'RepoNotFound' });
     if (repo.token && req.headers.authorization !== `Bearer ${repo.token}`) {
       return end(res, 401, repo.gated ? { 'x-error-code': 'GatedRepo' } : { 'x-error-code': 'RepoNotFound' });
     }
-    if (revision !== 'main' && revision !== repo.commit) return end(res, 404, { 'x-error-code': 'RevisionNotFound' });
+    if (revision !== 'main' && revision !== repo.commit && !repo.anyRevision) return end(res, 404, { 'x-error-code': 'RevisionNotFound' });
     const bytes = repo.files[file];
     if (!bytes) return end(res, 404, { 'x-error-code': 'EntryNotFound', 'x-repo-commit': repo.commit });
+    if (req.method === 'HEAD' && stallNow(file, 'head')) return; // never answered
     if (isLfsFile(file)) {
       const port = (cdn.address() as AddressInfo).port;
       return end(res, 302, {
-        location: `http://127.0.0.1:${port}/cdn/${sha256(bytes)}`,
+        location: lfsLocation(`127.0.0.1:${port}`, `/cdn/${sha256(bytes)}`),
         'x-repo-commit': repo.commit,
         'x-linked-etag': `"${sha256(bytes)}"`,
         'x-linked-size': String(bytes.byteLength),
@@ -151,6 +182,12 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
       ...(range ? { 'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}` } : {}),
     });
     if (req.method === 'HEAD') return void res.end();
+    const stall = req.method === 'GET' ? stallNow(file, 'body') : undefined;
+    if (stall) {
+      // Some bytes, then silence on an open connection (closed only by the client or close()).
+      res.write(body.subarray(0, Math.min(stall.afterBytes, body.length)));
+      return;
+    }
     const drop = req.method === 'GET' ? drops.get(file) : undefined;
     const limit = drop && drop.times > 0 ? Math.min(drop.afterBytes, body.length) : body.length;
     if (drop && drop.times > 0) drop.times--;
@@ -188,6 +225,12 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
     },
     throttle(ms, chunkBytes = 8 * 1024) {
       throttle = { ms, chunk: chunkBytes };
+    },
+    stall(file, phase, { afterBytes = 0, times = Number.POSITIVE_INFINITY } = {}) {
+      stalls.set(file, { phase, afterBytes, times });
+    },
+    lfsLocation(format) {
+      lfsLocation = format;
     },
     close: async () => {
       for (const s of [server, cdn]) {
