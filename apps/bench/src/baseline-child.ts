@@ -1,7 +1,7 @@
 // One anchor measurement in its own process (so its peak RSS and its cold start are its own):
 // transformers.js or raw onnxruntime-node on an Optimum-style export (`<folder>/onnx/model.onnx` +
 // config.json), or vitkit on a checkpoint folder, through the calls a user makes.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
