@@ -175,6 +175,10 @@ describe('reports', () => {
     );
     expect(md).toContain('| 2 | 820×1011 | 4000 | 1600 | 1000 |');
     expect(htmlReport(SAMPLE)).toContain('<canvas id="varied">');
+    // `--only varied-sizes`: no rows, so no empty rows table or charts.
+    const only = { ...SAMPLE, results: [], ceilings: [], baselines: [] };
+    expect(markdownReport(only)).not.toContain('| model | backend | dtype | batch |');
+    expect(htmlReport(only)).not.toContain('<canvas id="latency">');
   });
 
   it('draws throughput on a batch axis that doubles (1, 2, 4, 8), one line per model × backend × dtype', () => {

@@ -147,6 +147,9 @@ const variedImageCells = (v: VariedSizesResult) =>
 const VARIED_INTRO =
   'One process, batch 1, `model.run({ pixel_values, pixel_mask })` through the public API: each image a new size (drawn deterministically), run once (its first run: a new graph and session where the family builds one per size) and then again. Memory: resident set after image 2 vs after the last; time: the first runs’ median vs the repeats’.';
 
+const CEILING_INTRO =
+  "Each row's share is of its own ceiling (column “ceiling GFLOP/s”): that backend and precision's kernels, timed in the same process, on the model's heaviest shapes and two large square MatMuls, best run.";
+
 /** Rows above their own ceiling: each is a bug to find, listed rather than hidden. */
 function overCeilingNote(f: BenchFile): string[] {
   const over = f.results.filter((r) => r.ceilingShare > 1);
@@ -166,10 +169,9 @@ export function markdownReport(f: BenchFile): string {
     '',
     `Machine: ${machineLine(f)}.`,
     '',
-    `Command: \`${f.command}\` (${f.durationS.toFixed(0)} s). Ceilings (best GFLOP/s per backend and precision over the models, same run): ${ceilingLine(f)}. Each row's share is of its own ceiling (column "ceiling"): that backend and precision's kernels on the model's heaviest shapes and two large square MatMuls, best run.`,
-    '',
-    mdTable(ROW_COLUMNS, f.results.map(rowCells)),
+    `Command: \`${f.command}\` (${f.durationS.toFixed(0)} s).${f.results.length ? ` ${CEILING_INTRO} Best of each here: ${ceilingLine(f)}.` : ''}`,
   ];
+  if (f.results.length) parts.push('', mdTable(ROW_COLUMNS, f.results.map(rowCells)));
   if (f.variedSizes?.length) {
     parts.push('', '## Varied input sizes', '', VARIED_INTRO, '', mdTable(VARIED_HEADERS, f.variedSizes.map(variedCells)));
     for (const v of f.variedSizes) parts.push('', `${v.model}, per image:`, '', mdTable(VARIED_IMAGE_HEADERS, variedImageCells(v)));
@@ -290,6 +292,12 @@ export function htmlReport(f: BenchFile): string {
     ? `<h2>Varied input sizes</h2><p>${escapeHtml(VARIED_INTRO.replace(/`/g, ''))}</p>${table(VARIED_HEADERS, f.variedSizes.map(variedCells))}
 <div class="chart"><canvas id="varied"></canvas></div>${f.variedSizes.map((v) => `<details><summary>${escapeHtml(v.model)}, per image</summary>${table(VARIED_IMAGE_HEADERS, variedImageCells(v))}</details>`).join('')}`
     : '';
+  const rowsSection = f.results.length
+    ? `<h2>Latency per backend and precision (p50 ms, smallest batch)</h2><div class="chart"><canvas id="latency"></canvas></div>
+<h2>Throughput vs batch (images/s; colour: model, dash: backend and precision)</h2><div class="chart tall"><canvas id="throughput"></canvas></div>
+<h2>Share of the row's own ceiling (%, largest batch)</h2><div class="chart"><canvas id="share"></canvas></div>
+${table(ROW_COLUMNS, f.results.map(rowCells))}`
+    : '';
   const ceilingsSection = f.ceilings?.length ? `<h2>Ceilings</h2>${table(CEILING_HEADERS, f.ceilings.map(ceilingCells))}` : '';
   const notes = [...overCeilingNote(f), ...f.notes];
   return `<!doctype html>
@@ -302,11 +310,8 @@ td:first-child,td:nth-child(2),td:nth-child(3){text-align:left}.chart{width:100%
 </style></head><body>
 <h1>vitkit bench</h1>
 <p>${escapeHtml(f.startedAt)} · ${escapeHtml(machineLine(f))}</p>
-<p>Command: <code>${escapeHtml(f.command)}</code> · ${f.durationS.toFixed(0)} s · Ceilings (best GFLOP/s per backend and precision, same run): ${escapeHtml(ceilingLine(f))}. Each row's share is of its own ceiling (column “ceiling”).</p>
-<h2>Latency per backend and precision (p50 ms, smallest batch)</h2><div class="chart"><canvas id="latency"></canvas></div>
-<h2>Throughput vs batch (images/s; colour: model, dash: backend and precision)</h2><div class="chart tall"><canvas id="throughput"></canvas></div>
-<h2>Share of the row's own ceiling (%, largest batch)</h2><div class="chart"><canvas id="share"></canvas></div>
-${table(ROW_COLUMNS, f.results.map(rowCells))}
+<p>Command: <code>${escapeHtml(f.command)}</code> · ${f.durationS.toFixed(0)} s${f.results.length ? ` · ${escapeHtml(CEILING_INTRO)} Best of each here: ${escapeHtml(ceilingLine(f))}.` : ''}</p>
+${rowsSection}
 ${variedSection}
 ${ceilingsSection}
 ${anchorsSection}
@@ -316,9 +321,10 @@ ${notes.length ? `<h2>Notes</h2><ul>${notes.map((n) => `<li>${escapeHtml(n)}</li
 <script>
 const data = ${inlineJson(data)};
 const opts = (y) => ({ responsive: true, maintainAspectRatio: false, animation: false, scales: { y: { beginAtZero: true, title: { display: true, text: y } } } });
-const charts = [
-  new Chart(document.getElementById('latency'), { type: 'bar', data: data.latency, options: opts('ms') }),
-  new Chart(document.getElementById('throughput'), {
+// Each chart where its section is on the page (a run may have no rows, no anchors, no varied sizes).
+const specs = {
+  latency: { type: 'bar', data: data.latency, options: opts('ms') },
+  throughput: {
     type: 'line',
     data: data.throughput,
     options: {
@@ -326,18 +332,18 @@ const charts = [
       plugins: { legend: { position: 'right' } },
       scales: { ...opts('images/s').scales, x: { type: 'category', title: { display: true, text: 'batch (images per run)' } } },
     },
-  }),
-  new Chart(document.getElementById('share'), { type: 'bar', data: data.share, options: opts('% of its ceiling') }),
-];
-const anchors = document.getElementById('anchors');
-if (anchors) charts.push(new Chart(anchors, { type: 'bar', data: data.anchors, options: opts('p50 ms') }));
-const varied = document.getElementById('varied');
-if (varied && data.varied)
-  charts.push(new Chart(varied, {
+  },
+  share: { type: 'bar', data: data.share, options: opts('% of its ceiling') },
+  varied: data.varied && {
     type: 'line',
     data: data.varied,
     options: { ...opts('ms'), scales: { y: { beginAtZero: true, title: { display: true, text: 'ms' } }, rss: { position: 'right', beginAtZero: true, title: { display: true, text: 'RSS MB' }, grid: { drawOnChartArea: false } } } },
-  }));
+  },
+  anchors: { type: 'bar', data: data.anchors, options: opts('p50 ms') },
+};
+const charts = Object.entries(specs)
+  .filter(([id, spec]) => spec && document.getElementById(id))
+  .map(([id, spec]) => new Chart(document.getElementById(id), spec));
 window.chartsRendered = charts.length;
 </script>
 </body></html>

@@ -81,7 +81,8 @@ export function ceilingCandidates(modelOps: readonly OpShape[], kind: CeilingKin
     const fitted = fit(shape, plan.flopsPerRun, plan.minRows);
     if (out.some((c) => opShapeLabel(c.shape) === opShapeLabel(fitted))) return;
     const copies = Math.max(1, Math.min(MAX_COPIES, Math.floor(plan.flopsPerRun / opShapeFlops(fitted))));
-    out.push({ source, shape: fitted, copies, ...(fitted === shape ? {} : { cutFrom: shape }) });
+    // A square is any large shape; a model shape cut to fewer rows keeps what it stands for.
+    out.push({ source, shape: fitted, copies, ...(fitted !== shape && source === 'model' ? { cutFrom: shape } : {}) });
   };
   for (const s of modelOps) add('model', s);
   for (const s of plan.squares) add('square', { op: 'MatMul', m: s, k: s, n: s });
@@ -97,9 +98,9 @@ export interface CeilingGraph {
 }
 
 /**
- * `copies` of the candidate's op on one input (Linear weights [k, n]; Conv weights with the model's
- * kernel, stride and groups, no padding, on the input that gives the model's output size), each an
- * output, serialized in `dtype` as vitkit serializes a model.
+ * `copies` of the candidate's op on one input (Linear weights [k, n]; Conv weights and bias with the
+ * model's kernel, stride and groups, no padding, on the input that gives the model's output size),
+ * each an output, serialized in `dtype` as vitkit serializes a model.
  */
 export function ceilingGraph(c: CeilingCandidate, dtype: string): CeilingGraph {
   const g = new GraphBuilder({ name: 'gemm-ceiling' });
@@ -120,7 +121,9 @@ export function ceilingGraph(c: CeilingCandidate, dtype: string): CeilingGraph {
     const fanIn = (s.cin / s.group) * kh * kw;
     for (let i = 0; i < c.copies; i++) {
       const w = g.constant(randomTensor([s.cout, s.cin / s.group, kh, kw], 1000 + i, 1 / Math.sqrt(fanIn)), `w${i}`);
-      g.output(ops.conv2d(g, x, w, undefined, { strides: [sh, sw], group: s.group }), `y${i}`);
+      // With a bias, as the model's convolutions have (and onnxruntime-node 1.30's webgpu Conv crashes without one).
+      const b = g.constant(randomTensor([s.cout], 2000 + i, 0.01), `b${i}`);
+      g.output(ops.conv2d(g, x, w, b, { strides: [sh, sw], group: s.group }), `y${i}`);
     }
   }
   return { bytes: g.toModelProto({ weightPrecision: dtype as 'fp32' }), flops: countFlops(g.nodeRecords()), input };
@@ -209,15 +212,9 @@ export async function measureCeiling(o: MeasureCeilingOptions): Promise<Ceiling>
   for (const [i, c] of candidates.entries()) {
     o.onShape?.(opShapeLabel(c.shape), i, candidates.length);
     const graph = ceilingGraph(c, o.dtype);
-    let session: ModelSession;
+    let session: ModelSession | undefined;
     try {
       session = await ModelSession.create(graph.bytes, { device: o.backend, threads: o.threads });
-    } catch (error) {
-      if (!isVitkitError(error)) throw error;
-      failed.push(`${opShapeLabel(c.shape)}: ${error.message}`);
-      continue;
-    }
-    try {
       const x = randomTensor(graph.input, 7, 1);
       await session.run({ x });
       const times: number[] = [];
@@ -227,8 +224,12 @@ export async function measureCeiling(o: MeasureCeilingOptions): Promise<Ceiling>
         times.push(performance.now() - t);
       }
       timings.push({ candidate: c, flops: graph.flops, times });
+    } catch (error) {
+      // e.g. fp16 on an adapter without shader-f16 (found at the first run): the other shapes may run.
+      if (!isVitkitError(error)) throw error;
+      failed.push(`${opShapeLabel(c.shape)}: ${error.message}`);
     } finally {
-      await session.dispose();
+      await session?.dispose();
     }
   }
   if (!timings.length) {
