@@ -150,6 +150,7 @@ export async function runVariedSizes(o: VariedSizesOptions): Promise<VariedSizes
       heights,
       widths,
       inputs: withMask ? ['pixel_values', 'pixel_mask'] : ['pixel_values'],
+      // core's VisionModel default when the option is not given (it does not expose the resolved bound).
       maxSessions: model.options.maxSessions ?? 4,
       sessionsHeld: model.sessionCount,
       loadMs: round(loadMs),
