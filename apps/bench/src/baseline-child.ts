@@ -1,7 +1,7 @@
 // One anchor measurement in its own process (so its peak RSS and its cold start are its own):
 // transformers.js or raw onnxruntime-node on an Optimum-style export (`<folder>/onnx/model.onnx` +
 // config.json), or vitkit on a checkpoint folder, through the calls a user makes.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -59,6 +59,14 @@ async function timeRuns(run: () => Promise<unknown>, runs: number): Promise<{ fi
   return { firstRunMs, times };
 }
 
+/** A result with this process's peak RSS, read once every run is done. */
+function result(
+  times: { importMs: number; coldStartMs: number; firstRunMs: number; times: number[] },
+  rest: Pick<BaselineResult, 'inputs' | 'input' | 'fromCache'>,
+): BaselineResult {
+  return { ...times, peakRssMb: process.resourceUsage().maxRSS / 1024, ...rest };
+}
+
 async function onnxruntime(req: BaselineRequest): Promise<BaselineResult> {
   const [ort, importMs] = await timed(() => import('onnxruntime-node'));
   const t0 = performance.now();
@@ -79,14 +87,7 @@ async function onnxruntime(req: BaselineRequest): Promise<BaselineResult> {
   }
   const runs = await timeRuns(() => session.run(feeds), req.runs);
   await session.release();
-  return {
-    importMs,
-    coldStartMs,
-    ...runs,
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
-    inputs: [...session.inputNames],
-    input,
-  };
+  return result({ importMs, coldStartMs, ...runs }, { inputs: [...session.inputNames], input });
 }
 
 async function transformersJs(req: BaselineRequest): Promise<BaselineResult> {
@@ -109,14 +110,7 @@ async function transformersJs(req: BaselineRequest): Promise<BaselineResult> {
   const pixels = new Tensor('float32', randomInput(input.reduce((x, y) => x * y, 1)), input);
   const runs = await timeRuns(() => model({ pixel_values: pixels }), req.runs);
   await model.dispose();
-  return {
-    importMs,
-    coldStartMs,
-    ...runs,
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
-    inputs: [...(session?.inputNames ?? ['pixel_values'])],
-    input,
-  };
+  return result({ importMs, coldStartMs, ...runs }, { inputs: [...(session?.inputNames ?? ['pixel_values'])], input });
 }
 
 async function vitkit(req: BaselineRequest): Promise<BaselineResult> {
@@ -133,15 +127,7 @@ async function vitkit(req: BaselineRequest): Promise<BaselineResult> {
   const pixels = new core.Tensor('float32', randomInput(b * 3 * h * w), req.input);
   const runs = await timeRuns(() => model.run({ pixel_values: pixels }), req.runs);
   await model.dispose();
-  return {
-    importMs,
-    coldStartMs,
-    ...runs,
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
-    inputs: ['pixel_values'],
-    input: req.input,
-    fromCache,
-  };
+  return result({ importMs, coldStartMs, ...runs }, { inputs: ['pixel_values'], input: req.input, fromCache });
 }
 
 process.once('message', async (req: BaselineRequest) => {

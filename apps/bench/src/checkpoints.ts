@@ -31,15 +31,6 @@ export const DEFAULT_MODELS: DefaultModel[] = [
   { name: 'detr-resnet-50', hubId: 'facebook/detr-resnet-50', batches: [1, 2], runs: 10, size: [800, 1066] },
 ];
 
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-
-/** No GPU device here: webgpu (node and Chromium) runs on SwiftShader, Vulkan on the CPU. */
-export function webgpuIsSwiftShader(): boolean {
-  if (existsSync('/dev/nvidia0') || existsSync('/dev/dri/renderD128')) return false;
-  const icd = process.env.VK_ICD_FILENAMES;
-  return icd ? /swiftshader/i.test(icd) : existsSync(SWIFTSHADER_ICD);
-}
-
 export function defaultCacheDir(): string {
   return process.env.VITKIT_BENCH_CACHE ?? join(tmpdir(), 'vitkit-bench-checkpoints');
 }

@@ -1,6 +1,6 @@
 // The JSON contract for tools: `vitkit bench --model <dir> --backend cpu --dtype fp32 --batch 1 --runs N --json <file>`
 // writes { machine, results: [{ model, backend, dtype, batch, buildMs, sessionMs, firstRunMs, p50Ms, p90Ms,
-// imagesPerSecond, gflops, ceilingShare, peakRssMb }] }. Runs the built CLI (packages/cli/dist).
+// imagesPerSecond, gflops, ceilingShare, peakRssMb, ceilingName, … }], ceilings }. Runs the built CLI (packages/cli/dist).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,7 +42,9 @@ describe.skipIf(!existsSync(cliBin()))('vitkit bench JSON contract', () => {
       const report = JSON.parse(readFileSync(out, 'utf8'));
       expect(Object.keys(report)).toEqual(expect.arrayContaining(['machine', 'results']));
       expect(report.machine).toMatchObject({ cores: expect.any(Number), cpu: expect.any(String), onnxruntimeNode: expect.any(String) });
-      expect(report.machine.ceilingGflops.cpu).toBeGreaterThan(0);
+      // Each row names the ceiling it is a share of; the machine keeps the best of each.
+      expect(report.machine.ceilingGflops['cpu fp32']).toBeGreaterThan(0);
+      expect(report.ceilings.map((c: { name: string }) => c.name)).toEqual(['cpu fp32']);
       expect(report.results).toHaveLength(1);
       const row = report.results[0];
       for (const f of FIELDS) expect(row, f).toHaveProperty(f);
@@ -50,6 +52,8 @@ describe.skipIf(!existsSync(cliBin()))('vitkit bench JSON contract', () => {
       for (const f of FIELDS.slice(4)) expect(typeof row[f], f).toBe('number');
       expect(row.p90Ms).toBeGreaterThanOrEqual(row.p50Ms);
       expect(row.gflops).toBeGreaterThan(0);
+      expect(row.ceilingName).toBe('cpu fp32');
+      expect(row.ceilingGflops).toBeCloseTo(report.ceilings[0].gflops, 1);
       expect(row.peakRssMb).toBeGreaterThan(10);
     } finally {
       rmSync(dir, { recursive: true, force: true });

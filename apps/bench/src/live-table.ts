@@ -5,7 +5,7 @@ import pc from 'picocolors';
 import { machineLine, ROW_COLUMNS, rowCells } from './report.js';
 import type { BenchRow, BenchSkip, MachineInfo } from './types.js';
 
-const WIDTHS = [34, 15, 5, 5, 8, 10, 12, 8, 8, 9, 8, 10, 11, 11];
+const WIDTHS = [34, 15, 5, 5, 8, 10, 12, 8, 8, 9, 8, 10, 18, 11, 11];
 
 const line = (cells: readonly string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(WIDTHS[i]) : c.padStart(WIDTHS[i]))).join(' ');
 

@@ -2,27 +2,38 @@
 // `pnpm bench`: families × backends × precisions × batch sizes on real-size models with synthesized
 // weights (no download), or `--model <dir-or-id>`; `--baseline ... --onnx <folder>` for the anchors.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { cosineSimilarity, defaultInputSize, machineInfo, percentile } from '@vitkit/cli/bench';
+import {
+  assembleRow,
+  BACKEND_DTYPES,
+  BENCH_DTYPES,
+  bestCeilings,
+  type Ceiling,
+  type CeilingTiming,
+  ceilingCandidates,
+  ceilingFromTimings,
+  ceilingGraph,
+  ceilingKind,
+  ceilingRuns,
+  cosineSimilarity,
+  defaultInputSize,
+  machineInfo,
+  opShapeLabel,
+  percentile,
+  type VariedSizesResult,
+  webgpuIsSwiftShader,
+} from '@vitkit/cli/bench';
 import { Command } from 'commander';
 import pc from 'picocolors';
 import { BASELINE_RUNNERS, type BaselineRunner, runBaseline } from './baseline.js';
 import type { BaselineRequest, BaselineResult } from './baseline-child.js';
 import { BrowserRunner, CHROMIUM, haveChromium } from './browser.js';
-import { ceilingGraph } from './ceiling.js';
-import {
-  CONFIGS_DIR,
-  DEFAULT_MODELS,
-  type DefaultModel,
-  defaultCacheDir,
-  syntheticCheckpoint,
-  webgpuIsSwiftShader,
-} from './checkpoints.js';
+import { CONFIGS_DIR, DEFAULT_MODELS, type DefaultModel, defaultCacheDir, syntheticCheckpoint } from './checkpoints.js';
 import { runCli } from './cli-child.js';
 import { LiveTable } from './live-table.js';
 import { writeReports } from './report.js';
@@ -30,11 +41,10 @@ import type { BaselineRow, BenchFile, BenchRow, BenchSkip, CliReport, MachineInf
 
 const ALL_BACKENDS = ['cpu', 'webgpu', 'cuda', 'browser-wasm', 'browser-webgpu'] as const;
 type Backend = (typeof ALL_BACKENDS)[number];
-const DTYPES = ['fp32', 'fp16', 'int8', 'int4'] as const;
-const BROWSER_DTYPES: Record<'browser-wasm' | 'browser-webgpu', readonly string[]> = {
-  'browser-wasm': ['fp32'],
-  'browser-webgpu': ['fp32', 'fp16'],
-};
+/** Sections `--only` can pick. */
+const SECTIONS = ['rows', 'varied-sizes'] as const;
+/** The model the varied-sizes run feeds photos of many sizes: DETR keeps the aspect ratio, so each is a new size. */
+const VARIED_SIZES_MODEL = 'detr-resnet-50';
 /** webgpu here is SwiftShader (Vulkan on the CPU): batch 1 and the minimum runs keep it to minutes. */
 const WEBGPU_RUNS = 10;
 /**
@@ -57,6 +67,8 @@ interface MainOptions {
   rounds: string;
   out: string;
   cacheDir: string;
+  only?: string;
+  variedSizes: string;
 }
 
 interface Target {
@@ -133,12 +145,20 @@ class Run {
   readonly results: BenchRow[] = [];
   readonly skipped: BenchSkip[] = [];
   readonly baselines: BaselineRow[] = [];
+  readonly ceilings: Ceiling[] = [];
+  readonly variedSizes: VariedSizesResult[] = [];
   readonly notes: string[] = [];
   readonly machine = machine();
   readonly table = new LiveTable();
 
   addCli(report: CliReport): void {
-    for (const [b, v] of Object.entries(report.machine.ceilingGflops)) this.machine.ceilingGflops[b] ??= v;
+    this.addCeilings(report.ceilings ?? []);
+    this.variedSizes.push(...(report.variedSizes ?? []));
+  }
+
+  addCeilings(ceilings: readonly Ceiling[]): void {
+    this.ceilings.push(...ceilings);
+    bestCeilings(ceilings, this.machine.ceilingGflops);
   }
 
   row(r: BenchRow): void {
@@ -181,17 +201,16 @@ async function nodeRows(
 ): Promise<{ cpu: SavedGraph[]; webgpu: SavedGraph[] }> {
   const graphs = { cpu: [] as SavedGraph[], webgpu: [] as SavedGraph[] };
   const common = ['--model', t.checkpoint, '--name', t.name, ...(t.size ? ['--size', `${t.size[0]}x${t.size[1]}`] : [])];
-  // No --ceiling-gflops: each child times its own MatMul ceiling just before its rows. This machine
-  // is shared, and one ceiling taken minutes earlier under another load gave shares over 100 %.
+  // Each child times its own ceilings (per precision, on the model's shapes) just before its rows.
   if (backends.includes('cpu')) {
-    const d = dtypes.filter((x) => x !== 'fp16');
+    // Every precision asked for: the runner reports fp16 as not built for cpu.
     const report = await run.cli(
       [
         ...common,
         '--backend',
         'cpu',
         '--dtype',
-        d.join(','),
+        dtypes.join(','),
         '--batch',
         t.batches.join(','),
         '--runs',
@@ -202,21 +221,12 @@ async function nodeRows(
       t.name,
     );
     if (report?.graphs) graphs.cpu.push(...report.graphs);
-    for (const x of dtypes.filter((x) => x === 'fp16')) {
-      run.skip({
-        model: t.name,
-        backend: 'cpu',
-        dtype: x,
-        code: 'DTYPE_NOT_FOR_BACKEND',
-        reason: 'fp16 is built for GPU backends (webgpu, cuda)',
-      });
-    }
   }
   if (backends.includes('webgpu')) {
     if (!t.webgpu) {
       run.skip({ model: t.name, backend: 'webgpu', dtype: '*', code: 'SKIPPED_ON_SWIFTSHADER', reason: SWIFTSHADER_SKIP });
     } else {
-      const d = dtypes.filter((x) => x === 'fp32' || x === 'fp16');
+      const d = dtypes.filter((x) => BACKEND_DTYPES.webgpu.includes(x as 'fp32'));
       const size = t.webgpuSize ?? t.size;
       const args = [...common.slice(0, 4), ...(size ? ['--size', `${size[0]}x${size[1]}`] : [])];
       const report = await run.cli(
@@ -238,82 +248,157 @@ async function browserRows(
   dtypes: string[],
 ) {
   const fp32Output = new Map<string, number[]>();
-  const ceilingSize = backend === 'browser-wasm' ? 1024 : webgpuIsSwiftShader() ? 128 : 2048;
-  const ceil = ceilingGraph(ceilingSize, ceilingSize);
   const ceilingDir = await mkdtemp(join(tmpdir(), 'vitkit-bench-ceiling-'));
-  const { writeFileSync } = await import('node:fs');
-  writeFileSync(join(ceilingDir, 'ceiling.onnx'), ceil.bytes);
-  browser.serveGraph(`/graphs/ceiling-${ceilingSize}.onnx`, join(ceilingDir, 'ceiling.onnx'));
   const ortBackend = backend === 'browser-wasm' ? 'wasm' : 'webgpu';
   // Batch 1 in the browser: throughput vs batch is the node rows' job, and the default run must fit in 10 minutes.
   const batches = [t.batches[0]];
   const runs = backend === 'browser-webgpu' ? WEBGPU_RUNS : t.runs;
-  for (const dtype of BROWSER_DTYPES[backend].filter((d) => dtypes.includes(d))) {
-    const g = graphs.find((x) => x.dtype === dtype);
-    if (!g) {
-      run.skip({
-        model: t.name,
-        backend,
-        dtype,
-        code: 'NO_GRAPH',
-        reason: `no ${dtype} graph was built in Node for this model (see the node rows)`,
-      });
-      continue;
-    }
-    run.table.status(`${t.name} ${backend} ${dtype}: Chromium`);
-    try {
-      const url = browser.serveGraph(`/graphs/${backend}/${encodeURIComponent(t.name)}-${dtype}.onnx`, g.path);
-      const res = await browser.run(
-        {
-          graphUrl: url,
-          backend: ortBackend,
-          image: g.input.slice(1),
-          batches,
-          runs,
-          threads: cpus().length,
-          ceiling: { graphUrl: `/graphs/ceiling-${ceilingSize}.onnx`, input: [ceilingSize, ceilingSize], flops: ceil.flops, runs: 5 },
-        },
-        backend === 'browser-webgpu' && webgpuIsSwiftShader() ? SWIFTSHADER_BROWSER_TIMEOUT_MS : BROWSER_TIMEOUT_MS,
-      );
-      run.machine.ceilingGflops[backend] ??= r2(res.ceilingGflops ?? Number.NaN);
-      res.batches.forEach((b, i) => {
-        const p50 = median(b.times);
-        const gflops = (g.gflopPerImage * b.batch) / (p50 / 1000);
-        if (b.output && dtype === 'fp32') fp32Output.set(backend, b.output);
-        const ref = fp32Output.get(backend);
-        run.row({
+  const kind = ceilingKind(backend);
+  try {
+    for (const dtype of BACKEND_DTYPES[backend].filter((d) => dtypes.includes(d))) {
+      const g = graphs.find((x) => x.dtype === dtype);
+      if (!g) {
+        run.skip({
           model: t.name,
           backend,
           dtype,
-          batch: b.batch,
-          buildMs: i === 0 ? g.buildMs : 0,
-          sessionMs: i === 0 ? r2(res.sessionMs) : 0,
-          firstRunMs: r2(b.firstRunMs),
-          p50Ms: r2(p50),
-          p90Ms: r2(p90(b.times)),
-          imagesPerSecond: r2((b.batch * 1000) / p50),
-          gflops: r2(gflops),
-          ceilingShare: Math.round((gflops / (res.ceilingGflops ?? Number.NaN)) * 1000) / 1000,
-          ceilingGflops: r2(res.ceilingGflops ?? Number.NaN),
-          peakRssMb: res.peakRssMb,
-          input: [b.batch, ...g.input.slice(1)],
-          runs,
-          gflopPerImage: g.gflopPerImage,
-          ...(dtype !== 'fp32' && b.output && ref && ref.length === b.output.length
-            ? { cosineVsFp32: Math.round(cosineSimilarity(Float32Array.from(ref), Float32Array.from(b.output)) * 1e6) / 1e6 }
-            : {}),
+          code: 'NO_GRAPH',
+          reason: `no ${dtype} graph was built in Node for this model (see the node rows)`,
         });
-      });
-      if (backend === 'browser-wasm' && !res.crossOriginIsolated)
-        run.notes.push('Chromium page was not cross-origin isolated: wasm ran on one thread.');
-    } catch (error) {
-      run.skip({ model: t.name, backend, dtype, code: 'BROWSER_FAILED', reason: String((error as Error).message ?? error).split('\n')[0] });
+        continue;
+      }
+      run.table.status(`${t.name} ${backend} ${dtype}: Chromium`);
+      try {
+        // The same ceiling graphs as in Node (this precision, the model's shapes at batch 1 and the squares), timed in the page.
+        const candidates = ceilingCandidates(g.heaviestOps ?? [], kind);
+        const ceilingGraphs = candidates.map((c, i) => {
+          const graph = ceilingGraph(c, dtype);
+          const file = join(ceilingDir, `${dtype}-${i}.onnx`);
+          writeFileSync(file, graph.bytes);
+          const url = browser.serveGraph(`/graphs/ceiling/${backend}/${encodeURIComponent(t.name)}-${dtype}-${i}.onnx`, file);
+          return { c, graph, url };
+        });
+        const url = browser.serveGraph(`/graphs/${backend}/${encodeURIComponent(t.name)}-${dtype}.onnx`, g.path);
+        const res = await browser.run(
+          {
+            graphUrl: url,
+            backend: ortBackend,
+            image: g.input.slice(1),
+            batches,
+            runs,
+            threads: cpus().length,
+            ceilings: ceilingGraphs.map((x) => ({ graphUrl: x.url, input: x.graph.input, runs: ceilingRuns(kind) })),
+          },
+          kind === 'swiftshader' ? SWIFTSHADER_BROWSER_TIMEOUT_MS : BROWSER_TIMEOUT_MS,
+        );
+        const timings: CeilingTiming[] = [];
+        const failed: string[] = [];
+        ceilingGraphs.forEach((x, i) => {
+          const times = res.ceilingTimes?.[i] ?? [];
+          if (times.length) timings.push({ candidate: x.c, flops: x.graph.flops, times });
+          else failed.push(`${opShapeLabel(x.c.shape)}: did not run in Chromium`);
+        });
+        const ceiling = timings.length ? ceilingFromTimings({ backend, dtype, model: t.name }, timings, failed) : undefined;
+        if (ceiling) run.addCeilings([ceiling]);
+        res.batches.forEach((b, i) => {
+          if (b.output && dtype === 'fp32') fp32Output.set(backend, b.output);
+          const ref = fp32Output.get(backend);
+          run.row(
+            assembleRow({
+              model: t.name,
+              backend,
+              dtype,
+              batch: b.batch,
+              flopsPerImage: g.gflopPerImage * 1e9,
+              times: b.times,
+              firstRunMs: b.firstRunMs,
+              buildMs: i === 0 ? g.buildMs : 0,
+              sessionMs: i === 0 ? res.sessionMs : 0,
+              peakRssMb: res.peakRssMb,
+              ceiling,
+              input: [b.batch, ...g.input.slice(1)],
+              cosineVsFp32:
+                dtype !== 'fp32' && b.output && ref && ref.length === b.output.length
+                  ? cosineSimilarity(Float32Array.from(ref), Float32Array.from(b.output))
+                  : undefined,
+            }),
+          );
+        });
+        if (backend === 'browser-wasm' && !res.crossOriginIsolated)
+          run.notes.push('Chromium page was not cross-origin isolated: wasm ran on one thread.');
+      } catch (error) {
+        run.skip({
+          model: t.name,
+          backend,
+          dtype,
+          code: 'BROWSER_FAILED',
+          reason: String((error as Error).message ?? error).split('\n')[0],
+        });
+      }
     }
+  } finally {
+    rmSync(ceilingDir, { recursive: true, force: true });
   }
-  rmSync(ceilingDir, { recursive: true, force: true });
 }
 
 async function defaultRun(run: Run, o: MainOptions, backends: Backend[], dtypes: string[]) {
+  const sections = o.only ? list(o.only) : [...SECTIONS];
+  for (const x of sections) if (!SECTIONS.includes(x as 'rows')) throw new Error(`--only: unknown section "${x}" (${SECTIONS.join(', ')})`);
+  const count = Number(o.variedSizes);
+  if (!Number.isInteger(count) || count < 0) throw new Error(`--varied-sizes takes an integer ≥ 0, got "${o.variedSizes}"`);
+  const varied =
+    sections.includes('varied-sizes') && count > 0 ? await variedSizesTarget(run, o, backends, o.only !== undefined) : undefined;
+  const targets = sections.includes('rows') ? await rowTargets(run, o) : [];
+  run.table.plan(targets.length + (varied ? 1 : 0));
+  if (targets.length) await rowsRun(run, targets, backends, dtypes);
+  if (varied) {
+    run.table.status(`${varied.name}: ${count} images of ${count} sizes in one process`);
+    await run.cli(
+      ['--model', varied.checkpoint, '--name', varied.name, '--backend', 'cpu', '--dtype', 'fp32', '--varied-sizes', String(count)],
+      varied.name,
+    );
+    const v = run.variedSizes.at(-1);
+    if (v)
+      run.table.log(
+        `${pc.bold('varied sizes')} ${v.model}: ${v.images} sizes, RSS ×${v.rssRatio} (image 2 → ${v.images}; target ≤ ${v.targets.rssRatio}), new size ×${v.newSizeRatio} of a repeated one (target ≤ ${v.targets.newSizeRatio}), ${v.durationS} s`,
+      );
+    run.table.advance();
+  }
+}
+
+/**
+ * Which checkpoint the varied-sizes section feeds: the default DETR (when the default models include
+ * it), or `--model` when `--only varied-sizes` asks for it. It runs on node cpu, fp32.
+ */
+async function variedSizesTarget(
+  run: Run,
+  o: MainOptions,
+  backends: Backend[],
+  asked: boolean,
+): Promise<{ name: string; checkpoint: string } | undefined> {
+  if (!backends.includes('cpu')) {
+    if (asked)
+      run.skip({
+        model: '*',
+        backend: 'cpu',
+        dtype: 'fp32',
+        code: 'NOT_ASKED',
+        reason: 'the varied-sizes run is on node cpu; add cpu to --backends',
+      });
+    return undefined;
+  }
+  if (o.model) return asked ? { name: o.model, checkpoint: o.model } : undefined;
+  const wanted = list(o.models);
+  if (!asked && wanted.length && !wanted.includes(VARIED_SIZES_MODEL)) return undefined;
+  run.table.status(`${VARIED_SIZES_MODEL}: synthesizing weights from configs/${VARIED_SIZES_MODEL}/config.json`);
+  return {
+    name: VARIED_SIZES_MODEL,
+    checkpoint: await syntheticCheckpoint(join(CONFIGS_DIR, VARIED_SIZES_MODEL), o.cacheDir, VARIED_SIZES_MODEL),
+  };
+}
+
+/** The models the rows time: `--model`, or the embedded defaults (`--models` picks some). */
+async function rowTargets(run: Run, o: MainOptions): Promise<Target[]> {
   let targets: Target[];
   const swift = webgpuIsSwiftShader();
   const batches = o.batch ? list(o.batch).map(Number) : undefined;
@@ -351,6 +436,10 @@ async function defaultRun(run: Run, o: MainOptions, backends: Backend[], dtypes:
       'Default models: real configs (apps/bench/configs) with weights synthesized deterministically (seeded normals: matrices N(0, 0.02), norms ≈ 1, small biases). Speed does not depend on the values.',
     );
   }
+  return targets;
+}
+
+async function rowsRun(run: Run, targets: Target[], backends: Backend[], dtypes: string[]) {
   const graphRoot = await mkdtemp(join(tmpdir(), 'vitkit-bench-graphs-'));
   const browserBackends = backends.filter((b): b is 'browser-wasm' | 'browser-webgpu' => b.startsWith('browser-'));
   let browser: BrowserRunner | undefined;
@@ -367,7 +456,6 @@ async function defaultRun(run: Run, o: MainOptions, backends: Backend[], dtypes:
     browser = new BrowserRunner();
     await browser.start();
   }
-  run.table.plan(targets.length);
   try {
     for (const t of targets) {
       const graphs = await nodeRows(run, t, backends, dtypes, join(graphRoot, t.name.replace(/[^\w.-]+/g, '_')));
@@ -528,7 +616,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--model <dir-or-id>', 'benchmark this checkpoint instead of the embedded default models')
     .option('--models <list>', `subset of the default models: ${DEFAULT_MODELS.map((m) => m.name).join(', ')}`)
     .option('--backends <list>', `backends: ${ALL_BACKENDS.join(', ')}`, ALL_BACKENDS.join(','))
-    .option('--dtypes <list>', `precisions: ${DTYPES.join(', ')}`, DTYPES.join(','))
+    .option('--dtypes <list>', `precisions: ${BENCH_DTYPES.join(', ')}`, BENCH_DTYPES.join(','))
     .option('--batch <list>', 'batch sizes (default: 1,8; DETR 1,2; baselines 1)')
     .option('--runs <n>', 'warm runs per row (default 10; webgpu rows always 10)')
     .option('--size <HxW>', 'input size (default: the preprocessor crop; DETR 800x1066)')
@@ -540,6 +628,12 @@ async function main(argv: string[]): Promise<void> {
       [] as string[],
     )
     .option('--rounds <n>', 'anchors: interleaved rounds per model (medians over rounds)', '3')
+    .option('--only <sections>', `run only these sections: ${SECTIONS.join(', ')} (default: all)`)
+    .option(
+      '--varied-sizes <n>',
+      `varied-sizes section: ${VARIED_SIZES_MODEL} (or --model with --only varied-sizes) over n images of n sizes in one process; 0 skips it`,
+      '30',
+    )
     .option('--out <dir>', 'where the JSON, Markdown and HTML reports go', 'bench-results')
     .option('--cache-dir <dir>', 'where synthesized checkpoints are kept', defaultCacheDir());
   program.parse(argv);
@@ -566,6 +660,8 @@ async function main(argv: string[]): Promise<void> {
     durationS: Math.round((performance.now() - started) / 100) / 10,
     results: run.results,
     skipped: run.skipped,
+    ceilings: run.ceilings,
+    variedSizes: run.variedSizes,
     baselines: run.baselines,
     notes: run.notes,
   };

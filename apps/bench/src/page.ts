@@ -11,8 +11,11 @@ export interface PageRequest {
   batches: number[];
   runs: number;
   threads: number;
-  /** A MatMul-only graph timed first, in the same page: the backend's ceiling (and it pays wasm start-up before the model's session is timed). */
-  ceiling?: { graphUrl: string; input: number[]; flops: number; runs: number };
+  /**
+   * The ceiling's graphs (the runner's `ceilingGraph`s for this model and precision), timed first in
+   * the same page; this also pays wasm start-up before the model's session is timed.
+   */
+  ceilings?: { graphUrl: string; input: number[]; runs: number }[];
 }
 
 export interface PageBatchResult {
@@ -29,7 +32,8 @@ export interface PageResult {
   threads: number;
   crossOriginIsolated: boolean;
   adapter?: string;
-  ceilingGflops?: number;
+  /** Each ceiling graph's warm runs (ms), in request order; Node turns them into the ceiling. */
+  ceilingTimes?: number[][];
   batches: PageBatchResult[];
 }
 
@@ -41,17 +45,11 @@ async function adapterInfo(): Promise<string | undefined> {
   return [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter';
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = (s.length - 1) / 2;
-  return (s[Math.floor(m)] + s[Math.ceil(m)]) / 2;
-};
-
-async function ceiling(backend: 'wasm' | 'webgpu', c: NonNullable<PageRequest['ceiling']>): Promise<number> {
+async function ceilingTimes(backend: 'wasm' | 'webgpu', c: NonNullable<PageRequest['ceilings']>[number]): Promise<number[]> {
   const bytes = new Uint8Array(await (await fetch(c.graphUrl)).arrayBuffer());
   const session = await ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all' });
   try {
-    const a = new ort.Tensor('float32', randomInput(c.input[0] * c.input[1]), c.input);
+    const a = new ort.Tensor('float32', randomInput(c.input.reduce((x, y) => x * y, 1)), c.input);
     const feed = { [session.inputNames[0]]: a };
     for (const v of Object.values(await session.run(feed))) v.dispose();
     const times: number[] = [];
@@ -61,7 +59,7 @@ async function ceiling(backend: 'wasm' | 'webgpu', c: NonNullable<PageRequest['c
       times.push(performance.now() - t);
       for (const v of Object.values(out)) v.dispose();
     }
-    return c.flops / (median(times) / 1000) / 1e9;
+    return times;
   } finally {
     await session.release();
   }
@@ -71,7 +69,9 @@ async function bench(req: PageRequest): Promise<PageResult> {
   ort.env.wasm.wasmPaths = '/ort/';
   ort.env.wasm.numThreads = crossOriginIsolated ? req.threads : 1;
   ort.env.logLevel = 'error';
-  const ceilingGflops = req.ceiling ? await ceiling(req.backend, req.ceiling) : undefined;
+  const ceilingRuns: number[][] = [];
+  // A shape that cannot run here (fp16 without shader-f16) has no times; the model's session says why.
+  for (const c of req.ceilings ?? []) ceilingRuns.push(await ceilingTimes(req.backend, c).catch(() => []));
   const tf = performance.now();
   const bytes = new Uint8Array(await (await fetch(req.graphUrl)).arrayBuffer());
   const fetchMs = performance.now() - tf;
@@ -107,7 +107,7 @@ async function bench(req: PageRequest): Promise<PageResult> {
     threads: ort.env.wasm.numThreads ?? 1,
     crossOriginIsolated,
     adapter: req.backend === 'webgpu' ? await adapterInfo() : undefined,
-    ceilingGflops,
+    ceilingTimes: ceilingRuns,
     batches,
   };
 }

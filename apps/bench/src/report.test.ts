@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS, haveChromium } from './browser.js';
-import { htmlReport, markdownReport, writeReports } from './report.js';
-import type { BenchFile, BenchRow } from './types.js';
+import { batchAxis, chartData, htmlReport, markdownReport, writeReports } from './report.js';
+import type { BenchFile, BenchRow, VariedSizesResult } from './types.js';
+
+const CEILINGS: Record<string, number> = { 'cpu fp32': 200, 'cpu int8': 400, 'browser-wasm fp32': 50 };
 
 const row = (model: string, backend: string, dtype: string, batch: number, p50: number): BenchRow => ({
   model,
@@ -21,9 +23,39 @@ const row = (model: string, backend: string, dtype: string, batch: number, p50: 
   p90Ms: p50 * 1.1,
   imagesPerSecond: (1000 * batch) / p50,
   gflops: (9.2 * batch) / (p50 / 1000),
-  ceilingShare: (9.2 * batch) / (p50 / 1000) / 200,
+  ceilingShare: (9.2 * batch) / (p50 / 1000) / CEILINGS[`${backend} ${dtype}`],
+  ceilingName: `${backend} ${dtype}`,
+  ceilingGflops: CEILINGS[`${backend} ${dtype}`],
   peakRssMb: 400,
 });
+
+const VARIED: VariedSizesResult = {
+  model: 'detr-resnet-50',
+  architecture: 'DetrForObjectDetection',
+  backend: 'cpu',
+  dtype: 'fp32',
+  batch: 1,
+  images: 3,
+  heights: [600, 1000],
+  widths: [700, 1100],
+  inputs: ['pixel_values', 'pixel_mask'],
+  maxSessions: 4,
+  sessionsHeld: 3,
+  loadMs: 900,
+  rssAfterSecondMb: 1000,
+  rssAfterLastMb: 1300,
+  rssRatio: 1.3,
+  firstSeenMedianMs: 4000,
+  repeatMedianMs: 1500,
+  newSizeRatio: 2.667,
+  targets: { rssRatio: 1.15, newSizeRatio: 1.2 },
+  durationS: 20,
+  perImage: [
+    { height: 700, width: 900, firstMs: 4200, repeatMs: 1500, rssMb: 900 },
+    { height: 820, width: 1011, firstMs: 4000, repeatMs: 1600, rssMb: 1000 },
+    { height: 640, width: 777, firstMs: 3900, repeatMs: 1400, rssMb: 1300 },
+  ],
+};
 
 const SAMPLE: BenchFile = {
   machine: {
@@ -34,7 +66,7 @@ const SAMPLE: BenchFile = {
     node: 'v20',
     onnxruntimeNode: '1.30.0',
     vitkit: '0.1.0',
-    ceilingGflops: { cpu: 200 },
+    ceilingGflops: CEILINGS,
   },
   command: 'pnpm bench',
   startedAt: '2025-01-01T00:00:00.000Z',
@@ -45,7 +77,24 @@ const SAMPLE: BenchFile = {
     row('dinov2-small', 'cpu', 'int8', 1, 40),
     row('dinov2-small', 'cpu', 'int8', 8, 220),
     row('dinov2-small', 'browser-wasm', 'fp32', 1, 150),
+    row('detr-resnet-50', 'cpu', 'fp32', 1, 1300),
+    row('detr-resnet-50', 'cpu', 'fp32', 2, 2500),
   ],
+  ceilings: [
+    {
+      name: 'cpu int8',
+      backend: 'cpu',
+      dtype: 'int8',
+      model: 'dinov2-small',
+      gflops: 400,
+      best: 'MatMul [2056×384]·[384×1536]',
+      shapes: [
+        { label: 'MatMul [2056×384]·[384×1536]', source: 'model', gflops: 400, bestMs: 10, runs: 6 },
+        { label: 'MatMul [1024×1024]·[1024×1024]', source: 'square', gflops: 310, bestMs: 14, runs: 6 },
+      ],
+    },
+  ],
+  variedSizes: [VARIED],
   skipped: [{ model: 'dinov2-small', backend: 'cuda', dtype: 'fp32', code: 'BACKEND_UNAVAILABLE', reason: 'no CUDA provider </script>' }],
   baselines: [
     {
@@ -104,6 +153,54 @@ describe('reports', () => {
     expect(html).not.toContain('no CUDA provider </script>');
   });
 
+  it('says which ceiling each row is a share of, and lists the ceilings with the shapes timed', () => {
+    const md = markdownReport(SAMPLE);
+    // dinov2 int8 b8: 9.2·8 GFLOP in 0.22 s = 334.5 GFLOP/s, 84 % of the int8 ceiling (400), not 167 % of fp32's.
+    expect(md).toContain('| dinov2-small | cpu | int8 | 8 |');
+    expect(md).toMatch(/\| 334\.5 \| 84 % \| cpu int8 400\.0 \|/);
+    expect(md).toContain('| dinov2-small | cpu int8 | 400.0 | MatMul [2056×384]·[384×1536] |');
+    expect(md).toContain('MatMul [1024×1024]·[1024×1024] (square): 310.0');
+    expect(md).toContain('cpu fp32 200.0, cpu int8 400.0');
+    // A row above its own ceiling is flagged as the bug it is.
+    const over = markdownReport({ ...SAMPLE, results: [{ ...SAMPLE.results[0], ceilingShare: 1.3 }] });
+    expect(over).toContain('130 % ⚠');
+    expect(over).toMatch(/1 row\(s\) above 100 % of their own ceiling \(dinov2-small cpu fp32 b1 130 %\)/);
+  });
+
+  it('reports the varied-sizes section: RSS after image 2 and the last, new vs repeated size, against the targets', () => {
+    const md = markdownReport(SAMPLE);
+    expect(md).toContain('## Varied input sizes');
+    expect(md).toContain(
+      '| detr-resnet-50 | cpu | fp32 | 3 | 600–1000 × 700–1100 | 1000 | 1300 | 1.30× (over) | 4000 | 1500 | 2.67× (over) | 3 / 4 | 20 |',
+    );
+    expect(md).toContain('| 2 | 820×1011 | 4000 | 1600 | 1000 |');
+    expect(htmlReport(SAMPLE)).toContain('<canvas id="varied">');
+    // `--only varied-sizes`: no rows, so no empty rows table or charts.
+    const only = { ...SAMPLE, results: [], ceilings: [], baselines: [] };
+    expect(markdownReport(only)).not.toContain('| model | backend | dtype | batch |');
+    expect(htmlReport(only)).not.toContain('<canvas id="latency">');
+  });
+
+  it('draws throughput on a batch axis that doubles (1, 2, 4, 8), one line per model × backend × dtype', () => {
+    expect(batchAxis([8, 1, 2, 8])).toEqual([1, 2, 4, 8]);
+    expect(batchAxis([1, 3, 16])).toEqual([1, 2, 3, 4, 8, 16]);
+    const { throughput } = chartData(SAMPLE);
+    expect(throughput.labels).toEqual(['1', '2', '4', '8']);
+    expect(throughput.datasets.map((d) => d.label)).toEqual([
+      'dinov2-small · cpu fp32',
+      'dinov2-small · cpu int8',
+      'detr-resnet-50 · cpu fp32',
+    ]); // the single browser row has no line
+    const [fp32, int8, detr] = throughput.datasets;
+    expect(fp32.data).toEqual([1000 / 70, null, null, 8000 / 400]);
+    expect(detr.data).toEqual([1000 / 1300, 2000 / 2500, null, null]);
+    // Gaps spanned so a model timed at 1 and 8 still has a line; a colour per model, a dash per backend and precision.
+    expect(throughput.datasets.every((d) => d.spanGaps)).toBe(true);
+    expect(fp32.borderColor).toBe(int8.borderColor);
+    expect(detr.borderColor).not.toBe(fp32.borderColor);
+    expect(fp32.borderDash).not.toEqual(int8.borderDash);
+  });
+
   it.skipIf(!haveChromium() && process.env.CI !== 'true')('renders its charts in headless Chromium', async () => {
     const path = join(dir, 'render.html');
     const { writeFileSync } = await import('node:fs');
@@ -125,7 +222,7 @@ describe('reports', () => {
         }),
       );
       expect(errors).toEqual([]);
-      expect(painted.map((p) => p.id)).toEqual(['latency', 'throughput', 'share', 'anchors']);
+      expect(painted.map((p) => p.id)).toEqual(['latency', 'throughput', 'share', 'varied', 'anchors']);
       for (const p of painted) {
         expect(p.width, p.id).toBeGreaterThan(100);
         expect(p.painted, p.id).toBeGreaterThan(1000);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { BaselineRow, BenchFile, BenchRow } from './types.js';
+import type { BaselineRow, BenchFile, BenchRow, Ceiling, VariedSizesResult } from './types.js';
 
 const fmt = (v: number | undefined, digits = 1) => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits));
 
@@ -29,6 +29,7 @@ export const ROW_COLUMNS = [
   'images/s',
   'GFLOP/s',
   'of ceiling',
+  'ceiling GFLOP/s',
   'peak RSS MB',
   'cos vs fp32',
 ] as const;
@@ -46,7 +47,9 @@ export function rowCells(r: BenchRow): string[] {
     fmt(r.p90Ms, 1),
     fmt(r.imagesPerSecond, 1),
     fmt(r.gflops, 1),
-    Number.isFinite(r.ceilingShare) ? `${Math.round(r.ceilingShare * 100)} %` : '–',
+    // Above its own ceiling is a bug (a FLOP count, a ceiling shape missing), not a fast row: flagged.
+    Number.isFinite(r.ceilingShare) ? `${Math.round(r.ceilingShare * 100)} %${r.ceilingShare > 1 ? ' ⚠' : ''}` : '–',
+    r.ceilingName ? `${r.ceilingName} ${fmt(r.ceilingGflops, 1)}` : '–',
     fmt(r.peakRssMb, 0),
     r.cosineVsFp32 === undefined ? '' : r.cosineVsFp32.toFixed(5),
   ];
@@ -91,18 +94,89 @@ function baselineCells(b: BaselineRow): string[] {
   ];
 }
 
+/** The best of each ceiling over the run, one line. */
+const ceilingLine = (f: BenchFile) =>
+  Object.entries(f.machine.ceilingGflops)
+    .map(([name, v]) => `${name} ${v.toFixed(1)}`)
+    .join(', ') || 'none measured';
+
+const CEILING_HEADERS = ['model', 'ceiling', 'GFLOP/s', 'set by', 'shapes timed (best run, GFLOP/s)'];
+function ceilingCells(c: Ceiling): string[] {
+  const shape = (s: Ceiling['shapes'][number]) =>
+    `${s.label}${s.cutFrom ? ` (rows of ${s.cutFrom})` : ''}${s.source === 'square' ? ' (square)' : ''}: ${fmt(s.gflops, 1)}`;
+  return [c.model ?? '', c.name, fmt(c.gflops, 1), c.best, [...c.shapes.map(shape), ...(c.failed ?? [])].join('; ')];
+}
+
+const VARIED_HEADERS = [
+  'model',
+  'backend',
+  'dtype',
+  'images (sizes)',
+  'heights × widths',
+  'RSS after 2 MB',
+  'RSS after last MB',
+  'RSS ratio (≤ 1.15)',
+  'first-seen size ms (median)',
+  'repeated size ms (median)',
+  'new-size ratio (≤ 1.2)',
+  'sessions held / max',
+  'duration s',
+];
+function variedCells(v: VariedSizesResult): string[] {
+  const verdict = (x: number, target: number) => `${x.toFixed(2)}× ${x <= target ? '(met)' : '(over)'}`;
+  return [
+    v.model,
+    v.backend,
+    v.dtype,
+    String(v.images),
+    `${v.heights.join('–')} × ${v.widths.join('–')}`,
+    fmt(v.rssAfterSecondMb, 0),
+    fmt(v.rssAfterLastMb, 0),
+    verdict(v.rssRatio, v.targets.rssRatio),
+    fmt(v.firstSeenMedianMs, 0),
+    fmt(v.repeatMedianMs, 0),
+    verdict(v.newSizeRatio, v.targets.newSizeRatio),
+    `${v.sessionsHeld} / ${v.maxSessions}`,
+    fmt(v.durationS, 0),
+  ];
+}
+const VARIED_IMAGE_HEADERS = ['image', 'size', 'first run ms', 'again ms', 'RSS MB'];
+const variedImageCells = (v: VariedSizesResult) =>
+  v.perImage.map((p, i) => [String(i + 1), `${p.height}×${p.width}`, fmt(p.firstMs, 0), fmt(p.repeatMs, 0), fmt(p.rssMb, 0)]);
+
+const VARIED_INTRO =
+  'One process, batch 1, `model.run({ pixel_values, pixel_mask })` through the public API: each image a new size (drawn deterministically), run once (its first run: a new graph and session where the family builds one per size) and then again. Memory: resident set after image 2 vs after the last; time: the first runs’ median vs the repeats’.';
+
+const CEILING_INTRO =
+  "Each row's share is of its own ceiling (column “ceiling GFLOP/s”): that backend and precision's kernels, timed in the same process, on the model's heaviest shapes and two large square MatMuls, best run.";
+
+/** Rows above their own ceiling: each is a bug to find, listed rather than hidden. */
+function overCeilingNote(f: BenchFile): string[] {
+  const over = f.results.filter((r) => r.ceilingShare > 1);
+  if (!over.length) return [];
+  return [
+    `${over.length} row(s) above 100 % of their own ceiling (${over
+      .map((r) => `${r.model} ${r.backend} ${r.dtype} b${r.batch} ${Math.round(r.ceilingShare * 100)} %`)
+      .join(
+        ', ',
+      )}): a ceiling is the best of the model's own shapes in its precision, so this is a bug (a FLOP count, a shape missing from the ceiling) or load that changed between the ceiling and the row.`,
+  ];
+}
+
 export function markdownReport(f: BenchFile): string {
   const parts = [
     `# vitkit bench — ${f.startedAt}`,
     '',
     `Machine: ${machineLine(f)}.`,
     '',
-    `Command: \`${f.command}\` (${f.durationS.toFixed(0)} s). MatMul ceiling (GFLOP/s, same run): ${Object.entries(f.machine.ceilingGflops)
-      .map(([b, v]) => `${b} ${v.toFixed(1)}`)
-      .join(', ')}.`,
-    '',
-    mdTable(ROW_COLUMNS, f.results.map(rowCells)),
+    `Command: \`${f.command}\` (${f.durationS.toFixed(0)} s).${f.results.length ? ` ${CEILING_INTRO} Best of each here: ${ceilingLine(f)}.` : ''}`,
   ];
+  if (f.results.length) parts.push('', mdTable(ROW_COLUMNS, f.results.map(rowCells)));
+  if (f.variedSizes?.length) {
+    parts.push('', '## Varied input sizes', '', VARIED_INTRO, '', mdTable(VARIED_HEADERS, f.variedSizes.map(variedCells)));
+    for (const v of f.variedSizes) parts.push('', `${v.model}, per image:`, '', mdTable(VARIED_IMAGE_HEADERS, variedImageCells(v)));
+  }
+  if (f.ceilings?.length) parts.push('', '## Ceilings', '', mdTable(CEILING_HEADERS, f.ceilings.map(ceilingCells)));
   if (f.baselines.length) {
     parts.push(
       '',
@@ -114,7 +188,8 @@ export function markdownReport(f: BenchFile): string {
   if (f.skipped.length) {
     parts.push('', '## Not measured', '', ...f.skipped.map((s) => `- ${s.model} · ${s.backend} · ${s.dtype}: ${s.reason} (\`${s.code}\`)`));
   }
-  if (f.notes.length) parts.push('', '## Notes', '', ...f.notes.map((n) => `- ${n}`));
+  const notes = [...overCeilingNote(f), ...f.notes];
+  if (notes.length) parts.push('', '## Notes', '', ...notes.map((n) => `- ${n}`));
   return `${parts.join('\n')}\n`;
 }
 
@@ -126,8 +201,23 @@ function chartJsSource(): string {
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const inlineJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 
+/** A colour per model, a dash pattern per backend and precision: one line per model × backend × dtype. */
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
+const DASHES = [[], [8, 4], [2, 3], [12, 4, 2, 4], [4, 8]];
+
+/**
+ * Batch sizes on a category axis that doubles per step: every power of two up to the largest batch
+ * (1, 2, 4, 8, …) plus any other batch timed, so lines with different batches share one axis.
+ */
+export function batchAxis(batches: readonly number[]): number[] {
+  const max = Math.max(0, ...batches);
+  const axis = new Set(batches);
+  for (let b = 1; b <= max; b *= 2) axis.add(b);
+  return [...axis].sort((a, b) => a - b);
+}
+
 /** Chart data: computed here so the page only draws. */
-function chartData(f: BenchFile) {
+export function chartData(f: BenchFile) {
   const models = [...new Set(f.results.map((r) => r.model))];
   const combos = [...new Set(f.results.map((r) => `${r.backend} ${r.dtype}`))];
   const at = (model: string, combo: string, pick: (rows: BenchRow[]) => BenchRow | undefined) =>
@@ -142,16 +232,21 @@ function chartData(f: BenchFile) {
     labels: models,
     datasets: combos.map((c) => ({ label: c, data: models.map((m) => (at(m, c, largest)?.ceilingShare ?? Number.NaN) * 100 || null) })),
   };
-  const batches = [...new Set(f.results.map((r) => r.batch))].sort((a, b) => a - b);
+  const axis = batchAxis(f.results.map((r) => r.batch));
   const throughput = {
-    labels: batches.map(String),
-    datasets: models.flatMap((m) =>
+    labels: axis.map(String),
+    // A line needs two batches; spanGaps joins a model's points across batches it was not timed at.
+    datasets: models.flatMap((m, mi) =>
       combos
-        .map((c) => ({
+        .map((c, ci) => ({
           label: `${m} · ${c}`,
-          data: batches.map(
+          data: axis.map(
             (b) => f.results.find((r) => r.model === m && `${r.backend} ${r.dtype}` === c && r.batch === b)?.imagesPerSecond ?? null,
           ),
+          spanGaps: true,
+          borderColor: PALETTE[mi % PALETTE.length],
+          backgroundColor: PALETTE[mi % PALETTE.length],
+          borderDash: DASHES[ci % DASHES.length],
         }))
         .filter((d) => d.data.filter((v) => v !== null).length > 1),
     ),
@@ -164,7 +259,24 @@ function chartData(f: BenchFile) {
       data: anchorLabels.map((l) => f.baselines.find((b) => b.runner === runner && `${b.model} b${b.batch}` === l)?.p50Ms ?? null),
     })),
   };
-  return { latency, share, throughput, anchors };
+  const v = f.variedSizes?.[0];
+  const varied = v
+    ? {
+        labels: v.perImage.map((p, i) => `${i + 1}: ${p.height}×${p.width}`),
+        datasets: [
+          { label: 'first run of the size (ms)', data: v.perImage.map((p) => p.firstMs), yAxisID: 'y', borderColor: PALETTE[1] },
+          { label: 'same size again (ms)', data: v.perImage.map((p) => p.repeatMs), yAxisID: 'y', borderColor: PALETTE[0] },
+          {
+            label: 'RSS after the image (MB)',
+            data: v.perImage.map((p) => p.rssMb),
+            yAxisID: 'rss',
+            borderColor: PALETTE[2],
+            borderDash: [6, 3],
+          },
+        ],
+      }
+    : undefined;
+  return { latency, share, throughput, anchors, varied };
 }
 
 export function htmlReport(f: BenchFile): string {
@@ -176,39 +288,62 @@ export function htmlReport(f: BenchFile): string {
   const anchorsSection = f.baselines.length
     ? `<h2>Anchors</h2><div class="chart"><canvas id="anchors"></canvas></div>${table(ANCHOR_HEADERS, f.baselines.map(baselineCells))}`
     : '';
+  const variedSection = f.variedSizes?.length
+    ? `<h2>Varied input sizes</h2><p>${escapeHtml(VARIED_INTRO.replace(/`/g, ''))}</p>${table(VARIED_HEADERS, f.variedSizes.map(variedCells))}
+<div class="chart"><canvas id="varied"></canvas></div>${f.variedSizes.map((v) => `<details><summary>${escapeHtml(v.model)}, per image</summary>${table(VARIED_IMAGE_HEADERS, variedImageCells(v))}</details>`).join('')}`
+    : '';
+  const rowsSection = f.results.length
+    ? `<h2>Latency per backend and precision (p50 ms, smallest batch)</h2><div class="chart"><canvas id="latency"></canvas></div>
+<h2>Throughput vs batch (images/s; colour: model, dash: backend and precision)</h2><div class="chart tall"><canvas id="throughput"></canvas></div>
+<h2>Share of the row's own ceiling (%, largest batch)</h2><div class="chart"><canvas id="share"></canvas></div>
+${table(ROW_COLUMNS, f.results.map(rowCells))}`
+    : '';
+  const ceilingsSection = f.ceilings?.length ? `<h2>Ceilings</h2>${table(CEILING_HEADERS, f.ceilings.map(ceilingCells))}` : '';
+  const notes = [...overCeilingNote(f), ...f.notes];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>vitkit bench ${escapeHtml(f.startedAt)}</title>
 <style>
 body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}
 table{border-collapse:collapse;margin:12px 0;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
 td:first-child,td:nth-child(2),td:nth-child(3){text-align:left}.chart{width:100%;max-width:1100px;height:360px;margin:16px 0}
-code{background:#f3f3f3;padding:1px 4px}
+.chart.tall{height:480px}code{background:#f3f3f3;padding:1px 4px}
 </style></head><body>
 <h1>vitkit bench</h1>
 <p>${escapeHtml(f.startedAt)} · ${escapeHtml(machineLine(f))}</p>
-<p>Command: <code>${escapeHtml(f.command)}</code> · ${f.durationS.toFixed(0)} s · MatMul ceiling (GFLOP/s, same run): ${escapeHtml(
-    Object.entries(f.machine.ceilingGflops)
-      .map(([b, v]) => `${b} ${v.toFixed(1)}`)
-      .join(', '),
-  )}</p>
-<h2>Latency per backend and precision (p50 ms, smallest batch)</h2><div class="chart"><canvas id="latency"></canvas></div>
-<h2>Throughput vs batch (images/s)</h2><div class="chart"><canvas id="throughput"></canvas></div>
-<h2>Share of the MatMul ceiling (%, largest batch)</h2><div class="chart"><canvas id="share"></canvas></div>
-${table(ROW_COLUMNS, f.results.map(rowCells))}
+<p>Command: <code>${escapeHtml(f.command)}</code> · ${f.durationS.toFixed(0)} s${f.results.length ? ` · ${escapeHtml(CEILING_INTRO)} Best of each here: ${escapeHtml(ceilingLine(f))}.` : ''}</p>
+${rowsSection}
+${variedSection}
+${ceilingsSection}
 ${anchorsSection}
 ${f.skipped.length ? `<h2>Not measured</h2><ul>${f.skipped.map((s) => `<li>${escapeHtml(`${s.model} · ${s.backend} · ${s.dtype}: ${s.reason}`)}</li>`).join('')}</ul>` : ''}
-${f.notes.length ? `<h2>Notes</h2><ul>${f.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : ''}
+${notes.length ? `<h2>Notes</h2><ul>${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : ''}
 <script>${chartJsSource()}</script>
 <script>
 const data = ${inlineJson(data)};
 const opts = (y) => ({ responsive: true, maintainAspectRatio: false, animation: false, scales: { y: { beginAtZero: true, title: { display: true, text: y } } } });
-const charts = [
-  new Chart(document.getElementById('latency'), { type: 'bar', data: data.latency, options: opts('ms') }),
-  new Chart(document.getElementById('throughput'), { type: 'line', data: data.throughput, options: { ...opts('images/s'), scales: { ...opts('images/s').scales, x: { title: { display: true, text: 'batch' } } } } }),
-  new Chart(document.getElementById('share'), { type: 'bar', data: data.share, options: opts('% of ceiling') }),
-];
-const anchors = document.getElementById('anchors');
-if (anchors) charts.push(new Chart(anchors, { type: 'bar', data: data.anchors, options: opts('p50 ms') }));
+// Each chart where its section is on the page (a run may have no rows, no anchors, no varied sizes).
+const specs = {
+  latency: { type: 'bar', data: data.latency, options: opts('ms') },
+  throughput: {
+    type: 'line',
+    data: data.throughput,
+    options: {
+      ...opts('images/s'),
+      plugins: { legend: { position: 'right' } },
+      scales: { ...opts('images/s').scales, x: { type: 'category', title: { display: true, text: 'batch (images per run)' } } },
+    },
+  },
+  share: { type: 'bar', data: data.share, options: opts('% of its ceiling') },
+  varied: data.varied && {
+    type: 'line',
+    data: data.varied,
+    options: { ...opts('ms'), scales: { y: { beginAtZero: true, title: { display: true, text: 'ms' } }, rss: { position: 'right', beginAtZero: true, title: { display: true, text: 'RSS MB' }, grid: { drawOnChartArea: false } } } },
+  },
+  anchors: { type: 'bar', data: data.anchors, options: opts('p50 ms') },
+};
+const charts = Object.entries(specs)
+  .filter(([id, spec]) => spec && document.getElementById(id))
+  .map(([id, spec]) => new Chart(document.getElementById(id), spec));
 window.chartsRendered = charts.length;
 </script>
 </body></html>

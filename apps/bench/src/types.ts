@@ -1,8 +1,16 @@
 // The JSON contract `vitkit bench --json` writes (packages/cli/src/commands/bench.ts), as apps/bench
 // reads it, plus what the app adds: browser backends, baselines and the run's settings.
-import type { BenchRow, BenchSkip, MachineInfo as ContractMachineInfo, SavedGraph } from '@vitkit/cli/bench';
+import type {
+  BenchReport,
+  BenchRow,
+  BenchSkip,
+  Ceiling,
+  MachineInfo as ContractMachineInfo,
+  SavedGraph,
+  VariedSizesResult,
+} from '@vitkit/cli/bench';
 
-export type { BenchRow, BenchSkip, SavedGraph };
+export type { BenchRow, BenchSkip, Ceiling, SavedGraph, VariedSizesResult };
 
 export interface MachineInfo extends ContractMachineInfo {
   chromium?: string;
@@ -12,12 +20,7 @@ export interface MachineInfo extends ContractMachineInfo {
   loadAverage?: number[];
 }
 
-export interface CliReport {
-  machine: MachineInfo;
-  results: BenchRow[];
-  skipped: BenchSkip[];
-  graphs?: SavedGraph[];
-}
+export type CliReport = BenchReport;
 
 /** One anchor measurement: transformers.js or raw onnxruntime on an Optimum-style export, beside vitkit's row. */
 export interface BaselineRow {
@@ -57,6 +60,10 @@ export interface BenchFile {
   durationS: number;
   results: BenchRow[];
   skipped: BenchSkip[];
+  /** The ceilings the rows are shares of (one per model, backend and precision), with the shapes timed. */
+  ceilings?: Ceiling[];
+  /** The varied-sizes section: one model over many input sizes in one process. */
+  variedSizes?: VariedSizesResult[];
   baselines: BaselineRow[];
   notes: string[];
 }

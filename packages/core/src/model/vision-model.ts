@@ -231,12 +231,16 @@ export abstract class VisionModel {
     }
   }
 
-  /** The graph for an input size, as built before serialization (for inspection, FLOP counts and export). */
+  /**
+   * The graph for one input size, as built before serialization (for inspection, FLOP counts and
+   * export): height and width are numbers in it even where `run`'s graph keeps them dynamic.
+   */
   graphFor(height: number, width: number, options: ForwardOptions & { inputs?: readonly string[] } = {}): GraphBuilder {
-    return this.build(this.request(options, options.inputs ?? this.requiredInputs(), { height, width }));
+    const request = this.request(options, options.inputs ?? this.requiredInputs(), {});
+    return this.build({ ...request, dims: { height, width } });
   }
 
-  /** The serialized graph `run` would load for an input size, in the model's precision. */
+  /** `graphFor`'s graph serialized in the model's precision. */
   modelProtoFor(height: number, width: number, options: ForwardOptions = {}): Uint8Array {
     return serialize(this.graphFor(height, width, options), this.options.dtype);
   }

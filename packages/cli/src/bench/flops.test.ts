@@ -1,7 +1,6 @@
 import { attention, GraphBuilder, ops, Tensor } from '@vitkit/core/internal';
 import { describe, expect, it } from 'vitest';
-import { ceilingGraph as cliCeilingGraph, countFlops } from '../../../packages/cli/src/commands/bench.js';
-import { ceilingGraph } from './ceiling.js';
+import { countFlops, dimValue, heaviestOps } from './flops.js';
 
 const zeros = (shape: number[]) => Tensor.fromFloat32(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
 
@@ -33,8 +32,21 @@ describe('FLOP counter', () => {
     });
   }
 
-  it('counts the ceiling graph as 4 chained m·k·k products', () => {
-    expect(cliCeilingGraph(64, 32).flops).toBe(4 * 2 * 64 * 32 * 32); // counted from the built graph
-    expect(ceilingGraph(64, 32).flops).toBe(4 * 2 * 64 * 32 * 32); // the browser's copy
+  it('evaluates symbolic dims as products of the batch (Swin windows: batch*64), not as the batch', () => {
+    expect(dimValue('batch*64', { batch: 2 })).toBe(128);
+    expect(dimValue('batch/4', { batch: 8 })).toBe(2);
+    expect(dimValue('height', { batch: 1 })).toBeNaN(); // unknown names make the count NaN, never silently wrong
+    const g = new GraphBuilder();
+    const x = g.input('x', 'float32', ['batch*64', 49, 96]);
+    g.output(ops.matMul(g, x, g.constant(zeros([96, 96]))), 'y');
+    expect(countFlops(g.nodeRecords(), 2)).toBe(2 * 128 * 49 * 96 * 96);
+  });
+
+  it('lists the heaviest weight ops by total FLOPs: Linear as [m, k]·[k, n] (m = every leading dim), Conv by kernel and output size', () => {
+    const g = tinyGraph('reference');
+    const [first, ...rest] = heaviestOps(g.nodeRecords(), 4);
+    // Conv: 4·16·2·2·48·2 = 24,576 FLOPs at batch 4; the Linear [16, 16]·[16, 32]: 4·4·16·32·2 = 16,384.
+    expect(first).toEqual({ op: 'Conv', batch: 4, cin: 3, cout: 16, kernel: [4, 4], stride: [4, 4], out: [2, 2], group: 1 });
+    expect(rest).toEqual([{ op: 'MatMul', m: 16, k: 16, n: 32 }]); // the attention's activation products are not weight ops
   });
 });
