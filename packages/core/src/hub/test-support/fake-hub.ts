@@ -192,13 +192,16 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
     const limit = drop && drop.times > 0 ? Math.min(drop.afterBytes, body.length) : body.length;
     if (drop && drop.times > 0) drop.times--;
     const chunk = throttle?.chunk ?? 64 * 1024;
+    let flushed: Promise<unknown> = Promise.resolve();
     for (let at = 0; at < limit; at += chunk) {
       if (throttle) await new Promise((r) => setTimeout(r, throttle?.ms));
       if (res.destroyed) return;
-      res.write(body.subarray(at, Math.min(at + chunk, limit)));
+      flushed = new Promise((r) => res.write(body.subarray(at, Math.min(at + chunk, limit)), r));
     }
     if (limit < body.length) {
-      // Let the partial bytes reach the client, then cut the connection mid-body.
+      // Once the partial bytes are handed to the socket (they still reach the client, however
+      // loaded the machine), cut the connection mid-body.
+      await flushed;
       await new Promise((r) => setTimeout(r, 20));
       res.socket?.destroy();
       return;
