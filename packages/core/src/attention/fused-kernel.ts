@@ -1,5 +1,5 @@
 import { float, type GraphBuilder, MS_DOMAIN } from '../graph/graph-builder.js';
-import { add } from '../graph/ops.js';
+import { add, mul, reduceMean, reshape } from '../graph/ops.js';
 import type { Value } from '../graph/value.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { AttentionKernel } from './attention-kernel.js';
@@ -21,7 +21,7 @@ export const fusedAttention: AttentionKernel = (g, args) => {
   let attnBias: Value | undefined = bias;
   if (keyPaddingMask) {
     const maskBias = keyPaddingBias(g, keyPaddingMask); // [B, 1, 1, L]
-    attnBias = bias ? add(g, bias, maskBias) : expandQueries(g, maskBias, q.shape[1] as number);
+    attnBias = bias ? add(g, bias, maskBias) : expandQueries(g, maskBias, q);
   }
   const [output] = g.node(
     'MultiHeadAttention',
@@ -33,9 +33,19 @@ export const fusedAttention: AttentionKernel = (g, args) => {
   return { output };
 };
 
-/** [B, 1, 1, L] → [B, 1, S, L]: attention_bias needs the query axis spelled out. */
-function expandQueries(g: GraphBuilder, maskBias: Value, queries: number): Value {
-  const shape = g.constant(new Tensor('int64', BigInt64Array.from([1n, 1n, BigInt(queries), 1n]), [4]), 'expand_shape');
+/**
+ * [B, 1, 1, L] → [B, 1, S, L]: attention_bias needs the query axis spelled out. A known S is a
+ * constant Expand; a symbolic one (DETR's encoder: as many queries as feature-map cells) comes from
+ * q itself, a zero per query broadcast against the mask, so no Shape op splits the graph on WebGPU.
+ */
+function expandQueries(g: GraphBuilder, maskBias: Value, q: Value): Value {
   const [b, , , l] = maskBias.shape;
-  return g.node('Expand', [maskBias, shape], {}, [{ dtype: maskBias.dtype, shape: [b, 1, queries, l] }])[0];
+  const queries = q.shape[1];
+  if (typeof queries === 'number') {
+    const shape = g.constant(new Tensor('int64', BigInt64Array.from([1n, 1n, BigInt(queries), 1n]), [4]), 'expand_shape');
+    return g.node('Expand', [maskBias, shape], {}, [{ dtype: maskBias.dtype, shape: [b, 1, queries, l] }])[0];
+  }
+  const zero = g.constant(new Tensor(maskBias.dtype as 'float32', Float32Array.of(0), []), 'zero');
+  const perQuery = reshape(g, mul(g, reduceMean(g, q, [2], true), zero), [0, 1, -1, 1]); // [B, 1, S, 1] of zeros
+  return add(g, perQuery, maskBias);
 }

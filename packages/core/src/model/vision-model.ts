@@ -240,6 +240,11 @@ export abstract class VisionModel {
     return this.build({ ...request, dims: { height, width } });
   }
 
+  /** The graph `run` builds for inputs of this size: dims the family keeps dynamic stay symbolic in it. */
+  runGraphFor(height: number, width: number, options: ForwardOptions & { inputs?: readonly string[] } = {}): GraphBuilder {
+    return this.build(this.request(options, options.inputs ?? this.requiredInputs(), { height, width }));
+  }
+
   /** `graphFor`'s graph serialized in the model's precision. */
   modelProtoFor(height: number, width: number, options: ForwardOptions = {}): Uint8Array {
     return serialize(this.graphFor(height, width, options), this.options.dtype);

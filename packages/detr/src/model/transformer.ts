@@ -58,21 +58,16 @@ export function detrAttention(g: GraphBuilder, w: AttentionWeights, a: DetrAtten
   const withPos = ops.add(g, a.hidden, a.queryPos);
   const keySource = a.memory ? ops.add(g, a.memory, a.memoryPos as Value) : withPos;
   const valueSource = a.memory ?? a.hidden;
-  // The fused kernel writes the key padding out per query with a constant query count; queries that
-  // are the encoder's tokens (as many as the feature map has) go through the reference kernel.
-  const kernel = a.keyPaddingMask && typeof a.hidden.shape[1] !== 'number' ? 'reference' : g.attentionKernel;
-  const result = attention(
-    g,
-    {
-      q: linear(g, withPos, w.q, 'q_proj'),
-      k: linear(g, keySource, w.k, 'k_proj'),
-      v: linear(g, valueSource, w.v, 'v_proj'),
-      numHeads: a.numHeads,
-      keyPaddingMask: a.keyPaddingMask,
-      wantProbs: a.wantProbs,
-    },
-    kernel,
-  );
+  // Projected without their biases, which attention() adds (the fused kernel inside MultiHeadAttention).
+  const result = attention(g, {
+    q: linear(g, withPos, { weight: w.q.weight }, 'q_proj'),
+    k: linear(g, keySource, { weight: w.k.weight }, 'k_proj'),
+    v: linear(g, valueSource, { weight: w.v.weight }, 'v_proj'),
+    qkvBias: { q: w.q.bias, k: w.k.bias, v: w.v.bias },
+    numHeads: a.numHeads,
+    keyPaddingMask: a.keyPaddingMask,
+    wantProbs: a.wantProbs,
+  });
   return { output: linear(g, result.output, w.out, 'out_proj'), probs: result.probs };
 }
 
