@@ -21,8 +21,8 @@ async function cli(args: string[]): Promise<string> {
 describe('vitkit classify', () => {
   afterEach(() => vi.restoreAllMocks());
 
-  it('classifies with a distilled DeiT and with Swin, picked by config.json architectures', async () => {
-    for (const model of ['deit/with-teacher', 'swin/classification']) {
+  it('classifies with any registered classification head (DeiT distilled, Swin, DINOv2 and DINOv2 with registers), picked by config.json', async () => {
+    for (const model of ['deit/with-teacher', 'swin/classification', 'dinov2/classification', 'dinov2_with_registers/classification']) {
       const results = await runClassify(IMAGES, { model: `${FIXTURES}${model}`, topK: 3, device: 'cpu' });
       expect(results.map((r) => r.image)).toEqual(IMAGES);
       for (const { classes } of results) {
