@@ -1,5 +1,6 @@
-import { ConfigReader, numLabels, type RawConfig, StateDictBuilder, type StateDictSpec, VitkitError } from '@vitkit/core/internal';
+import { ConfigReader, numLabels, type RawConfig, StateDictBuilder, type StateDictSpec, Tensor, VitkitError } from '@vitkit/core/internal';
 import { SWIN_MODEL_TYPES } from './model.js';
+import { relativePositionIndex } from './windows.js';
 
 /** The state dict of a Swin config: patch embedding + norm, stages of blocks with relative-position tables, patch merging. */
 export function swinStateDict(raw: RawConfig): StateDictSpec {
@@ -17,6 +18,7 @@ export function swinStateDict(raw: RawConfig): StateDictSpec {
   const ratio = c.number('mlp_ratio', 4);
   const qkvBias = c.optional<boolean>('qkv_bias') ?? true;
   const patches = s.patchEmbedding(c, p, embed);
+  const relativeIndex = new Tensor('int64', BigInt64Array.from(relativePositionIndex(win), BigInt), [win * win, win * win]);
   if (c.optional<boolean>('use_absolute_embeddings')) s.tensor(`${p}embeddings.position_embeddings`, [1, patches + 1, embed], 'normal');
   s.layerNorm(`${p}embeddings.norm`, embed);
   for (let st = 0; st < depths.length; st++) {
@@ -25,7 +27,7 @@ export function swinStateDict(raw: RawConfig): StateDictSpec {
       const l = `${p}encoder.layers.${st}.blocks.${b}.`;
       s.layerNorm(`${l}layernorm_before`, dim);
       s.tensor(`${l}attention.self.relative_position_bias_table`, [(2 * win - 1) ** 2, heads[st]], 'normal');
-      s.tensor(`${l}attention.self.relative_position_index`, [win * win, win * win], 'relindex');
+      s.buffer(`${l}attention.self.relative_position_index`, relativeIndex);
       for (const n of ['query', 'key', 'value']) s.linear(`${l}attention.self.${n}`, dim, dim, qkvBias);
       s.linear(`${l}attention.output.dense`, dim, dim);
       s.layerNorm(`${l}layernorm_after`, dim);

@@ -1,4 +1,5 @@
 import type { ConfigReader, RawConfig } from '../config/model-config.js';
+import { VitkitError } from '../errors/vitkit-error.js';
 import { Tensor } from '../tensor/tensor.js';
 
 // The state dict a config.json implies — names and shapes as Hugging Face's modules create them —
@@ -11,11 +12,13 @@ import { Tensor } from '../tensor/tensor.js';
 // answer.
 
 /** How a synthesized tensor is drawn; scales keep activations O(1) (denormals and NaNs would skew timings). */
-export type WeightInit = 'normal' | 'one' | 'bias' | 'var' | 'fanin' | 'relindex';
+export type WeightInit = 'normal' | 'one' | 'bias' | 'var' | 'fanin' | 'buffer';
 
 export interface TensorSpec {
   shape: number[];
   init: WeightInit;
+  /** A `buffer`'s fixed value (e.g. Swin's relative_position_index), not drawn at random. */
+  value?: Tensor;
 }
 
 /** Checkpoint key → shape and how to synthesize it, in the module's creation order. */
@@ -27,6 +30,11 @@ export class StateDictBuilder {
 
   tensor(name: string, shape: number[], init: WeightInit): void {
     this.spec.set(name, { shape, init });
+  }
+
+  /** A registered buffer with a fixed value (index tables and the like). */
+  buffer(name: string, value: Tensor): void {
+    this.spec.set(name, { shape: [...value.shape], init: 'buffer', value });
   }
 
   /** nn.Linear(inp, out): weight [out, inp] (+ bias [out]). */
@@ -114,26 +122,15 @@ function normals(n: number, seed: number): Float32Array {
   return out;
 }
 
-/** Swin's `relative_position_index` buffer for a square window. */
-function relativePositionIndex(win: number): BigInt64Array {
-  const n = win * win;
-  const out = new BigInt64Array(n * n);
-  for (let a = 0; a < n; a++) {
-    for (let b = 0; b < n; b++) {
-      const dy = Math.floor(a / win) - Math.floor(b / win) + win - 1;
-      const dx = (a % win) - (b % win) + win - 1;
-      out[a * n + b] = BigInt(dy * (2 * win - 1) + dx);
-    }
+function materialize(name: string, { shape, init, value }: TensorSpec, seed: number): Tensor {
+  if (init === 'buffer') {
+    if (!value) throw new VitkitError('GRAPH_INVALID', `State dict entry "${name}" is a buffer without a value.`);
+    return value;
   }
-  return out;
-}
-
-function materialize(name: string, { shape, init }: TensorSpec, seed: number): Tensor {
-  if (init === 'relindex') return new Tensor('int64', relativePositionIndex(Math.round(Math.sqrt(shape[0]))), shape);
   const size = shape.reduce((a, b) => a * b, 1);
   const z = normals(size, seedOf(name, seed));
   const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
-  const draw: Record<Exclude<WeightInit, 'relindex'>, (v: number) => number> = {
+  const draw: Record<Exclude<WeightInit, 'buffer'>, (v: number) => number> = {
     normal: (v) => 0.02 * v,
     one: (v) => 1 + 0.02 * v,
     bias: (v) => 0.01 * v,
