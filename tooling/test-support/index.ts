@@ -4,5 +4,6 @@ export * from './edit-checkpoint.js';
 export * from './encoder-weights.js';
 export * from './errors.js';
 export * from './fixtures.js';
+export * from './fuzz.js';
 export * from './parity.js';
 export * from './parity-suite.js';
