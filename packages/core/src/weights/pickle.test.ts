@@ -175,6 +175,7 @@ describe('unpickle: hostile sizes (linear work, typed errors, no stack overflow)
 
   it('refuses LONG4 integers far beyond any state dict (a 300 KB integer took 59 s)', () => {
     const started = performance.now();
+    expectInvalid(sized(0x8b, 10_000, 0x5a));
     expectInvalid(sized(0x8b, 300_000, 0x5a));
     expectInvalid(sized(0x8b, 1_000_000, 0xff));
     expect(performance.now() - started).toBeLessThan(1000);
@@ -219,16 +220,5 @@ describe('unpickle: hostile sizes (linear work, typed errors, no stack overflow)
     out.set([0x80, 2, 0x63]);
     out.set([0x0a, 0x41, 0x0a, 0x2e], out.length - 4);
     expectInvalid(out);
-  });
-
-  it('pops to a MARK in constant time however deep the stack is', () => {
-    // 100k values, then 100k MARK/TUPLE pairs above them: a scan for each MARK would be quadratic.
-    const p = new PickleWriter().proto(2).emptyList();
-    for (let i = 0; i < 100_000; i++) p.none();
-    for (let i = 0; i < 100_000; i++) p.mark().tuple().raw(0x30); // MARK TUPLE POP
-    for (let i = 0; i < 100_000; i++) p.raw(0x30);
-    const started = performance.now();
-    expect(unpickle(p.stop().bytes(), spyOptions())).toEqual([]);
-    expect(performance.now() - started).toBeLessThan(2000);
   });
 });

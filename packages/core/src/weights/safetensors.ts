@@ -112,7 +112,10 @@ export function readSafetensorsHeader(bytes: Uint8Array, fileLength: number, sou
   const metadata: Record<string, string> = {};
   const raw: [string, HeaderEntry][] = [];
   if (Object.keys(header).length - (Object.hasOwn(header, '__metadata__') ? 1 : 0) > MAX_SAFETENSORS_TENSORS) {
-    throw new VitkitError('WEIGHTS_HEADER_TOO_LARGE', `${source}: the header lists more than the ${MAX_SAFETENSORS_TENSORS} tensors vitkit reads from one file.`);
+    throw new VitkitError(
+      'WEIGHTS_HEADER_TOO_LARGE',
+      `${source}: the header lists more than the ${MAX_SAFETENSORS_TENSORS} tensors vitkit reads from one file.`,
+    );
   }
   for (const [name, value] of Object.entries(header)) {
     if (name === '__metadata__') {
