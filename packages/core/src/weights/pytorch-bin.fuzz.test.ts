@@ -55,7 +55,11 @@ const fakeTensor: fc.Arbitrary<FakeTensor> = fc
     storageKey: fc.oneof({ arbitrary: fc.constantFrom('0', '1', '2'), weight: 8 }, fc.constant('missing')),
     storageBytes: fc.uint8Array({ maxLength: 96 }),
     offset: fc.oneof({ arbitrary: fc.nat(8), weight: 6 }, dim),
-    layout,
+    layout: fc.oneof(
+      { arbitrary: layout, weight: 8 },
+      // Broadcasts: large dimensions over stride 0, which reach one element of any storage.
+      fc.array(fc.constantFrom(1000, 30000), { minLength: 1, maxLength: 3 }).map((shape) => ({ shape, stride: shape.map(() => 0) })),
+    ),
   })
   .map(({ layout: { shape, stride }, ...t }) => ({ ...t, shape, stride, storageNumel: t.storageBytes.byteLength }));
 
@@ -193,6 +197,11 @@ describe('readPytorchBin fuzz', () => {
             (p: PickleWriter) =>
               void p.global(m, n),
         ),
+      // A list holding itself as _rebuild_from_type_v2's arguments.
+      fc.constant((p: PickleWriter) => {
+        p.global('torch._tensor', '_rebuild_from_type_v2').emptyList().put(250).mark();
+        p.global('torch._tensor', '_rebuild_from_type_v2').global('torch', 'Tensor').get(250).appends().reduce();
+      }),
       fakeTensor.map((t) => (p: PickleWriter) => {
         // One tensor record exactly as torchSaveArchive writes it.
         p.global('torch._utils', '_rebuild_tensor_v2').mark();
@@ -211,21 +220,37 @@ describe('readPytorchBin fuzz', () => {
         p.tuple().bool(false).global('collections', 'OrderedDict').tupleN(0).reduce().tuple().reduce();
       }),
     );
+    // Now and then one large item: a long integer, string or line, or a long run of values.
+    const large = fc
+      .tuple(fc.constantFrom('long4', 'binstring', 'global', 'appends'), fc.integer({ min: 20_000, max: 300_000 }))
+      .map(([kind, n]) => {
+        const u32 = [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
+        const run = (byte: number) => new Uint8Array(n).fill(byte);
+        if (kind === 'long4') return concat([Uint8Array.of(0x8b, ...u32), run(0x5a)]);
+        if (kind === 'binstring') return concat([Uint8Array.of(0x54, ...u32), run(0x41)]);
+        if (kind === 'global') return concat([Uint8Array.of(0x63), run(0x41), Uint8Array.of(0x0a, 0x41, 0x0a)]);
+        return concat([Uint8Array.of(0x5d, 0x28), run(0x4e), Uint8Array.of(0x65)]);
+      });
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 40 }), fc.boolean(), (ops, asDict) => {
-        const p = new PickleWriter().proto(2);
-        if (asDict) p.global('collections', 'OrderedDict').tupleN(0).reduce().mark();
-        for (const emit of ops) emit(p);
-        if (asDict) p.setitems();
-        p.stop();
-        check(
-          zipBytes([
-            { name: 'archive/data.pkl', data: p.bytes() },
-            { name: 'archive/data/0', data: new Uint8Array(64) },
-            { name: 'archive/data/1', data: new Uint8Array(8) },
-          ]),
-        );
-      }),
+      fc.property(
+        fc.array(op, { maxLength: 40 }),
+        fc.boolean(),
+        fc.oneof({ arbitrary: fc.constant(undefined), weight: 30 }, large),
+        (ops, asDict, big) => {
+          const p = new PickleWriter().proto(2);
+          if (asDict) p.global('collections', 'OrderedDict').tupleN(0).reduce().mark();
+          for (const emit of ops) emit(p);
+          if (asDict) p.setitems();
+          const pickle = concat([p.bytes(), big ?? new Uint8Array(0), Uint8Array.of(0x2e)]); // ... STOP
+          check(
+            zipBytes([
+              { name: 'archive/data.pkl', data: pickle },
+              { name: 'archive/data/0', data: new Uint8Array(64) },
+              { name: 'archive/data/1', data: new Uint8Array(8) },
+            ]),
+          );
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -244,7 +269,8 @@ describe('readPytorchBin fuzz', () => {
         v.setBigUint64(z + 40, BigInt(size), true);
         v.setBigUint64(z + 48, BigInt(offset), true);
         v.setUint32(z + 56, 0x07064b50, true);
-        v.setBigUint64(z + 64, BigInt(recordAt % (z + 1)), true);
+        // The locator points at the zip64 record, mostly: that is where a reader trusts the counts.
+        v.setBigUint64(z + 64, BigInt(recordAt % 4 === 0 ? recordAt % (z + 1) : z), true);
         const e = z + 76;
         v.setUint32(e, 0x06054b50, true);
         v.setUint16(e + 10, zip64 ? 0xffff : count & 0xffff, true);
@@ -256,3 +282,13 @@ describe('readPytorchBin fuzz', () => {
     );
   });
 });
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
