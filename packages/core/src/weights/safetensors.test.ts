@@ -105,9 +105,7 @@ describe('readSafetensors: hostile headers', () => {
 
   it('refuses a header listing more tensors than any checkpoint, before parsing it (1.2M took 7 s and 1.6 GB)', () => {
     const bytes = manyTensors(MAX_SAFETENSORS_TENSORS + 10);
-    const started = performance.now();
     expect(codeOf(() => readSafetensors(bytes))).toBe('WEIGHTS_HEADER_TOO_LARGE');
-    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('still reads a header of many small tensors under the bound', () => {
