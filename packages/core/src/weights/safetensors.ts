@@ -93,11 +93,11 @@ export function readSafetensorsHeader(bytes: Uint8Array, fileLength: number, sou
   }
   const json = bytes.subarray(8, headerEnd);
   // Each tensor's entry is a JSON object: counting `{` bounds the tensor count without parsing.
-  const objects = countByte(json, 0x7b);
+  const objects = countByte(json, 0x7b, MAX_SAFETENSORS_TENSORS + 3);
   if (objects > MAX_SAFETENSORS_TENSORS + 2) {
     throw new VitkitError(
       'WEIGHTS_HEADER_TOO_LARGE',
-      `${source}: the header lists up to ${objects - 1} tensors, more than the ${MAX_SAFETENSORS_TENSORS} vitkit reads from one file; the file is corrupt, or shard it.`,
+      `${source}: the header lists more than the ${MAX_SAFETENSORS_TENSORS} tensors vitkit reads from one file; the file is corrupt, or shard it.`,
     );
   }
   let header: Record<string, unknown>;
@@ -145,9 +145,10 @@ export function safetensorsTensor(entry: SafetensorsEntry, data: Uint8Array): Te
   return new Tensor(entry.dtype, viewAs(entry.dtype, data), entry.shape);
 }
 
-function countByte(bytes: Uint8Array, byte: number): number {
+/** Occurrences of `byte`, counted up to `limit` (a header far over the bound is not scanned to its end). */
+function countByte(bytes: Uint8Array, byte: number, limit: number): number {
   let n = 0;
-  for (let at = bytes.indexOf(byte); at >= 0; at = bytes.indexOf(byte, at + 1)) n++;
+  for (let at = bytes.indexOf(byte); at >= 0 && n < limit; at = bytes.indexOf(byte, at + 1)) n++;
   return n;
 }
 
