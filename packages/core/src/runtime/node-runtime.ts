@@ -37,10 +37,10 @@ interface EntryIntegrity {
   /** The graph (small: its large weights are in the data file) is checked byte for byte. */
   graph: { size: number; sha256: string };
   /**
-   * The weights file by size and modification time, not by content: a full checksum costs ~110 ms
-   * per cached start for ViT-S's 86 MB here (crc32; sha256 ~210 ms), as long as the whole cached
-   * start. Any write to the file changes its mtime; damage that keeps size and mtime (the storage
-   * device's own) is not caught.
+   * The weights file by size and modification time, not by content: reading and checksumming
+   * ViT-S's 86 MB costs 110–250 ms (crc32; sha256 160–210 ms) on the 2-core dev machine, as much as
+   * the whole cached start (~170 ms, docs/benchmarks.md), against ~0.3 ms for this check. Any write
+   * to the file changes its mtime; damage that keeps size and mtime (the disk's own) is not caught.
    */
   data: { size: number; mtimeNs: string } | null;
 }
