@@ -63,7 +63,8 @@ const fakeTensor: fc.Arbitrary<FakeTensor> = fc
   })
   .map(({ layout: { shape, stride }, ...t }) => ({ ...t, shape, stride, storageNumel: t.storageBytes.byteLength }));
 
-describe('readPytorchBin fuzz', () => {
+// A long run (`pnpm fuzz`) takes minutes a property; the default timeout is for CI's few thousand.
+describe('readPytorchBin fuzz', { timeout: 120_000 + 10 * RUNS }, () => {
   it('survives arbitrary bytes behind a zip signature', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 256 }), (tail) => check(Uint8Array.from([0x50, 0x4b, 0x03, 0x04, ...tail]))),

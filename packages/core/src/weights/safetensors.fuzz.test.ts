@@ -52,7 +52,8 @@ const header = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
 );
 
-describe('readSafetensors fuzz', () => {
+// A long run (`pnpm fuzz`) takes minutes a property; the default timeout is for CI's few thousand.
+describe('readSafetensors fuzz', { timeout: 120_000 + 10 * RUNS }, () => {
   it('survives arbitrary bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => check(bytes)),

@@ -51,7 +51,8 @@ const text = fc.tuple(index, fc.option(fc.tuple(fc.nat(), fc.string({ maxLength:
   return json.slice(0, at) + damage[1] + json.slice(at + 1);
 });
 
-describe('shard index fuzz', () => {
+// A long run (`pnpm fuzz`) takes minutes a property; the default timeout is for CI's few thousand.
+describe('shard index fuzz', { timeout: 120_000 + 10 * RUNS }, () => {
   it('parses arbitrary index text into a weight map of strings, or says why not', () => {
     fc.assert(
       fc.property(fc.oneof(text, fc.string({ maxLength: 64 })), (t) => {
