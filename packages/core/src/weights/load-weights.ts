@@ -110,11 +110,18 @@ function openSafetensors(file: ByteSource): { info: ReadonlyMap<string, Safetens
 }
 
 async function readIndex(indexPath: string, where: string): Promise<Map<string, string>> {
-  const { size } = await stat(indexPath);
-  if (size > MAX_SHARD_INDEX_BYTES) {
-    throw new VitkitError('WEIGHTS_HEADER_TOO_LARGE', `${where} has ${size} bytes, more than any shard index; the file is corrupt.`);
+  let text: string;
+  try {
+    const { size } = await stat(indexPath);
+    if (size > MAX_SHARD_INDEX_BYTES) {
+      throw new VitkitError('WEIGHTS_HEADER_TOO_LARGE', `${where} has ${size} bytes, more than any shard index; the file is corrupt.`);
+    }
+    text = await readFile(indexPath, 'utf8');
+  } catch (cause) {
+    if (cause instanceof VitkitError) throw cause;
+    throw new VitkitError('FILE_NOT_FOUND', `${where} could not be read: ${(cause as Error).message}`, { cause });
   }
-  return parseShardIndex(await readFile(indexPath, 'utf8'), where);
+  return parseShardIndex(text, where);
 }
 
 /** Shard file names in first-use order, each checked to be a plain name inside the checkpoint. */
