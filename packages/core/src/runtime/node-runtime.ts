@@ -37,10 +37,11 @@ interface EntryIntegrity {
   /** The graph (small: its large weights are in the data file) is checked byte for byte. */
   graph: { size: number; sha256: string };
   /**
-   * The weights file by size and modification time, not by content: reading and checksumming
-   * ViT-S's 86 MB costs 110–250 ms (crc32; sha256 160–210 ms) on the 2-core dev machine, as much as
-   * the whole cached start (~170 ms, docs/benchmarks.md), against ~0.3 ms for this check. Any write
-   * to the file changes its mtime; damage that keeps size and mtime (the disk's own) is not caught.
+   * The weights file by size and modification time, not by content: checksumming ViT-S's 86 MB
+   * (page-cached) costs ~40 ms with crc32 (~70 ms sha256) on an idle 2-core dev machine and
+   * 110–250 ms when it is busy, against a whole cached start of ~170 ms (docs/benchmarks.md) and
+   * ~0.2 ms for this check; it grows with the model (4.5 GB for dinov2-giant). Any write to the file
+   * changes its mtime; damage that keeps size and mtime (the disk's own) is not caught.
    */
   data: { size: number; mtimeNs: string } | null;
 }
