@@ -3,6 +3,7 @@
 import type { Ceiling } from './ceiling.js';
 import type { OpShape } from './flops.js';
 import type { MachineInfo } from './machine.js';
+import { percentile, round } from './statistics.js';
 import type { VariedSizesResult } from './varied-sizes.js';
 
 export const BENCH_DTYPES = ['fp32', 'fp16', 'int8', 'int4'] as const;
@@ -96,19 +97,6 @@ export interface BenchReport {
   /** `--varied-sizes`: one model over many input sizes in one process. */
   variedSizes?: VariedSizesResult[];
 }
-
-export function percentile(values: readonly number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const rank = (p / 100) * (s.length - 1);
-  const lo = Math.floor(rank);
-  const hi = Math.ceil(rank);
-  return s[lo] + (s[hi] - s[lo]) * (rank - lo);
-}
-
-/** Two decimals, or four significant digits for small values (tiny fixture models run in microseconds). */
-export const round = (v: number, digits = 2) =>
-  Math.abs(v) < 1 && digits === 2 ? Number(v.toPrecision(4)) : Math.round(v * 10 ** digits) / 10 ** digits;
 
 /** What a row is made of: the warm runs' times and what was measured around them. */
 export interface RowTimings {

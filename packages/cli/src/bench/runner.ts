@@ -55,11 +55,10 @@ export {
   dtypeNotForBackend,
   NODE_BACKENDS,
   type NodeBackend,
-  percentile,
   type RowTimings,
-  round,
   type SavedGraph,
 } from './rows.js';
+export { percentile, round } from './statistics.js';
 export {
   runVariedSizes,
   VARIED_SIZES_TARGETS,

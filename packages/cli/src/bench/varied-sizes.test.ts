@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { percentile } from './rows.js';
+import { percentile } from './statistics.js';
 import { runVariedSizes, variedSizes } from './varied-sizes.js';
 
 const DETR = fileURLToPath(new URL('../../../../fixtures/detr/resnet-basic', import.meta.url));

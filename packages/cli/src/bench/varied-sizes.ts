@@ -5,7 +5,7 @@
 import { type ModelDtype, type ModelInputs, Tensor, VitkitError } from '@vitkit/core';
 import { AutoModel } from '@vitkit/models';
 import { randomTensor } from './random-tensor.js';
-import { percentile, round } from './rows.js';
+import { percentile, round } from './statistics.js';
 
 /** Targets from the family contract: memory flat over sizes, a new size no dearer than a seen one. */
 export const VARIED_SIZES_TARGETS = { rssRatio: 1.15, newSizeRatio: 1.2 } as const;

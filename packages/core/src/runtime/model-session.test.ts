@@ -35,7 +35,7 @@ describe('ModelSession in Node', () => {
     const files = readdirSync(dir);
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(/^[0-9a-f]{32}$/); // no temporary folder left behind
-    expect(readdirSync(join(dir, files[0])).sort()).toEqual(['model.data', 'model.onnx']);
+    expect(readdirSync(join(dir, files[0])).sort()).toEqual(['integrity.json', 'model.data', 'model.onnx']);
     expect(first.fromCache).toBe(false);
 
     const second = await ModelSession.create(model, { device: 'cpu', optimizedModelCache: dir });
@@ -91,6 +91,34 @@ describe('ModelSession in Node', () => {
       expect(left.filter((n) => /^[0-9a-f]{32}$/.test(n))).toHaveLength(1);
     } finally {
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a flipped byte in a cached weights or graph file is caught, and the entry rebuilt', async () => {
+    const { openSync, writeSync, closeSync } = await import('node:fs');
+    const model = smallGraph();
+    const x = new Tensor('float32', randomArray(4 * 64, 6), [1, 4, 64]);
+    const [entry] = readdirSync(dir);
+    const reference = await ModelSession.create(model, { device: 'cpu', optimizedModelCache: dir });
+    expect(reference.fromCache).toBe(true);
+    const expected = Array.from((await reference.run({ x })).y.data as Float32Array);
+    await reference.dispose();
+    for (const [file, at] of [
+      ['model.data', 100],
+      ['model.onnx', -1], // the graph's last byte
+    ] as const) {
+      const path = join(dir, entry, file);
+      const bytes = readFileSync(path);
+      const position = at < 0 ? bytes.byteLength + at : at;
+      const fd = openSync(path, 'r+');
+      writeSync(fd, Uint8Array.of(bytes[position] ^ 0xff), 0, 1, position);
+      closeSync(fd);
+      const s = await ModelSession.create(model, { device: 'cpu', optimizedModelCache: dir });
+      const y = Array.from((await s.run({ x })).y.data as Float32Array);
+      await s.dispose();
+      expect(s.fromCache, file).toBe(false);
+      expect(y, file).toEqual(expected);
+      expect(readFileSync(path).equals(bytes), `${file} rewritten`).toBe(true);
     }
   });
 

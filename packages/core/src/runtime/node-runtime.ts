@@ -1,6 +1,6 @@
 // Node-only helpers for ModelSession, reached only through '#platform' (browser bundles never see fs).
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { arch, availableParallelism, cpus, homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -27,6 +27,25 @@ const STALE_WRITE_MS = 60 * 60 * 1000;
 /** The weights file of an entry: `model.onnx` points to it by this name, relative to its folder. */
 const ENTRY_DATA_FILE = 'model.data';
 
+/**
+ * What an entry was when written, checked before it is used: onnxruntime loads a damaged weights
+ * file without complaint, and a flipped byte there makes outputs silently wrong (NaN).
+ */
+const ENTRY_INTEGRITY_FILE = 'integrity.json';
+
+interface EntryIntegrity {
+  /** The graph (small: its large weights are in the data file) is checked byte for byte. */
+  graph: { size: number; sha256: string };
+  /**
+   * The weights file by size and modification time, not by content: checksumming ViT-S's 86 MB
+   * (page-cached) costs ~40 ms with crc32 (~70 ms sha256) on an idle 2-core dev machine and
+   * 110–250 ms when it is busy, against a whole cached start of ~170 ms (docs/benchmarks.md) and
+   * ~0.2 ms for this check; it grows with the model (4.5 GB for dinov2-giant). Any write to the file
+   * changes its mtime; damage that keeps size and mtime (the disk's own) is not caught.
+   */
+  data: { size: number; mtimeNs: string } | null;
+}
+
 export const nodeRuntime = {
   /** Every core Node may use (os.availableParallelism honours affinity masks and cgroup limits). */
   availableCores(): number {
@@ -46,7 +65,11 @@ export const nodeRuntime = {
     hash.update(JSON.stringify({ ...key, vitkit: vitkitVersion(), arch: arch(), cpu: cpus()[0]?.model ?? '' }));
     if (model) hash.update(model);
     const entry = join(root, hash.digest('hex').slice(0, 32));
-    const cachedPath = existsSync(join(entry, 'model.onnx')) ? join(entry, 'model.onnx') : undefined;
+    let cachedPath: string | undefined;
+    if (existsSync(join(entry, 'model.onnx'))) {
+      if (entryIntact(entry)) cachedPath = join(entry, 'model.onnx');
+      else rmSync(entry, { recursive: true, force: true }); // damaged, or from before integrity records: written anew
+    }
     const tmp = `${entry}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     return {
       cachedPath,
@@ -63,6 +86,7 @@ export const nodeRuntime = {
       },
       commit() {
         if (!existsSync(join(tmp, 'model.onnx'))) return;
+        writeFileSync(join(tmp, ENTRY_INTEGRITY_FILE), JSON.stringify(integrityOf(tmp)));
         try {
           renameSync(tmp, entry);
         } catch {
@@ -80,6 +104,31 @@ export const nodeRuntime = {
 };
 
 export type NodeRuntime = typeof nodeRuntime;
+
+function integrityOf(folder: string): EntryIntegrity {
+  const graph = readFileSync(join(folder, 'model.onnx'));
+  const data = statSync(join(folder, ENTRY_DATA_FILE), { bigint: true, throwIfNoEntry: false });
+  return {
+    graph: { size: graph.byteLength, sha256: createHash('sha256').update(graph).digest('hex') },
+    data: data ? { size: Number(data.size), mtimeNs: String(data.mtimeNs) } : null,
+  };
+}
+
+/** Whether an entry's files are as its integrity record says they were written. */
+function entryIntact(folder: string): boolean {
+  try {
+    const recorded = JSON.parse(readFileSync(join(folder, ENTRY_INTEGRITY_FILE), 'utf8')) as EntryIntegrity;
+    const now = integrityOf(folder);
+    return (
+      now.graph.size === recorded.graph.size &&
+      now.graph.sha256 === recorded.graph.sha256 &&
+      now.data?.size === recorded.data?.size &&
+      now.data?.mtimeNs === recorded.data?.mtimeNs
+    );
+  } catch {
+    return false; // no record, or one that is not JSON
+  }
+}
 
 /**
  * Removes temporary entry folders an hour old or more: their writers were killed mid-write (a live

@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { VitkitError } from '../errors/vitkit-error.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { readPytorchBin } from './pytorch-bin.js';
-import { readSafetensorsHeader, type SafetensorsHeader, safetensorsHeaderEnd, safetensorsTensors } from './safetensors.js';
+import type { ByteSource } from './byte-source.js';
+import { fileSource } from './file-source.js';
+import { openPytorchBin } from './pytorch-bin.js';
+import { readSafetensorsHeader, type SafetensorsEntry, safetensorsHeaderEnd, safetensorsTensor } from './safetensors.js';
+import { MAX_SHARD_INDEX_BYTES, parseShardIndex } from './shard-index.js';
 import { type WeightInfo, WeightStore } from './weight-store.js';
 
 /**
@@ -19,11 +21,6 @@ export interface CheckpointFiles {
   optional(file: string): Promise<string | undefined>;
   /** Local path of `file`; throws a VitkitError naming the file when it is absent. */
   required(file: string): Promise<string>;
-}
-
-/** A sharded checkpoint's index: which shard file holds each tensor. */
-interface ShardIndex {
-  weight_map: Record<string, string>;
 }
 
 type WeightFormat = 'safetensors' | 'pytorch';
@@ -66,109 +63,74 @@ export async function findWeightFiles(files: CheckpointFiles): Promise<WeightFil
 }
 
 /**
- * Loads the preferred weight format a checkpoint has into one WeightStore. Safetensors files are
- * checked header-first and their data read on first use (a cached compiled graph never needs it);
- * pytorch_model.bin is read whole, since its index lives inside the pickle.
+ * Loads the preferred weight format a checkpoint has into one WeightStore. Only the headers are
+ * read here (safetensors headers; a .bin archive's directory and pickle), each checked against its
+ * file's size; tensor data is read by range on `get` and never kept by the store (a cached compiled
+ * graph never needs it), so no file is ever held whole and files over 2 GiB load.
  */
 export async function loadWeights(files: CheckpointFiles, found?: WeightFiles): Promise<WeightStore> {
   found ??= await findWeightFiles(files);
   const where = `${files.source}/${found.entry}`;
   const sharded = found.entry.endsWith('.index.json');
-  const shards = (sharded ? found.paths.slice(1) : found.paths).map((path) => ({
-    path,
-    source: sharded ? `${files.source}/${basename(path)}` : where,
-  }));
-  let store: WeightStore;
-  if (found.format === 'safetensors') {
-    const headers = await Promise.all(shards.map(async (s) => ({ ...s, ...(await readHeader(s.path, s.source)) })));
-    const info = new Map<string, WeightInfo>();
-    for (const h of headers) for (const [name, e] of h.header.entries) info.set(name, e);
-    store = WeightStore.deferred(info, () => readDeferredData(headers), where);
-  } else {
-    const tensors = new Map<string, Tensor>();
-    for (const s of shards) for (const [name, t] of readPytorchBin(await readBytes(s.path), s.source)) tensors.set(name, t);
-    store = new WeightStore(tensors, where);
+  const shards = (sharded ? found.paths.slice(1) : found.paths).map((path) =>
+    fileSource(path, sharded ? `${files.source}/${basename(path)}` : where),
+  );
+  const info = new Map<string, WeightInfo>();
+  const readers = new Map<string, (name: string) => Tensor>();
+  for (const file of shards) {
+    const read = found.format === 'safetensors' ? openSafetensors(file) : openPytorchBin(file);
+    for (const [name, e] of read.info) {
+      info.set(name, e);
+      readers.set(name, read.read);
+    }
   }
+  const store = WeightStore.onDemand(info, (name) => readers.get(name)?.(name), where);
   if (sharded) {
-    const weightMap = (await readIndex(found.paths[0], where)).weight_map;
-    for (const name of Object.keys(weightMap)) {
+    const weightMap = await readIndex(found.paths[0], where);
+    for (const [name, shard] of weightMap) {
       if (!store.has(name)) {
-        throw new VitkitError(
-          'WEIGHTS_MISSING_TENSOR',
-          `${where} places "${name}" in ${weightMap[name]}, but that shard has no such tensor.`,
-        );
+        throw new VitkitError('WEIGHTS_MISSING_TENSOR', `${where} places "${name}" in ${shard}, but that shard has no such tensor.`);
       }
     }
   }
   return store;
 }
 
-/** A safetensors file's header, read and checked against the file's size without reading its data. */
-async function readHeader(path: string, source: string): Promise<{ header: SafetensorsHeader; size: number }> {
-  const handle = await open(path, 'r');
-  try {
-    const { size } = await handle.stat();
-    const prefix = new Uint8Array(Math.min(8, size));
-    await handle.read(prefix, 0, prefix.byteLength, 0);
-    const headerEnd = safetensorsHeaderEnd(prefix, size, source);
-    const bytes = new Uint8Array(headerEnd);
-    await handle.read(bytes, 0, headerEnd, 0);
-    return { header: readSafetensorsHeader(bytes, size, source), size };
-  } finally {
-    await handle.close();
-  }
+/** A safetensors file's header, read and checked against the file's size; each tensor read by range. */
+function openSafetensors(file: ByteSource): { info: ReadonlyMap<string, SafetensorsEntry>; read(name: string): Tensor } {
+  const headerEnd = safetensorsHeaderEnd(file.read(0, Math.min(8, file.size)), file.size, file.source);
+  const { entries } = readSafetensorsHeader(file.read(0, headerEnd), file.size, file.source);
+  return {
+    info: entries,
+    read(name) {
+      const e = entries.get(name) as SafetensorsEntry;
+      return safetensorsTensor(e, file.read(e.start, e.end - e.start));
+    },
+  };
 }
 
-/** Reads each file whole (synchronously: `WeightStore.get` is) and views its tensors. */
-function readDeferredData(files: { path: string; source: string; header: SafetensorsHeader; size: number }[]): Map<string, Tensor> {
-  const tensors = new Map<string, Tensor>();
-  for (const f of files) {
-    let bytes: Uint8Array;
-    try {
-      const buffer = readFileSync(f.path);
-      bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    } catch (cause) {
-      throw new VitkitError('FILE_NOT_FOUND', `${f.source} could not be read: ${(cause as Error).message}`, { cause });
-    }
-    if (bytes.byteLength !== f.size) {
-      throw new VitkitError(
-        'WEIGHTS_TRUNCATED',
-        `${f.source} changed size since it was opened (${f.size} → ${bytes.byteLength} bytes); load the checkpoint again.`,
-      );
-    }
-    for (const [name, t] of safetensorsTensors(f.header, bytes)) tensors.set(name, t);
-  }
-  return tensors;
-}
-
-async function readIndex(indexPath: string, where: string): Promise<ShardIndex> {
-  let index: ShardIndex;
+async function readIndex(indexPath: string, where: string): Promise<Map<string, string>> {
+  let text: string;
   try {
-    index = JSON.parse(await readFile(indexPath, 'utf8'));
+    const { size } = await stat(indexPath);
+    if (size > MAX_SHARD_INDEX_BYTES) {
+      throw new VitkitError('WEIGHTS_HEADER_TOO_LARGE', `${where} has ${size} bytes, more than any shard index; the file is corrupt.`);
+    }
+    text = await readFile(indexPath, 'utf8');
   } catch (cause) {
-    throw new VitkitError('WEIGHTS_HEADER_INVALID', `${where} is not valid JSON; delete it (or the cache entry) and download again.`, {
-      cause,
-    });
+    if (cause instanceof VitkitError) throw cause;
+    throw new VitkitError('FILE_NOT_FOUND', `${where} could not be read: ${(cause as Error).message}`, { cause });
   }
-  if (!index || typeof index.weight_map !== 'object' || index.weight_map === null) {
-    throw new VitkitError('WEIGHTS_HEADER_INVALID', `${where} has no "weight_map" object naming the shard of each tensor.`);
-  }
-  return index;
+  return parseShardIndex(text, where);
 }
 
 /** Shard file names in first-use order, each checked to be a plain name inside the checkpoint. */
 async function readShardIndex(indexPath: string, where: string): Promise<string[]> {
-  const shards = [...new Set(Object.values((await readIndex(indexPath, where)).weight_map))];
+  const shards = [...new Set((await readIndex(indexPath, where)).values())];
   for (const shard of shards) {
     if (typeof shard !== 'string' || shard.includes('..') || shard.startsWith('/') || shard.includes('\\')) {
       throw new VitkitError('WEIGHTS_HEADER_INVALID', `${where} names shard ${JSON.stringify(shard)}, which is not a plain file name.`);
     }
   }
   return shards;
-}
-
-async function readBytes(path: string): Promise<Uint8Array> {
-  // A view of the Buffer, not a copy: a checkpoint is hundreds of MB.
-  const buffer = await readFile(path);
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }

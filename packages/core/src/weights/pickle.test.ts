@@ -155,3 +155,68 @@ describe('unpickle: damaged input', () => {
     ).toBe(true);
   });
 });
+
+describe('unpickle: hostile sizes (linear work, typed errors, no stack overflow)', () => {
+  const expectInvalid = (bytes: Uint8Array) =>
+    expect(
+      isVitkitError(
+        errorOf(() => unpickle(bytes, spyOptions())),
+        'PICKLE_INVALID',
+      ),
+    ).toBe(true);
+
+  /** Opcode, 4-byte little-endian length, then `length` bytes of `fill`. */
+  function sized(op: number, length: number, fill: number): Uint8Array {
+    const out = new Uint8Array(2 + 5 + length + 1).fill(fill);
+    out.set([0x80, 2, op, length & 0xff, (length >> 8) & 0xff, (length >> 16) & 0xff, length >>> 24]);
+    out[out.length - 1] = 0x2e; // STOP
+    return out;
+  }
+
+  it('refuses LONG4 integers far beyond any state dict (a 300 KB integer took 59 s)', () => {
+    expectInvalid(sized(0x8b, 10_000, 0x5a));
+    expectInvalid(sized(0x8b, 300_000, 0x5a));
+    expectInvalid(sized(0x8b, 1_000_000, 0xff));
+    // What torch.save writes still decodes: 8-byte and 64-byte values.
+    expect(
+      unpickle(
+        new PickleWriter()
+          .proto(2)
+          .long1(-(2n ** 63n))
+          .stop()
+          .bytes(),
+        spyOptions(),
+      ),
+    ).toBe(-(2n ** 63n));
+    expect(
+      unpickle(
+        new PickleWriter()
+          .proto(2)
+          .long1(2n ** 500n)
+          .stop()
+          .bytes(),
+        spyOptions(),
+      ),
+    ).toBe(2n ** 500n);
+  });
+
+  it('appends 200k items in one APPENDS without overflowing the stack', () => {
+    const p = new PickleWriter().proto(2).emptyList().mark();
+    for (let i = 0; i < 200_000; i++) p.none();
+    const list = unpickle(p.appends().stop().bytes(), spyOptions()) as unknown[];
+    expect(list.length).toBe(200_000);
+  });
+
+  it('decodes a 1 MB BINSTRING as Latin-1 without overflowing the stack', () => {
+    const text = unpickle(sized(0x54, 1_000_000, 0xe9), spyOptions()) as string;
+    expect(text.length).toBe(1_000_000);
+    expect(text.slice(0, 3)).toBe('ééé');
+  });
+
+  it('refuses a 1 MB GLOBAL line as PICKLE_INVALID, not a RangeError', () => {
+    const out = new Uint8Array(3 + 1_000_000 + 4).fill(0x41);
+    out.set([0x80, 2, 0x63]);
+    out.set([0x0a, 0x41, 0x0a, 0x2e], out.length - 4);
+    expectInvalid(out);
+  });
+});

@@ -34,8 +34,13 @@ export interface UnpicklerOptions {
   source: string;
 }
 
-/** The MARK opcode pushes this onto the stack; ops that "pop to mark" look for it. */
-const MARK = Symbol('mark');
+/**
+ * Bounds on what one opcode may make this reader do, each far beyond what `torch.save` writes, so
+ * that work stays linear in the pickle's size. Integers: state dicts hold sizes, strides and
+ * version numbers, none near 2^64; GLOBAL lines name a module and a class.
+ */
+const MAX_LONG_BYTES = 64;
+const MAX_GLOBAL_LINE_BYTES = 1024;
 
 // Opcode bytes, named as Python's pickletools names them.
 const OP = {
@@ -94,12 +99,27 @@ const MAX_PROTOCOL = 5;
 
 /** Decodes one pickle; returns the value STOP leaves on the stack. */
 export function unpickle(bytes: Uint8Array, options: UnpicklerOptions): unknown {
-  return new Unpickler(bytes, options).run();
+  try {
+    return new Unpickler(bytes, options).run();
+  } catch (cause) {
+    // An engine limit (a Map past 2^24 entries, an array past its maximum length) reached by a huge
+    // hostile pickle; the opcodes themselves are bounded above.
+    if (cause instanceof RangeError) {
+      throw new VitkitError(
+        'PICKLE_INVALID',
+        `${options.source}: the pickle builds more than this reader can hold (${cause.message}); it is not a state dict.`,
+        { cause },
+      );
+    }
+    throw cause;
+  }
 }
 
 class Unpickler {
   private pos = 0;
   private stack: unknown[] = [];
+  /** Stack depths at each open MARK (Python's metastack), so "pop to mark" never scans the stack. */
+  private readonly marks: number[] = [];
   private readonly memo = new Map<number, unknown>();
   private readonly view: DataView;
   private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -126,11 +146,12 @@ class Unpickler {
           this.take(8);
           break;
         case OP.STOP: {
-          if (this.stack.length !== 1) this.fail(`STOP with ${this.stack.length} values on the stack`);
+          if (this.stack.length !== 1 || this.marks.length > 0)
+            this.fail(`STOP with ${this.stack.length} values and ${this.marks.length} open MARKs`);
           return this.stack[0];
         }
         case OP.MARK:
-          this.stack.push(MARK);
+          this.marks.push(this.stack.length);
           break;
         case OP.POP:
           this.pop();
@@ -220,7 +241,9 @@ class Unpickler {
         }
         case OP.APPENDS: {
           const items = this.popToMark();
-          this.list(this.top()).push(...items);
+          const list = this.list(this.top());
+          // A loop, not push(...items): spreading a long list overflows the call stack.
+          for (const item of items) list.push(item);
           break;
         }
         case OP.EMPTY_DICT:
@@ -332,32 +355,39 @@ class Unpickler {
     return this.memo.get(index);
   }
 
+  /** Values above the innermost MARK: those are all an opcode may pop. */
+  private floor(): number {
+    return this.marks.length > 0 ? this.marks[this.marks.length - 1] : 0;
+  }
+
   private pop(): unknown {
-    if (this.stack.length === 0) this.fail('stack underflow');
-    const value = this.stack.pop();
-    if (value === MARK) this.fail('a MARK where a value was expected');
-    return value;
+    if (this.stack.length <= this.floor()) this.fail(this.stack.length === 0 ? 'stack underflow' : 'a MARK where a value was expected');
+    return this.stack.pop();
   }
 
   private top(): unknown {
-    const value = this.stack[this.stack.length - 1];
-    if (this.stack.length === 0 || value === MARK) this.fail('stack underflow');
-    return value;
+    if (this.stack.length <= this.floor()) this.fail('stack underflow');
+    return this.stack[this.stack.length - 1];
   }
 
   private popToMark(): unknown[] {
-    const at = this.stack.lastIndexOf(MARK);
-    if (at < 0) this.fail('no MARK to pop to');
-    const items = this.stack.slice(at + 1);
-    this.stack.length = at;
+    const at = this.marks.pop();
+    if (at === undefined) this.fail('no MARK to pop to');
+    const items = this.stack.slice(at);
+    this.stack.length = at as number;
     return items;
   }
 
-  /** Little-endian two's-complement integer of `n` bytes (LONG1/LONG4). */
+  /**
+   * Little-endian two's-complement integer of `n` bytes (LONG1/LONG4), refused beyond MAX_LONG_BYTES:
+   * BigInt arithmetic on a huge integer is quadratic, and no state dict holds one.
+   */
   private long(n: number): number | bigint {
+    if (n > MAX_LONG_BYTES) this.fail(`an integer of ${n} bytes (a state dict's are at most 8)`);
     const start = this.take(n);
-    let value = 0n;
-    for (let i = n - 1; i >= 0; i--) value = (value << 8n) | BigInt(this.bytes[start + i]);
+    let hex = '';
+    for (let i = n - 1; i >= 0; i--) hex += this.bytes[start + i].toString(16).padStart(2, '0');
+    let value = n > 0 ? BigInt(`0x${hex}`) : 0n;
     if (n > 0 && this.bytes[start + n - 1] & 0x80) value -= 1n << BigInt(8 * n);
     return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
   }
@@ -372,15 +402,21 @@ class Unpickler {
   }
 
   private latin1(n: number): string {
-    return String.fromCharCode(...this.slice(n));
+    return latin1(this.bytes.subarray(this.take(n), this.pos));
   }
 
-  /** A newline-terminated ASCII line (GLOBAL's module and name). */
+  /** A newline-terminated ASCII line (GLOBAL's module and name), at most MAX_GLOBAL_LINE_BYTES long. */
   private line(): string {
-    const end = this.bytes.indexOf(0x0a, this.pos);
-    if (end < 0) this.fail('truncated: a GLOBAL name has no end of line');
-    const text = String.fromCharCode(...this.bytes.subarray(this.pos, end));
-    this.pos = end + 1;
+    const end = this.bytes.subarray(this.pos, this.pos + MAX_GLOBAL_LINE_BYTES + 1).indexOf(0x0a);
+    if (end < 0) {
+      this.fail(
+        this.pos + MAX_GLOBAL_LINE_BYTES < this.bytes.byteLength
+          ? `a GLOBAL name longer than ${MAX_GLOBAL_LINE_BYTES} bytes`
+          : 'truncated: a GLOBAL name has no end of line',
+      );
+    }
+    const text = latin1(this.bytes.subarray(this.pos, this.pos + end));
+    this.pos += end + 1;
     return text;
   }
 
@@ -416,4 +452,11 @@ class Unpickler {
   private fail(why: string): never {
     throw new VitkitError('PICKLE_INVALID', `${this.options.source}: ${why}; the checkpoint is corrupt or not a PyTorch state dict.`);
   }
+}
+
+/** Bytes as Latin-1 text, in slices: String.fromCharCode(...bytes) of a long string overflows the call stack. */
+function latin1(bytes: Uint8Array): string {
+  let text = '';
+  for (let at = 0; at < bytes.byteLength; at += 8192) text += String.fromCharCode(...bytes.subarray(at, at + 8192));
+  return text;
 }

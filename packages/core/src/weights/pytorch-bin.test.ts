@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorOf } from '@vitkit/test-support';
-import { unzipSync, zipSync } from 'fflate';
+import { deflateSync, unzipSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { isVitkitError } from '../errors/vitkit-error.js';
 import { type FakeTensor, PickleWriter, torchSaveArchive } from '../hub/test-support/pickle-bytes.js';
 import { readPytorchBin } from './pytorch-bin.js';
 import { readSafetensors } from './safetensors.js';
+import { zipBytes } from './test-support/zip-writer.js';
 
 const CASE = new URL('../../../../fixtures/dinov2/pytorch-bin/', import.meta.url).pathname;
 
@@ -170,3 +171,105 @@ function readZipEntries(archive: Uint8Array): Map<string, Uint8Array> {
   // fflate's own reader, independent of the code under test's wrapper.
   return new Map(Object.entries(unzipSync(archive)));
 }
+
+describe('readPytorchBin: hostile archives', () => {
+  const codeOfRead = (bytes: Uint8Array) => {
+    const error = errorOf(() => readPytorchBin(bytes, 'hostile.bin'));
+    return isVitkitError(error) ? error.code : `not a VitkitError: ${String(error)}`;
+  };
+
+  /** A zip header, then a zip64 end record claiming `entries` entries in an empty central directory. */
+  function zip64Claiming(entries: bigint): Uint8Array {
+    const out = new Uint8Array(30 + 56 + 20 + 22);
+    const v = new DataView(out.buffer);
+    v.setUint32(0, 0x04034b50, true);
+    v.setUint32(30, 0x06064b50, true);
+    v.setBigUint64(34, 44n, true);
+    v.setBigUint64(54, entries, true);
+    v.setBigUint64(62, entries, true);
+    v.setUint32(86, 0x07064b50, true);
+    v.setBigUint64(94, 30n, true);
+    v.setUint32(106, 0x06054b50, true);
+    v.setUint16(114, 0xffff, true);
+    v.setUint16(116, 0xffff, true);
+    v.setUint32(118, 0xffffffff, true);
+    v.setUint32(122, 0xffffffff, true);
+    return out;
+  }
+
+  it('bounds a zip64 directory entry count by the directory size before iterating (10⁷ took 3 s; 2³²−1 hung)', () => {
+    const started = performance.now();
+    expect(codeOfRead(zip64Claiming(10_000_000n))).toBe('ZIP_INVALID');
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(codeOfRead(zip64Claiming(2n ** 32n - 1n))).toBe('ZIP_INVALID');
+    expect(codeOfRead(zip64Claiming(2n ** 64n - 1n))).toBe('ZIP_INVALID');
+  });
+
+  it('caps a view by what the archive could hold: stride 0 over 16 bytes declaring 10⁶ or 9·10⁸ elements', () => {
+    // 30000×30000 took 72 s and 3.5 GB; 1000×1000 is 4 MB from a ~700-byte file.
+    for (const shape of [
+      [1000, 1000],
+      [30000, 30000],
+    ]) {
+      const archive = torchSaveArchive({ w: { ...floatStorage('0', [1, 2, 3, 4]), offset: 0, shape, stride: [0, 0] } });
+      expect(codeOfRead(archive), `shape ${shape}`).toBe('PICKLE_INVALID');
+    }
+    // A broadcast that fits (HF's position_ids are arange(n).expand(1, -1)) still loads.
+    const fits = torchSaveArchive({ w: { ...floatStorage('0', [1, 2, 3, 4]), offset: 1, shape: [3, 2], stride: [0, 1] } });
+    expect(Array.from(readPytorchBin(fits).get('w')!.data as Float32Array)).toEqual([2, 3, 2, 3, 2, 3]);
+  });
+
+  it('caps the views of one storage all together', () => {
+    // Each view fits the file alone; 40 of them ask for far more than it holds.
+    const storage = floatStorage('0', new Array(64).fill(1));
+    const views: Record<string, FakeTensor> = {};
+    for (let i = 0; i < 40; i++) views[`v${i}`] = { ...storage, offset: 0, shape: [8, 64], stride: [0, 1] };
+    expect(codeOfRead(torchSaveArchive(views))).toBe('PICKLE_INVALID');
+  });
+
+  it('refuses a _rebuild_from_type_v2 whose arguments contain themselves, without a stack overflow', () => {
+    const p = new PickleWriter().proto(2).global('torch._tensor', '_rebuild_from_type_v2');
+    p.emptyList().put(1).mark().global('torch._tensor', '_rebuild_from_type_v2').global('torch', 'Tensor').get(1).appends();
+    const archive = zipSync({ 'archive/data.pkl': [p.reduce().stop().bytes(), { level: 0 }] });
+    expect(codeOfRead(archive)).toBe('PICKLE_INVALID');
+  });
+
+  const pickleOf = (archive: Uint8Array) => readZipEntries(archive).get('archive/data.pkl')!;
+
+  it('inflates only the entries a tensor needs (unreferenced deflated entries are never read)', () => {
+    // Each unreferenced entry declares 100 MB and is not even valid deflate: inflating them all
+    // (1 MB of archive reached 1 GB of memory) would fail or exhaust memory; skipping them cannot.
+    const tensors = { w: { ...floatStorage('0', [1, 2, 3]), offset: 0, shape: [3], stride: [1] } };
+    const garbage = new Uint8Array(100_000).fill(0xff);
+    const archive = zipBytes([
+      { name: 'archive/data.pkl', data: pickleOf(torchSaveArchive(tensors)) },
+      { name: 'archive/data/0', data: bytesOf(Float32Array.of(1, 2, 3)) },
+      ...Array.from({ length: 10 }, (_, i) => ({
+        name: `archive/extra/${i}`,
+        data: garbage,
+        method: 8 as const,
+        declaredSize: 100_000_000,
+      })),
+    ]);
+    expect(Array.from(readPytorchBin(archive).get('w')!.data as Float32Array)).toEqual([1, 2, 3]);
+  });
+
+  it('reads deflated storages, refusing one that inflates past its declared size', () => {
+    const tensors = { w: { ...floatStorage('0', [1, 2, 3, 4]), offset: 0, shape: [4], stride: [1] } };
+    const pickle = pickleOf(torchSaveArchive(tensors));
+    const values = bytesOf(Float32Array.of(1, 2, 3, 4));
+    const deflated = deflateSync(values);
+    const archive = (declaredSize: number, data = deflated) =>
+      zipBytes([
+        { name: 'archive/data.pkl', data: pickle },
+        { name: 'archive/data/0', data, method: 8, declaredSize },
+      ]);
+    expect(Array.from(readPytorchBin(archive(16)).get('w')!.data as Float32Array)).toEqual([1, 2, 3, 4]);
+    // 16 bytes declared, a 10 MB bomb inside: stopped at the declared size, not inflated whole.
+    expect(codeOfRead(archive(16, deflateSync(new Uint8Array(10_000_000))))).toBe('ZIP_INVALID');
+    // Declared larger than the stream inflates to: the entry is damaged.
+    expect(codeOfRead(archive(32))).toBe('ZIP_INVALID');
+    // Declared beyond anything deflate can produce from its bytes: refused before inflating.
+    expect(codeOfRead(archive(1e12))).toBe('ZIP_INVALID');
+  });
+});

@@ -1,8 +1,10 @@
 import { VitkitError } from '../errors/vitkit-error.js';
 import { BYTES_PER_ELEMENT, type DType, viewAs } from '../tensor/dtype.js';
 import { shapeSize, Tensor } from '../tensor/tensor.js';
+import { allocateBytes, type ByteSource, bytesSource } from './byte-source.js';
 import { PickleGlobal, unpickle } from './pickle.js';
-import { looksLikeZip, readZip } from './zip.js';
+import type { WeightInfo } from './weight-store.js';
+import { looksLikeZip, ZipArchive, type ZipEntry } from './zip.js';
 
 /**
  * Reads a PyTorch `torch.save` checkpoint (the zip format written since torch 1.6):
@@ -80,9 +82,37 @@ interface TensorRef {
   stride: number[];
 }
 
+/** Bytes of all tensors together may reach this multiple of what the archive holds (tied weights share storages). */
+const MAX_VIEW_FACTOR = 4;
+/** `data.pkl` above this is refused before it is read: a state dict's pickle takes ~200 bytes a tensor. */
+const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
+/** `byteorder` holds "little" or "big". */
+const MAX_BYTEORDER_BYTES = 16;
+
+/** A torch.save archive whose pickle is parsed: every tensor's dtype and shape, and a reader for each. */
+export interface PytorchArchive {
+  readonly info: ReadonlyMap<string, WeightInfo>;
+  /** Reads one tensor's data (contiguous, little-endian) from the archive. */
+  read(name: string): Tensor;
+}
+
+/** Reads every tensor of a `torch.save` archive held in memory; contiguous tensors view `bytes`. */
 export function readPytorchBin(bytes: Uint8Array, source = 'pytorch_model.bin'): Map<string, Tensor> {
-  if (!looksLikeZip(bytes)) {
-    const legacy = bytes[0] === 0x80;
+  const archive = openPytorchBin(bytesSource(bytes, source));
+  const tensors = new Map<string, Tensor>();
+  for (const name of archive.info.keys()) tensors.set(name, archive.read(name));
+  return tensors;
+}
+
+/**
+ * Parses a `torch.save` archive's directory and pickle, reading nothing else: tensor data is read
+ * by range when `read` asks for it (stored storages in place, as `torch.save` writes them). Every
+ * tensor is checked here to lie inside its storage, and to fit what the archive could hold.
+ */
+export function openPytorchBin(file: ByteSource): PytorchArchive {
+  const source = file.source;
+  if (!looksLikeZip(file.read(0, Math.min(4, file.size)))) {
+    const legacy = file.size > 0 && file.read(0, 1)[0] === 0x80;
     throw new VitkitError(
       legacy ? 'WEIGHTS_DTYPE_UNSUPPORTED' : 'ZIP_INVALID',
       legacy
@@ -90,15 +120,34 @@ export function readPytorchBin(bytes: Uint8Array, source = 'pytorch_model.bin'):
         : `${source} is not a PyTorch checkpoint (torch.save writes a zip archive).`,
     );
   }
-  const entries = readZip(bytes, source);
-  const pickleName = [...entries.keys()].find((name) => /^[^/]+\/data\.pkl$/.test(name));
+  const zip = ZipArchive.open(file);
+  let pickleName: string | undefined;
+  for (const name of zip.names()) {
+    if (/^[^/]+\/data\.pkl$/.test(name)) {
+      pickleName = name;
+      break;
+    }
+  }
   if (!pickleName) throw new VitkitError('ZIP_INVALID', `${source} has no <name>/data.pkl entry, so it is not a torch.save archive.`);
   const prefix = pickleName.slice(0, -'data.pkl'.length);
-  const byteorder = entries.get(`${prefix}byteorder`);
+  const pickleEntry = zip.entry(pickleName) as ZipEntry;
+  if (pickleEntry.size > MAX_PICKLE_BYTES) {
+    throw new VitkitError(
+      'PICKLE_INVALID',
+      `${source}: data.pkl declares ${pickleEntry.size} bytes, more than any state dict's pickle; the file is corrupt.`,
+    );
+  }
+  const byteorderEntry = zip.entry(`${prefix}byteorder`);
+  if (byteorderEntry && byteorderEntry.size > MAX_BYTEORDER_BYTES) {
+    throw new VitkitError(
+      'ZIP_INVALID',
+      `${source}: the byteorder record has ${byteorderEntry.size} bytes; it should say "little" or "big".`,
+    );
+  }
   // Archives from before torch 1.10 have no byteorder record; they were always little-endian.
-  const bigEndian = byteorder !== undefined && new TextDecoder().decode(byteorder).trim() === 'big';
+  const bigEndian = byteorderEntry !== undefined && new TextDecoder().decode(zip.read(byteorderEntry)).trim() === 'big';
 
-  const root = unpickle(entries.get(pickleName) as Uint8Array, {
+  const root = unpickle(zip.read(pickleEntry), {
     source,
     allowedGlobals: PYTORCH_ALLOWED_GLOBALS,
     persistentLoad: (pid) => storageRef(pid, source),
@@ -106,19 +155,56 @@ export function readPytorchBin(bytes: Uint8Array, source = 'pytorch_model.bin'):
   });
   const stateDict = findStateDict(root, source);
 
-  const tensors = new Map<string, Tensor>();
+  const refs = new Map<string, { ref: TensorRef; entry: ZipEntry }>();
+  const storageBytes = new Map<string, number>();
+  let viewBytes = 0;
   for (const [name, value] of stateDict) {
     if (typeof name !== 'string' || !isTensorRef(value)) continue;
-    const storage = entries.get(`${prefix}data/${value.storage.key}`);
-    if (!storage) {
+    const entry = zip.entry(`${prefix}data/${value.storage.key}`);
+    if (!entry) {
       throw new VitkitError(
         'ZIP_INVALID',
         `${source}: tensor "${name}" lives in storage ${value.storage.key}, which the archive lacks; the file is truncated or damaged.`,
       );
     }
-    tensors.set(name, materialize(name, value, storage, bigEndian, source));
+    viewBytes += checkExtent(name, value, entry, file.size, source);
+    storageBytes.set(entry.name, entry.size);
+    refs.set(name, { ref: value, entry });
   }
-  return tensors;
+  // Views of one storage (stride 0, overlapping windows) could otherwise ask for far more memory than the file holds.
+  const capacity = Math.max(
+    file.size,
+    [...storageBytes.values()].reduce((a, b) => a + b, 0),
+  );
+  if (viewBytes > MAX_VIEW_FACTOR * capacity) {
+    throw new VitkitError(
+      'PICKLE_INVALID',
+      `${source}: its tensors add up to ${viewBytes} bytes, over ${MAX_VIEW_FACTOR}× the ${capacity} bytes of storage the archive holds; the file is corrupt or hostile.`,
+    );
+  }
+
+  const info = new Map<string, WeightInfo>();
+  for (const [name, { ref }] of refs) info.set(name, { dtype: ref.dtype, shape: ref.shape });
+  // Deflated storages (torch.save never writes them) are inflated once and kept, not once per view.
+  const inflated = new Map<string, Uint8Array>();
+  return {
+    info,
+    read(name) {
+      const found = refs.get(name);
+      if (!found) throw new VitkitError('WEIGHTS_MISSING_TENSOR', `${source} has no tensor "${name}".`);
+      const { ref, entry } = found;
+      const storage = (first: number, length: number): Uint8Array => {
+        if (entry.method === 0) return zip.readStored(entry, first, length);
+        let all = inflated.get(entry.name);
+        if (!all) {
+          all = zip.read(entry);
+          inflated.set(entry.name, all);
+        }
+        return all.subarray(first, first + length);
+      };
+      return materialize(ref, storage, bigEndian, source);
+    },
+  };
 }
 
 /** `torch.save(model.state_dict())` pickles the dict itself; some scripts wrap it as `{"state_dict": ...}`. */
@@ -169,10 +255,13 @@ function rebuild(callable: PickleGlobal, args: unknown[], source: string): unkno
       if (!isTensorRef(args[0])) throw new VitkitError('PICKLE_INVALID', `${source}: ${callable.name} without a tensor.`);
       return args[0];
     case REBUILD_FROM_TYPE_V2: {
-      // (func, type, args, state): rebuilds a tensor subclass by calling func(*args).
+      // (func, type, args, state): rebuilds a tensor subclass by calling func(*args). torch's func
+      // is a tensor rebuild, never this one again: refusing that bounds the recursion (a pickle can
+      // make `args` contain itself).
       const [func, type, innerArgs] = args;
       if (
         !(func instanceof PickleGlobal) ||
+        func.qualifiedName === REBUILD_FROM_TYPE_V2 ||
         !(type instanceof PickleGlobal) ||
         !TENSOR_TYPES.includes(type.qualifiedName) ||
         !Array.isArray(innerArgs)
@@ -218,24 +307,50 @@ function isTensorRef(v: unknown): v is TensorRef {
   return typeof v === 'object' && v !== null && (v as TensorRef).kind === 'tensor';
 }
 
-/** Copies a (possibly strided, possibly offset) window of a storage into a contiguous Tensor. */
-function materialize(name: string, ref: TensorRef, storage: Uint8Array, bigEndian: boolean, source: string): Tensor {
+/**
+ * Checks that a tensor lies inside its storage and that materializing it fits what the archive
+ * could hold (a zero-stride view of a few bytes can declare billions of elements); returns its size
+ * in bytes.
+ */
+function checkExtent(name: string, ref: TensorRef, entry: ZipEntry, fileSize: number, source: string): number {
   const size = BYTES_PER_ELEMENT[ref.dtype];
   const count = shapeSize(ref.shape);
-  // Furthest element the strides reach, so a bad record cannot read outside its storage.
-  const last = count === 0 ? ref.offset : ref.offset + ref.shape.reduce((acc, d, i) => acc + (d - 1) * ref.stride[i], 0);
-  if (count > 0 && (last + 1) * size > storage.byteLength) {
+  if (count === 0) return 0;
+  const bytes = count * size;
+  const limit = Math.max(fileSize, entry.size);
+  if (bytes > limit) {
     throw new VitkitError(
-      'WEIGHTS_TRUNCATED',
-      `${source}: tensor "${name}" reaches element ${last} of storage ${ref.storage.key}, which holds only ${Math.floor(storage.byteLength / size)}; the file is truncated or damaged.`,
+      'PICKLE_INVALID',
+      `${source}: tensor "${name}" declares ${count} elements (${bytes} bytes), more than the ${limit}-byte archive could hold; the file is corrupt or hostile.`,
     );
   }
+  // Furthest element the strides reach, so a bad record cannot read outside its storage.
+  const last = ref.offset + ref.shape.reduce((acc, d, i) => acc + (d - 1) * ref.stride[i], 0);
+  if ((last + 1) * size > entry.size) {
+    throw new VitkitError(
+      'WEIGHTS_TRUNCATED',
+      `${source}: tensor "${name}" reaches element ${last} of storage ${ref.storage.key}, which holds only ${Math.floor(entry.size / size)}; the file is truncated or damaged.`,
+    );
+  }
+  return bytes;
+}
+
+/**
+ * A (possibly strided, possibly offset) window of a storage as a contiguous Tensor. `storage(first,
+ * length)` returns bytes of the storage; only the span the tensor reaches is asked for.
+ */
+function materialize(ref: TensorRef, storage: (first: number, length: number) => Uint8Array, bigEndian: boolean, source: string): Tensor {
+  const size = BYTES_PER_ELEMENT[ref.dtype];
+  const count = shapeSize(ref.shape);
   let bytes: Uint8Array;
-  if (isContiguous(ref.shape, ref.stride)) {
-    bytes = storage.subarray(ref.offset * size, (ref.offset + count) * size);
+  if (count === 0) {
+    bytes = new Uint8Array(0);
+  } else if (isContiguous(ref.shape, ref.stride)) {
+    bytes = storage(ref.offset * size, count * size);
     if (bigEndian) bytes = new Uint8Array(bytes);
   } else {
-    bytes = gatherStrided(storage, ref, size, count);
+    const last = ref.offset + ref.shape.reduce((acc, d, i) => acc + (d - 1) * ref.stride[i], 0);
+    bytes = gatherStrided(storage(ref.offset * size, (last - ref.offset + 1) * size), ref, size, count, source);
   }
   if (bigEndian && size > 1) swapBytes(bytes, size);
   return new Tensor(ref.dtype, viewAs(ref.dtype, bytes), ref.shape);
@@ -251,19 +366,29 @@ function isContiguous(shape: number[], stride: number[]): boolean {
   return true;
 }
 
-function gatherStrided(storage: Uint8Array, ref: TensorRef, size: number, count: number): Uint8Array {
-  const out = new Uint8Array(count * size);
-  const rank = ref.shape.length;
-  const index = new Array<number>(rank).fill(0);
-  let source = ref.offset;
-  for (let i = 0; i < count; i++) {
-    out.set(storage.subarray(source * size, (source + 1) * size), i * size);
-    // Odometer step over the logical index, moving the source position by each axis' stride.
-    for (let axis = rank - 1; axis >= 0; axis--) {
+/** Copies a strided window out of `span` (which starts at the tensor's first element), row-major. */
+function gatherStrided(span: Uint8Array, ref: TensorRef, size: number, count: number, source: string): Uint8Array {
+  // Size-1 axes move nothing; dropping them keeps the odometer's work per element constant.
+  const axes = ref.shape.map((d, i) => [d, ref.stride[i] * size]).filter(([d]) => d !== 1);
+  const shape = axes.map(([d]) => d);
+  const stride = axes.map(([, s]) => s);
+  const rank = shape.length;
+  const out = allocateBytes(count * size, source);
+  // The innermost axis is copied as one run when its elements are adjacent.
+  const run = rank > 0 && stride[rank - 1] === size ? shape[rank - 1] : 1;
+  const runBytes = run * size;
+  const outer = rank > 0 && run > 1 ? rank - 1 : rank;
+  const index = new Array<number>(outer).fill(0);
+  let from = 0;
+  for (let to = 0; to < out.byteLength; to += runBytes) {
+    if (runBytes === size && size <= 8) for (let b = 0; b < size; b++) out[to + b] = span[from + b];
+    else out.set(span.subarray(from, from + runBytes), to);
+    // Odometer step over the outer axes, moving the source position by each axis' stride.
+    for (let axis = outer - 1; axis >= 0; axis--) {
       index[axis]++;
-      source += ref.stride[axis];
-      if (index[axis] < ref.shape[axis]) break;
-      source -= ref.stride[axis] * ref.shape[axis];
+      from += stride[axis];
+      if (index[axis] < shape[axis]) break;
+      from -= stride[axis] * shape[axis];
       index[axis] = 0;
     }
   }

@@ -2,7 +2,7 @@ import { codeOf, readFixtureTensors } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
 import type { VitkitError } from '../errors/vitkit-error.js';
 import { Tensor } from '../tensor/tensor.js';
-import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { MAX_SAFETENSORS_TENSORS, readSafetensors, writeSafetensors } from './safetensors.js';
 
 function fileWithHeader(header: unknown, dataBytes: number, lengthOverride?: bigint): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -93,5 +93,22 @@ describe('readSafetensors', () => {
     bytes[8] = 0x7b;
     bytes[9] = 0x7b;
     expect(codeOf(() => readSafetensors(bytes))).toBe('WEIGHTS_HEADER_INVALID');
+  });
+});
+
+describe('readSafetensors: hostile headers', () => {
+  function manyTensors(count: number): Uint8Array {
+    const parts: string[] = [];
+    for (let i = 0; i < count; i++) parts.push(`"t${i}":{"dtype":"U8","shape":[1],"data_offsets":[${i},${i + 1}]}`);
+    return fileWithHeader(JSON.parse(`{${parts.join(',')}}`), count);
+  }
+
+  it('refuses a header listing more tensors than any checkpoint, before parsing it (1.2M took 7 s and 1.6 GB)', () => {
+    const bytes = manyTensors(MAX_SAFETENSORS_TENSORS + 10);
+    expect(codeOf(() => readSafetensors(bytes))).toBe('WEIGHTS_HEADER_TOO_LARGE');
+  });
+
+  it('still reads a header of many small tensors under the bound', () => {
+    expect(readSafetensors(manyTensors(5000)).tensors.size).toBe(5000);
   });
 });

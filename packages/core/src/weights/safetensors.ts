@@ -20,6 +20,13 @@ const TO_SAFETENSORS: Partial<Record<DType, string>> = Object.fromEntries(Object
 /** Headers above this are refused before parsing: real checkpoints stay far below (100 MB is the format's own cap). */
 export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
 
+/**
+ * Tensors one file may list. The largest real checkpoints hold a few thousand per file; a header
+ * that lists more is refused before it is parsed, since parsing a JSON object per tensor is what
+ * costs time and memory (a 100 MB header can list two million).
+ */
+export const MAX_SAFETENSORS_TENSORS = 100_000;
+
 export interface SafetensorsFile {
   /** Free-form `__metadata__` strings (e.g. `{ format: 'pt' }`). */
   metadata: Record<string, string>;
@@ -84,9 +91,18 @@ export function readSafetensorsHeader(bytes: Uint8Array, fileLength: number, sou
   if (bytes.byteLength < headerEnd) {
     throw new VitkitError('WEIGHTS_TRUNCATED', `${source}: the header was cut short (${bytes.byteLength} of ${headerEnd} bytes).`);
   }
+  const json = bytes.subarray(8, headerEnd);
+  // Each tensor's entry is a JSON object: counting `{` bounds the tensor count without parsing.
+  const objects = countByte(json, 0x7b, MAX_SAFETENSORS_TENSORS + 3);
+  if (objects > MAX_SAFETENSORS_TENSORS + 2) {
+    throw new VitkitError(
+      'WEIGHTS_HEADER_TOO_LARGE',
+      `${source}: the header lists more than the ${MAX_SAFETENSORS_TENSORS} tensors vitkit reads from one file; the file is corrupt, or shard it.`,
+    );
+  }
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch (cause) {
     throw new VitkitError('WEIGHTS_HEADER_INVALID', `${source}: the header is not valid UTF-8 JSON.`, { cause });
   }
@@ -95,6 +111,12 @@ export function readSafetensorsHeader(bytes: Uint8Array, fileLength: number, sou
   }
   const metadata: Record<string, string> = {};
   const raw: [string, HeaderEntry][] = [];
+  if (Object.keys(header).length - (Object.hasOwn(header, '__metadata__') ? 1 : 0) > MAX_SAFETENSORS_TENSORS) {
+    throw new VitkitError(
+      'WEIGHTS_HEADER_TOO_LARGE',
+      `${source}: the header lists more than the ${MAX_SAFETENSORS_TENSORS} tensors vitkit reads from one file.`,
+    );
+  }
   for (const [name, value] of Object.entries(header)) {
     if (name === '__metadata__') {
       Object.assign(metadata, value);
@@ -114,8 +136,20 @@ export function readSafetensorsHeader(bytes: Uint8Array, fileLength: number, sou
 /** Tensors of a parsed header over the whole file's bytes (views where aligned, copies where not). */
 export function safetensorsTensors(header: SafetensorsHeader, bytes: Uint8Array): Map<string, Tensor> {
   const tensors = new Map<string, Tensor>();
-  for (const [name, e] of header.entries) tensors.set(name, new Tensor(e.dtype, viewAs(e.dtype, bytes.subarray(e.start, e.end)), e.shape));
+  for (const [name, e] of header.entries) tensors.set(name, safetensorsTensor(e, bytes.subarray(e.start, e.end)));
   return tensors;
+}
+
+/** One tensor from exactly its bytes (`end - start` of them, as read by range from the file). */
+export function safetensorsTensor(entry: SafetensorsEntry, data: Uint8Array): Tensor {
+  return new Tensor(entry.dtype, viewAs(entry.dtype, data), entry.shape);
+}
+
+/** Occurrences of `byte`, counted up to `limit` (a header far over the bound is not scanned to its end). */
+function countByte(bytes: Uint8Array, byte: number, limit: number): number {
+  let n = 0;
+  for (let at = bytes.indexOf(byte); at >= 0 && n < limit; at = bytes.indexOf(byte, at + 1)) n++;
+  return n;
 }
 
 /**

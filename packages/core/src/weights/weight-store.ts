@@ -12,30 +12,49 @@ export interface WeightInfo {
  * Named checkpoint tensors, as Hugging Face's state dict names them. Model builders read through
  * `get`, which names the missing key and the checkpoint instead of failing later with `undefined`.
  *
- * A store may be deferred: names, dtypes and shapes come from the file headers and the data is read
- * on the first `get`, so a model whose compiled graph is cached never reads its weights at all.
+ * A store may defer its data: names, dtypes and shapes come from the file headers and the data is
+ * read on `get`, so a model whose compiled graph is cached never reads its weights at all.
  */
 export class WeightStore {
   readonly source: string;
-  private info: Map<string, WeightInfo>;
-  /** The tensors once read; `read` fills it on the first `get` of a deferred store. */
-  private data: Map<string, Tensor> | undefined;
-  private read: () => Map<string, Tensor> = () => new Map();
+  private info: ReadonlyMap<string, WeightInfo>;
+  /** The named tensor's data; undefined when it cannot be had. */
+  private readTensor: (name: string) => Tensor | undefined;
   /** Key prefix of a `scoped` view, so errors name the checkpoint's full key. */
   private keyPrefix = '';
 
   constructor(tensors: Map<string, Tensor>, source = 'checkpoint') {
     this.source = source;
     this.info = tensors;
-    this.data = tensors;
+    this.readTensor = (name) => tensors.get(name);
   }
 
   /** A store whose data `read` returns when a tensor is first asked for (once; the result is kept). */
   static deferred(info: Map<string, WeightInfo>, read: () => Map<string, Tensor>, source = 'checkpoint'): WeightStore {
+    let data: Map<string, Tensor> | undefined;
+    return WeightStore.onDemand(
+      info,
+      (name) => {
+        data ??= read();
+        return data.get(name);
+      },
+      source,
+    );
+  }
+
+  /**
+   * A store that reads each tensor when `get` asks for it, and keeps none: whoever asked (a graph
+   * builder) holds it as long as it needs, so a checkpoint's data is never in memory twice on
+   * account of the store. Each `get` of a name reads it again.
+   */
+  static onDemand(
+    info: ReadonlyMap<string, WeightInfo>,
+    readTensor: (name: string) => Tensor | undefined,
+    source = 'checkpoint',
+  ): WeightStore {
     const store = new WeightStore(new Map(), source);
     store.info = info;
-    store.data = undefined;
-    store.read = read;
+    store.readTensor = readTensor;
     return store;
   }
 
@@ -65,26 +84,17 @@ export class WeightStore {
         `${this.source}: tensor "${this.fullKey(name)}" has shape [${shape.join(', ')}] but config.json implies [${expectedShape.join(', ')}].`,
       );
     }
-    const t = this.tensors().get(name);
+    const t = this.readTensor(name);
     if (!t)
       throw new VitkitError('WEIGHTS_TRUNCATED', `${this.source}: tensor "${this.fullKey(name)}" is in the header but could not be read.`);
     return t;
   }
 
-  /** A view that reads keys under `prefix` (e.g. `dinov2.`), as sub-modules do; it shares this store's data. */
+  /** A view that reads keys under `prefix` (e.g. `dinov2.`), as sub-modules do; it reads through this store. */
   scoped(prefix: string): WeightStore {
     const sub = new Map<string, WeightInfo>();
     for (const [k, v] of this.info) if (k.startsWith(prefix)) sub.set(k.slice(prefix.length), v);
-    const view = WeightStore.deferred(
-      sub,
-      () => {
-        const all = this.tensors();
-        const tensors = new Map<string, Tensor>();
-        for (const k of sub.keys()) tensors.set(k, all.get(prefix + k) as Tensor);
-        return tensors;
-      },
-      this.source,
-    );
+    const view = WeightStore.onDemand(sub, (name) => this.readTensor(prefix + name), this.source);
     view.keyPrefix = this.keyPrefix + prefix;
     return view;
   }
@@ -92,11 +102,6 @@ export class WeightStore {
   /** First prefix under which `probe` exists, so one builder serves both base and head checkpoints. */
   findPrefix(probe: string, candidates: readonly string[]): string | undefined {
     return candidates.find((p) => this.info.has(p + probe));
-  }
-
-  private tensors(): Map<string, Tensor> {
-    this.data ??= this.read();
-    return this.data;
   }
 
   private describe(name: string): WeightInfo {
