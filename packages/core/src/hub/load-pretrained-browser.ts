@@ -8,6 +8,7 @@ import { isVitkitError, VitkitError } from '../errors/vitkit-error.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { readPytorchBin } from '../weights/pytorch-bin.js';
 import { readSafetensors } from '../weights/safetensors.js';
+import { MAX_SHARD_INDEX_BYTES, parseShardIndex } from '../weights/shard-index.js';
 import { WeightStore } from '../weights/weight-store.js';
 import { parseConfigJson } from './config-json.js';
 import { fetchFollowing, IdleDeadline, readBodyWithin, StallError } from './hub-fetch.js';
@@ -262,21 +263,15 @@ async function findRemoteWeights(remote: RemoteCheckpoint): Promise<RemoteWeight
   );
 }
 
-function parseIndex(bytes: Uint8Array, where: string): Record<string, string> {
-  let index: { weight_map?: unknown };
-  try {
-    index = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (cause) {
-    throw new VitkitError('WEIGHTS_HEADER_INVALID', `${where} is not valid JSON.`, { cause });
-  }
-  if (!index || typeof index.weight_map !== 'object' || index.weight_map === null) {
-    throw new VitkitError('WEIGHTS_HEADER_INVALID', `${where} has no "weight_map" object naming the shard of each tensor.`);
-  }
-  return index.weight_map as Record<string, string>;
-}
-
+/** The shard files an index names: the index read as in Node (`parseShardIndex`), each name held to the one shard-name rule. */
 function shardNames(bytes: Uint8Array, where: string): string[] {
-  const shards = [...new Set(Object.values(parseIndex(bytes, where)))];
+  if (bytes.byteLength > MAX_SHARD_INDEX_BYTES) {
+    throw new VitkitError(
+      'WEIGHTS_HEADER_TOO_LARGE',
+      `${where} has ${bytes.byteLength} bytes, more than any shard index; the file is corrupt.`,
+    );
+  }
+  const shards = [...new Set(parseShardIndex(new TextDecoder().decode(bytes), where).values())];
   for (const shard of shards) checkShardName(shard, where);
   return shards;
 }
@@ -291,13 +286,9 @@ async function loadRemoteWeights(remote: RemoteCheckpoint): Promise<WeightStore>
     for (const [key, t] of read) tensors.set(key, t);
   }
   if (found.sharded) {
-    const weightMap = parseIndex(found.files[0].bytes, where);
-    for (const key of Object.keys(weightMap)) {
+    for (const [key, shard] of parseShardIndex(new TextDecoder().decode(found.files[0].bytes), where)) {
       if (!tensors.has(key)) {
-        throw new VitkitError(
-          'WEIGHTS_MISSING_TENSOR',
-          `${where} places "${key}" in ${weightMap[key]}, but that shard has no such tensor.`,
-        );
+        throw new VitkitError('WEIGHTS_MISSING_TENSOR', `${where} places "${key}" in ${shard}, but that shard has no such tensor.`);
       }
     }
   }
