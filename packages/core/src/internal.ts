@@ -11,10 +11,11 @@ export {
 export { ConfigReader, type RawConfig, readId2Label } from './config/model-config.js';
 export * from './graph/blocks.js';
 export { GraphBuilder, type GraphBuilderOptions } from './graph/graph-builder.js';
+export type { GraphParts } from './graph/graph-parts.js';
 export { type EncoderLayerLayout, readEncoderLayer } from './graph/hf-encoder-layer.js';
 export * as ops from './graph/ops.js';
 export { type LinearShape, readLinear, readNorm, readVector } from './graph/read-weights.js';
-export { type SerializeOptions, serializeGraph } from './graph/serialize-graph.js';
+export { type SerializeOptions, serializeGraph, servedGraphParts } from './graph/serialize-graph.js';
 export type { Dim, Value } from './graph/value.js';
 export * from './index.js';
 export { processorInputSize } from './model/model-family.js';

@@ -35,6 +35,16 @@ describe('embed', () => {
     expect(maxDiff(pooled!.data, cls.data)).toBeLessThan(1e-6); // DINOv2 pooler = normalised CLS
   });
 
+  it('through ONNX external data (as checkpoints over 2 GiB load) gives the inline outputs', async () => {
+    const input = readFixtureTensors('dinov2/default-res/input.safetensors').get('pixel_values')!;
+    const inline = await (await load('dinov2/default-res')).embed(input);
+    const external = new DinoModel(await loadPretrained(fixturePath('dinov2/default-res')), { device: 'cpu', externalDataThreshold: 0 });
+    models.push(external);
+    const viaFiles = await external.embed(input);
+    expect(maxDiff(viaFiles.cls.data, inline.cls.data)).toBe(0);
+    expect(maxDiff(viaFiles.patches.data, inline.patches.data)).toBe(0);
+  });
+
   it('returns register tokens separately', async () => {
     const model = await load('dinov2_with_registers/registers');
     const expected = readFixtureTensors('dinov2_with_registers/registers/expected.safetensors').get('last_hidden_state')!;

@@ -1,6 +1,6 @@
 import { fuseSkipLayerNorm } from './fusion/skip-layer-norm.js';
 import type { GraphBuilder } from './graph-builder.js';
-import { encodeModel } from './graph-parts.js';
+import { encodeModel, type GraphParts } from './graph-parts.js';
 import { applyWeightPrecision, type PrecisionPassOptions, type WeightPrecision } from './precision/weight-precision.js';
 
 export interface SerializeOptions extends PrecisionPassOptions {
@@ -19,8 +19,15 @@ export interface SerializeOptions extends PrecisionPassOptions {
  * match float32 patterns), then the precision rewrite. The builder itself only records.
  */
 export function serializeGraph(g: GraphBuilder, options: SerializeOptions = {}): Uint8Array {
+  return encodeModel(servedGraphParts(g, options));
+}
+
+/**
+ * The same passes as `serializeGraph`, stopping before encoding, so a session can choose inline bytes
+ * or external data (a model over 2 GiB cannot be one protobuf).
+ */
+export function servedGraphParts(g: GraphBuilder, options: SerializeOptions = {}): GraphParts {
   let parts = g.parts();
   if (options.fusions) parts = fuseSkipLayerNorm(parts);
-  parts = applyWeightPrecision(parts, options.weightPrecision ?? 'fp32', options);
-  return encodeModel(parts);
+  return applyWeightPrecision(parts, options.weightPrecision ?? 'fp32', options);
 }

@@ -3,9 +3,10 @@ import type { AttentionKernelName } from '../attention/attention.js';
 import { readId2Label } from '../config/model-config.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import { GraphBuilder } from '../graph/graph-builder.js';
+import { encodeModel, type GraphParts } from '../graph/graph-parts.js';
 import { identity } from '../graph/ops.js';
 import type { WeightPrecision } from '../graph/precision/weight-precision.js';
-import { serializeGraph } from '../graph/serialize-graph.js';
+import { servedGraphParts } from '../graph/serialize-graph.js';
 import type { Dim, Value } from '../graph/value.js';
 import { loadPretrained, type PretrainedFiles, type PretrainedOptions } from '../hub/load-pretrained.js';
 import type { ImageSource, LoadImageOptions } from '../image/image-source.js';
@@ -36,6 +37,11 @@ export interface ModelOptions {
    * `$VITKIT_CACHE/optimized` (default ~/.cache/vitkit/optimized); a string names the folder.
    */
   optimizedModelCache?: boolean | string;
+  /**
+   * Node (cpu, webgpu, cuda): weights above this many bytes (default 1 GiB) reach onnxruntime as ONNX
+   * external data in a temporary folder instead of one protobuf (which cannot hold 2 GiB). Mostly for tests.
+   */
+  externalDataThreshold?: number;
   /**
    * How many onnxruntime sessions the model keeps (default 4). Families whose graphs are built per
    * input size (interpolated position embeddings, Swin's masks) make one per size; the least
@@ -247,7 +253,7 @@ export abstract class VisionModel {
 
   /** `graphFor`'s graph serialized in the model's precision. */
   modelProtoFor(height: number, width: number, options: ForwardOptions = {}): Uint8Array {
-    return serialize(this.graphFor(height, width, options), this.options.dtype);
+    return encodeModel(serialize(this.graphFor(height, width, options), this.options.dtype));
   }
 
   /**
@@ -272,7 +278,8 @@ export abstract class VisionModel {
   }
 
   protected sessionOptions(): SessionOptions {
-    return { device: this.device, threads: this.options.threads, optimizedModelCache: this.options.optimizedModelCache };
+    const { threads, optimizedModelCache, externalDataThreshold } = this.options;
+    return { device: this.device, threads, optimizedModelCache, externalDataThreshold };
   }
 
   private requiredInputs(): string[] {
@@ -386,9 +393,12 @@ export abstract class VisionModel {
   }
 }
 
-/** As the graph is run: the precision pass turns the float32 graph into fp16/int8/int4 on serialization. */
-function serialize(g: GraphBuilder, dtype: ModelDtype): Uint8Array {
-  return serializeGraph(g, { weightPrecision: dtype });
+/**
+ * As the graph is run: the precision pass turns the float32 graph into fp16/int8/int4. Parts, not
+ * bytes, so the session can write large weights as external data rather than one protobuf.
+ */
+function serialize(g: GraphBuilder, dtype: ModelDtype): GraphParts {
+  return servedGraphParts(g, { weightPrecision: dtype });
 }
 
 function releaseSession(entry: SessionEntry): void {

@@ -1,10 +1,12 @@
 import * as platform from '#platform';
 import { loadOnnxRuntime } from '#platform';
 import { VitkitError } from '../errors/vitkit-error.js';
+import { layoutExternalData } from '../graph/external-data.js';
+import { encodeModel, type GraphParts, initializerBytes } from '../graph/graph-parts.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Device } from './device.js';
-import type { NodeRuntime } from './node-runtime.js';
+import type { ExternalModelFiles, NodeRuntime } from './node-runtime.js';
 import type { OrtModule, OrtSession, OrtSessionOptions, OrtTensor } from './onnxruntime-api.js';
 
 // Node-only helpers (threads, on-disk cache) exist only on the Node side of '#platform'. Read by a
@@ -38,7 +40,22 @@ export interface SessionOptions {
   cacheKey?: string;
   /** onnxruntime log severity (0 verbose … 4 fatal); default 3. */
   logSeverity?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * Node (cpu, webgpu, cuda), a model given as graph parts: when its weights weigh more than this many
+   * bytes (default 1 GiB), the session is created from `model.onnx` + `model.data` (ONNX external
+   * data) written to a private temporary folder and removed once onnxruntime has loaded them, instead
+   * of from one protobuf (which cannot reach 2 GiB, and is one more copy of every weight).
+   */
+  externalDataThreshold?: number;
 }
+
+/** What a session is created from: ONNX bytes, or a graph's parts (encoded inline or as external data). */
+export type ModelSource = Uint8Array | GraphParts;
+
+const DEFAULT_EXTERNAL_DATA_THRESHOLD = 2 ** 30;
+
+/** The name the external data file has in the layout hashed for the optimized-model cache key. */
+const EXTERNAL_DATA_FILE = 'model.data';
 
 export function defaultDevice(): Device {
   return typeof process !== 'undefined' && process.versions?.node ? 'cpu' : 'wasm';
@@ -55,7 +72,7 @@ export class ModelSession {
   ) {}
 
   /** `model` may be a thunk, so a cache hit (see `cacheKey`) never builds the graph. */
-  static async create(model: Uint8Array | (() => Uint8Array), options: SessionOptions = {}): Promise<ModelSession> {
+  static async create(model: ModelSource | (() => ModelSource), options: SessionOptions = {}): Promise<ModelSession> {
     const device = options.device ?? defaultDevice();
     const ort = await loadOnnxRuntime(device);
     checkProviderInstalled(ort, device);
@@ -71,11 +88,13 @@ export class ModelSession {
       sessionOptions.profileFilePrefix = options.profilePrefix;
     }
     if (options.optimizedModelPath) sessionOptions.optimizedModelFilePath = options.optimizedModelPath;
-    let bytes = typeof model === 'function' ? undefined : model;
-    const graphBytes = (): Uint8Array => {
-      if (!bytes) bytes = (model as () => Uint8Array)();
-      return bytes;
+    let resolved = typeof model === 'function' ? undefined : model;
+    const source = (): ModelSource => {
+      resolved ??= (model as () => ModelSource)();
+      return resolved;
     };
+    const external = nodeRuntime && device !== 'wasm' ? nodeRuntime : undefined;
+    const threshold = options.externalDataThreshold ?? DEFAULT_EXTERNAL_DATA_THRESHOLD;
     const cache =
       options.optimizedModelCache && device === 'cpu' && nodeRuntime && !options.optimizedModelPath
         ? nodeRuntime.optimizedModel(
@@ -85,7 +104,7 @@ export class ModelSession {
               device,
               level: sessionOptions.graphOptimizationLevel,
             },
-            options.cacheKey === undefined ? graphBytes() : undefined,
+            options.cacheKey === undefined ? cacheKeyBytes(source()) : undefined,
             typeof options.optimizedModelCache === 'string' ? options.optimizedModelCache : undefined,
           )
         : undefined;
@@ -104,8 +123,16 @@ export class ModelSession {
       sessionOptions.optimizedModelFilePath = cache.writePath;
       sessionOptions.extra = { session: cache.writeConfig };
     }
+    const graph = source();
+    let files: ExternalModelFiles | undefined;
     try {
-      const session = await ort.InferenceSession.create(graphBytes(), sessionOptions);
+      let input: Uint8Array | string;
+      if (graph instanceof Uint8Array) input = graph;
+      else if (external && initializerBytes(graph) > threshold) {
+        files = writeExternalModel(external, graph);
+        input = files.modelPath;
+      } else input = encodeModel(graph);
+      const session = await ort.InferenceSession.create(input, sessionOptions);
       try {
         cache?.commit();
       } catch {
@@ -115,6 +142,9 @@ export class ModelSession {
     } catch (cause) {
       cache?.abandon();
       throw sessionError(device, cause);
+    } finally {
+      // onnxruntime has read (or memory-mapped: the mapping outlives the file's name) what it needs.
+      files?.remove();
     }
   }
 
@@ -165,6 +195,25 @@ export class ModelSession {
   }
 }
 
+function writeExternalModel(runtime: NodeRuntime, graph: GraphParts): ExternalModelFiles {
+  try {
+    return runtime.writeExternalModel(graph);
+  } catch (cause) {
+    throw new VitkitError(
+      'SESSION_FAILED',
+      `Could not write the model's weights as external data to the temporary folder (${(cause as Error)?.message ?? cause}): free space in os.tmpdir() or point TMPDIR elsewhere.`,
+      { cause },
+    );
+  }
+}
+
+/** What names a graph given without a cacheKey: its bytes, or for parts its small graph and each weight in turn (never one buffer). */
+function cacheKeyBytes(model: ModelSource): Uint8Array | Uint8Array[] {
+  if (model instanceof Uint8Array) return model;
+  const layout = layoutExternalData(model, { location: EXTERNAL_DATA_FILE });
+  return [encodeModel(layout.parts), ...layout.slices.map((s) => s.data)];
+}
+
 /** Node: os.availableParallelism() (Node 20 has no navigator); browsers: navigator.hardwareConcurrency. */
 function availableCores(): number {
   if (nodeRuntime) return nodeRuntime.availableCores();
@@ -196,6 +245,7 @@ function checkProviderInstalled(ort: OrtModule, device: Device): void {
 }
 
 function sessionError(device: Device, cause: unknown): VitkitError {
+  if (cause instanceof VitkitError) return cause;
   const f16 = float16Unsupported(device, cause);
   if (f16) return f16;
   const message = (cause as Error)?.message ?? String(cause);

@@ -1,8 +1,24 @@
 // Node-only helpers for ModelSession, reached only through '#platform' (browser bundles never see fs).
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { arch, availableParallelism, cpus, homedir } from 'node:os';
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { arch, availableParallelism, cpus, homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { layoutExternalData } from '../graph/external-data.js';
+import { encodeModel, type GraphParts } from '../graph/graph-parts.js';
 
 export interface OptimizedModelEntry {
   /** The cached optimized graph (its weights beside it in `model.data`), when there is one. */
@@ -20,6 +36,9 @@ export interface OptimizedModelEntry {
   /** Removes the cached entry (onnxruntime refused it). */
   discard(): void;
 }
+
+/** The data file `writeExternalModel` writes beside `model.onnx`. */
+const EXTERNAL_DATA_FILE = 'model.data';
 
 /** A temporary entry folder older than this belongs to a writer that died. */
 const STALE_WRITE_MS = 60 * 60 * 1000;
@@ -46,7 +65,44 @@ interface EntryIntegrity {
   data: { size: number; mtimeNs: string } | null;
 }
 
+/** A model written as `model.onnx` + `model.data` in a private temporary folder. */
+export interface ExternalModelFiles {
+  modelPath: string;
+  /** Removes the folder (idempotent). */
+  remove(): void;
+}
+
 export const nodeRuntime = {
+  /**
+   * Writes `parts` as an ONNX model with its initializers of 1 KiB or more in an external data file
+   * beside it, one write per tensor (the weights are never gathered into one buffer, and the graph
+   * itself stays small whatever the weights weigh). The folder is removed again if anything fails.
+   */
+  writeExternalModel(parts: GraphParts): ExternalModelFiles {
+    const dir = mkdtempSync(join(tmpdir(), 'vitkit-'));
+    const remove = () => rmSync(dir, { recursive: true, force: true });
+    try {
+      const layout = layoutExternalData(parts, { location: EXTERNAL_DATA_FILE });
+      const fd = openSync(join(dir, EXTERNAL_DATA_FILE), 'w');
+      try {
+        for (const slice of layout.slices) {
+          let done = 0;
+          while (done < slice.data.byteLength) {
+            done += writeSync(fd, slice.data, done, slice.data.byteLength - done, slice.offset + done);
+          }
+        }
+        ftruncateSync(fd, layout.byteLength);
+      } finally {
+        closeSync(fd);
+      }
+      writeFileSync(join(dir, 'model.onnx'), encodeModel(layout.parts));
+      return { modelPath: join(dir, 'model.onnx'), remove };
+    } catch (cause) {
+      remove();
+      throw cause;
+    }
+  },
+
   /** Every core Node may use (os.availableParallelism honours affinity masks and cgroup limits). */
   availableCores(): number {
     return typeof availableParallelism === 'function' ? availableParallelism() : Math.max(1, cpus().length);
@@ -59,11 +115,11 @@ export const nodeRuntime = {
    * that onnxruntime memory-maps instead of copying them out of the model's bytes.
    * Writes are atomic: a temporary folder renamed into place once the session has loaded.
    */
-  optimizedModel(key: Record<string, unknown>, model: Uint8Array | undefined, dir?: string): OptimizedModelEntry {
+  optimizedModel(key: Record<string, unknown>, model: Uint8Array | readonly Uint8Array[] | undefined, dir?: string): OptimizedModelEntry {
     const root = dir ?? defaultCacheDir();
     const hash = createHash('sha256');
     hash.update(JSON.stringify({ ...key, vitkit: vitkitVersion(), arch: arch(), cpu: cpus()[0]?.model ?? '' }));
-    if (model) hash.update(model);
+    for (const piece of model instanceof Uint8Array ? [model] : (model ?? [])) hash.update(piece);
     const entry = join(root, hash.digest('hex').slice(0, 32));
     let cachedPath: string | undefined;
     if (existsSync(join(entry, 'model.onnx'))) {
