@@ -83,8 +83,15 @@ async function bench(req: PageRequest): Promise<PageResult> {
     const perImage = req.image.reduce((a, b) => a * b, 1);
     for (const batch of req.batches) {
       const input = new ort.Tensor('float32', randomInput(perImage * batch), [batch, ...req.image]);
+      // The image first; a pixel mask (DETR) as the processor makes it for one unpadded image: all ones.
+      const [, height, width] = req.image;
+      const feeds: Record<string, InstanceType<typeof ort.Tensor>> = { [session.inputNames[0]]: input };
+      for (const name of session.inputNames.slice(1)) {
+        if (!name.endsWith('_mask')) throw new Error(`the bench page feeds images and pixel masks, not "${name}"`);
+        feeds[name] = new ort.Tensor('float32', new Float32Array(batch * height * width).fill(1), [batch, height, width]);
+      }
       const t1 = performance.now();
-      const first = await session.run({ [session.inputNames[0]]: input });
+      const first = await session.run(feeds);
       const firstRunMs = performance.now() - t1;
       const main = first[session.outputNames[0]];
       const output = batch === req.batches[0] ? Array.from((await main.getData()) as Float32Array) : undefined;
@@ -92,7 +99,7 @@ async function bench(req: PageRequest): Promise<PageResult> {
       const times: number[] = [];
       for (let i = 0; i < req.runs; i++) {
         const t = performance.now();
-        const out = await session.run({ [session.inputNames[0]]: input });
+        const out = await session.run(feeds);
         times.push(performance.now() - t);
         for (const v of Object.values(out)) v.dispose();
       }

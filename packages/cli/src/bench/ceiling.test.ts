@@ -107,3 +107,13 @@ describe('runBench ceilings on a fixture model (cpu)', () => {
     expect(report.machine.ceilingGflops).toMatchObject({ 'cpu fp32': expect.any(Number), 'cpu int8': expect.any(Number) });
   });
 });
+
+describe('runBench feeds what the model declares', () => {
+  it('times a DETR checkpoint (pixel_values and an all-ones pixel_mask), skipping nothing', async () => {
+    const detr = fileURLToPath(new URL('../../../../fixtures/detr/resnet-basic', import.meta.url));
+    const report = await runBench({ model: detr, backend: 'cpu', dtypes: ['fp32'], batches: [1], runs: 1, size: [64, 80] });
+    expect(report.skipped).toEqual([]);
+    expect(report.results).toHaveLength(1);
+    expect(report.results[0].gflopPerImage).toBeGreaterThan(0);
+  });
+});
