@@ -2,10 +2,10 @@ import { fuzzRuns } from '@vitkit/test-support';
 import fc from 'fast-check';
 import { unzipSync, zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type FakeTensor, PickleWriter, torchSaveArchive } from '../hub/test-support/pickle-bytes.js';
+import { type FakeTensor, PickleWriter, torchSaveArchive, writeTensorRecord } from '../hub/test-support/pickle-bytes.js';
 import { readPytorchBin } from './pytorch-bin.js';
 import { FuzzOutcomes } from './test-support/fuzz-outcome.js';
-import { zipBytes } from './test-support/zip-writer.js';
+import { concat, zipBytes } from './test-support/zip-writer.js';
 
 // Zip directory, pickle and tensor records of a torch.save archive: every input ends in tensors or
 // a VitkitError, never another exception, a hang or memory beyond a bound.
@@ -203,23 +203,8 @@ describe('readPytorchBin fuzz', { timeout: 120_000 + 10 * RUNS }, () => {
         p.global('torch._tensor', '_rebuild_from_type_v2').emptyList().put(250).mark();
         p.global('torch._tensor', '_rebuild_from_type_v2').global('torch', 'Tensor').get(250).appends().reduce();
       }),
-      fakeTensor.map((t) => (p: PickleWriter) => {
-        // One tensor record exactly as torchSaveArchive writes it.
-        p.global('torch._utils', '_rebuild_tensor_v2').mark();
-        p.mark()
-          .binunicode('storage')
-          .global('torch', t.storageClass)
-          .binunicode(t.storageKey)
-          .binunicode('cpu')
-          .int(t.storageNumel)
-          .tuple()
-          .binpersid();
-        p.int(t.offset).mark();
-        for (const d of t.shape) p.int(d);
-        p.tuple().mark();
-        for (const s of t.stride) p.int(s);
-        p.tuple().bool(false).global('collections', 'OrderedDict').tupleN(0).reduce().tuple().reduce();
-      }),
+      // One tensor record exactly as torchSaveArchive writes it.
+      fakeTensor.map((t) => (p: PickleWriter) => void writeTensorRecord(p, t)),
     );
     // Now and then one large item: a long integer, string or line, or a long run of values.
     const large = fc
@@ -289,13 +274,3 @@ describe('readPytorchBin fuzz', { timeout: 120_000 + 10 * RUNS }, () => {
     );
   });
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}

@@ -148,6 +148,24 @@ export interface FakeTensor {
   stride: number[];
 }
 
+/** One tensor value as torch pickles it: `_rebuild_tensor_v2(persistent storage, offset, size, stride, False, OrderedDict())`. */
+export function writeTensorRecord(p: PickleWriter, t: FakeTensor): PickleWriter {
+  p.global('torch._utils', '_rebuild_tensor_v2').mark();
+  p.mark()
+    .binunicode('storage')
+    .global('torch', t.storageClass)
+    .binunicode(t.storageKey)
+    .binunicode('cpu')
+    .int(t.storageNumel)
+    .tuple()
+    .binpersid();
+  p.int(t.offset).mark();
+  for (const d of t.shape) p.int(d);
+  p.tuple().mark();
+  for (const s of t.stride) p.int(s);
+  return p.tuple().bool(false).global('collections', 'OrderedDict').tupleN(0).reduce().tuple().reduce();
+}
+
 /**
  * A `torch.save(state_dict)` archive built the way torch writes it: an OrderedDict REDUCEd from
  * `collections.OrderedDict`, each value `_rebuild_tensor_v2(persistent storage, offset, size,
@@ -160,21 +178,7 @@ export function torchSaveArchive(
   const name = options.name ?? 'archive';
   const p = new PickleWriter().proto(2).global('collections', 'OrderedDict').tupleN(0).reduce().mark();
   for (const [key, t] of Object.entries(tensors)) {
-    p.binunicode(key).global('torch._utils', '_rebuild_tensor_v2').mark();
-    p.mark()
-      .binunicode('storage')
-      .global('torch', t.storageClass)
-      .binunicode(t.storageKey)
-      .binunicode('cpu')
-      .int(t.storageNumel)
-      .tuple()
-      .binpersid();
-    p.int(t.offset);
-    p.mark();
-    for (const d of t.shape) p.int(d);
-    p.tuple().mark();
-    for (const s of t.stride) p.int(s);
-    p.tuple().bool(false).global('collections', 'OrderedDict').tupleN(0).reduce().tuple().reduce();
+    writeTensorRecord(p.binunicode(key), t);
   }
   p.setitems().stop();
   const files: Record<string, [Uint8Array, { level: 0 }]> = {

@@ -128,7 +128,8 @@ function extra64(values: number[]): Uint8Array {
   return new Uint8Array(v.buffer);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+/** The parts, one after another, in a new buffer. */
+export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let at = 0;
   for (const p of parts) {
