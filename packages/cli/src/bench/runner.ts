@@ -5,24 +5,13 @@
 // the code lives in @vitkit/cli so that the CLI stays publishable without a private dependency.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  type Device,
-  type InputSpec,
-  isVitkitError,
-  loadPretrained,
-  type ModelDtype,
-  type ModelFamily,
-  ModelSession,
-  type RawConfig,
-  Tensor,
-  VitkitError,
-} from '@vitkit/core';
+import { type Device, isVitkitError, loadPretrained, type ModelDtype, type ModelFamily, ModelSession, type RawConfig } from '@vitkit/core';
 import { cosineSimilarity, serializeGraph } from '@vitkit/core/internal';
 import { architectureFor, findFamily } from '@vitkit/models';
+import { benchFeeds } from './bench-inputs.js';
 import { type Ceiling, measureCeiling } from './ceiling.js';
 import { countFlops, heaviestOps, type OpShape } from './flops.js';
 import { machineInfo, useSwiftShaderIfNoGpu } from './machine.js';
-import { randomTensor } from './random-tensor.js';
 import {
   assembleRow,
   type BenchDtype,
@@ -275,29 +264,4 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
   }
   return report();
-}
-
-/**
- * What the bench feeds a graph: seeded pixels, and each other required input the model declares as
- * its processor would make it for unpadded images (a pixel mask of ones). A model needing other inputs
- * (token ids) is refused with a typed error rather than timed on made-up ones.
- */
-function benchFeeds(specs: readonly InputSpec[], batch: number, height: number, width: number): Record<string, Tensor> {
-  const dims: Record<string, number> = { batch, height, width };
-  const feeds: Record<string, Tensor> = {};
-  for (const spec of specs) {
-    if (spec.optional) continue;
-    const shape = spec.shape.map((d) => (typeof d === 'number' ? d : dims[d]));
-    if (shape.some((d) => d === undefined) || spec.dtype !== 'float32' || (spec.name !== 'pixel_values' && !spec.name.endsWith('_mask'))) {
-      throw new VitkitError(
-        'INPUT_INVALID',
-        `The bench feeds pixel values and pixel masks; it cannot make "${spec.name}" (${spec.dtype} [${spec.shape.join(', ')}]).`,
-      );
-    }
-    feeds[spec.name] =
-      spec.name === 'pixel_values'
-        ? randomTensor(shape, 42, 1)
-        : new Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(1), shape);
-  }
-  return feeds;
 }

@@ -2,9 +2,9 @@
 // through the public API (AutoModel.fromPretrained, model.run), as an app serving photos does. DETR's
 // processor keeps the aspect ratio, so every photo is a new input size: what that costs in memory
 // (RSS after image 2 vs after image N) and in time (a size's first run vs the same size again).
-import { type ModelDtype, type ModelInputs, Tensor, VitkitError } from '@vitkit/core';
+import { type ModelDtype, VitkitError } from '@vitkit/core';
 import { AutoModel } from '@vitkit/models';
-import { randomTensor } from './random-tensor.js';
+import { benchFeeds } from './bench-inputs.js';
 import { percentile, round } from './statistics.js';
 
 /** Targets from the family contract: memory flat over sizes, a new size no dearer than a seen one. */
@@ -113,13 +113,12 @@ export async function runVariedSizes(o: VariedSizesOptions): Promise<VariedSizes
   const t0 = performance.now();
   const model = await AutoModel.fromPretrained(o.model, { device: o.backend ?? 'cpu', dtype: o.dtype ?? 'fp32', threads: o.threads });
   const loadMs = performance.now() - t0;
-  const withMask = model.inputSpecs.some((s) => s.name === 'pixel_mask');
+  const inputNames = model.inputSpecs.filter((s) => !s.optional).map((s) => s.name);
   const perImage: VariedSizesImage[] = [];
   try {
     for (const [i, [height, width]] of sizes.entries()) {
-      // As DETR's processor returns them for one photo: pixel_values, and pixel_mask (int64, all ones at batch 1).
-      const inputs: ModelInputs = { pixel_values: randomTensor([1, 3, height, width], 42 + i, 1) };
-      if (withMask) inputs.pixel_mask = new Tensor('int64', new BigInt64Array(height * width).fill(1n), [1, height, width]);
+      // As the processor makes them for one photo: pixel_values, and (DETR) a pixel_mask of ones.
+      const inputs = benchFeeds(model.inputSpecs, 1, height, width, 42 + i);
       o.onProgress?.(`${height}×${width}: first run`, i, sizes.length);
       let t = performance.now();
       await model.run(inputs);
@@ -149,9 +148,8 @@ export async function runVariedSizes(o: VariedSizesOptions): Promise<VariedSizes
       images: sizes.length,
       heights,
       widths,
-      inputs: withMask ? ['pixel_values', 'pixel_mask'] : ['pixel_values'],
-      // core's VisionModel default when the option is not given (it does not expose the resolved bound).
-      maxSessions: model.options.maxSessions ?? 4,
+      inputs: inputNames,
+      maxSessions: model.maxSessions,
       sessionsHeld: model.sessionCount,
       loadMs: round(loadMs),
       rssAfterSecondMb: second,

@@ -266,6 +266,11 @@ export abstract class VisionModel {
     return { nodeCount: entry.nodeCount, fromCache: session.fromCache };
   }
 
+  /** The bound on sessions held (`ModelOptions.maxSessions`, default 4). */
+  get maxSessions(): number {
+    return this.sessions.max;
+  }
+
   /** Sessions held now (at most `maxSessions`). */
   get sessionCount(): number {
     return this.sessions.size;
