@@ -65,7 +65,7 @@ export class Detr extends VisionModel {
   /** `pixel_values` and `pixel_mask` as float32 0/1 (`run` converts HF's int64, and makes one when none is given). */
   override get inputSpecs(): readonly InputSpec[] {
     return [
-      { name: 'pixel_values', dtype: 'float32', shape: ['batch', 3, 'height', 'width'] },
+      { name: 'pixel_values', dtype: 'float32', shape: ['batch', this.pixelChannels, 'height', 'width'] },
       // float32, not int64: WebGPU has no int64 Cast, and a Cast left on the CPU would split the graph between devices.
       { name: 'pixel_mask', dtype: 'float32', shape: ['batch', 'height', 'width'] },
     ];

@@ -172,9 +172,7 @@ describe.each(FAMILIES.map((f) => [f.name, f] as const))('family %s', (_name, fa
       let code: string | undefined;
       try {
         // The header is read at load and the data at first use: either may find the file short.
-        buildError(await loadPretrained(dir), c);
-        const error = buildError(await loadPretrained(dir), c);
-        code = error?.code;
+        code = buildError(await loadPretrained(dir), c)?.code;
       } catch (e) {
         code = isVitkitError(e) ? e.code : String(e);
       }

@@ -2,7 +2,6 @@ import {
   type GraphBuilder,
   type GraphOutputs,
   type GraphRequest,
-  type InputSpec,
   type ModelOptions,
   type PreprocessorConfig,
   type PretrainedFiles,
@@ -31,10 +30,6 @@ export class Swin extends VisionModel {
 
   get architecture(): string {
     return this.spec.architecture;
-  }
-
-  override get inputSpecs(): readonly InputSpec[] {
-    return [{ name: 'pixel_values', dtype: 'float32', shape: ['batch', this.spec.channels, 'height', 'width'] }];
   }
 
   protected override defaultProcessorConfig(): PreprocessorConfig {

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { AttentionKernelName } from '../attention/attention.js';
-import { readId2Label } from '../config/model-config.js';
+import { ConfigReader, readId2Label } from '../config/model-config.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import { GraphBuilder } from '../graph/graph-builder.js';
 import { encodeModel, type GraphParts } from '../graph/graph-parts.js';
@@ -138,9 +138,14 @@ export abstract class VisionModel {
   /** `config.json` → `architectures[0]`, the class this model reproduces. */
   abstract readonly architecture: string;
 
-  /** The graph's inputs. Default: `pixel_values` [batch, 3, height, width] float32. */
+  /** The graph's inputs. Default: `pixel_values` [batch, channels, height, width] float32. */
   get inputSpecs(): readonly InputSpec[] {
-    return [{ name: 'pixel_values', dtype: 'float32', shape: ['batch', 3, 'height', 'width'] }];
+    return [{ name: 'pixel_values', dtype: 'float32', shape: ['batch', this.pixelChannels, 'height', 'width'] }];
+  }
+
+  /** Image channels: config.json's `num_channels`, 3 when absent (transformers' vision configs all name it so). */
+  protected get pixelChannels(): number {
+    return new ConfigReader(this.files.config).int('num_channels', 3);
   }
 
   /**
