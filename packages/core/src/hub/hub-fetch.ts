@@ -3,6 +3,10 @@
 // to its own origin only, and a deadline that ends a silent server. No Node imports here.
 import { VitkitError } from '../errors/vitkit-error.js';
 
+/** huggingface_hub's DEFAULT_ETAG_TIMEOUT and DEFAULT_DOWNLOAD_TIMEOUT (10 s each), for Node and the browser alike. */
+export const DEFAULT_ETAG_TIMEOUT_MS = 10_000;
+export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 10_000;
+
 /** A redirect chain longer than this is a loop (Node's fetch allows 20; the Hub needs one or two). */
 const MAX_REDIRECTS = 10;
 

@@ -1,13 +1,11 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { VitkitError } from '../errors/vitkit-error.js';
+import { DEFAULT_DOWNLOAD_TIMEOUT_MS, DEFAULT_ETAG_TIMEOUT_MS } from './hub-fetch.js';
 import { repoIdProblem } from './repo-paths.js';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 export const DEFAULT_REVISION = 'main';
-/** huggingface_hub's DEFAULT_ETAG_TIMEOUT and DEFAULT_DOWNLOAD_TIMEOUT (10 s each). */
-export const DEFAULT_ETAG_TIMEOUT_MS = 10_000;
-export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 10_000;
 
 /** Everything a Hub download needs to know, resolved once from options and the environment. */
 export interface HubSettings {

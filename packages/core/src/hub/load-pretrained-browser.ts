@@ -11,7 +11,7 @@ import { readSafetensors } from '../weights/safetensors.js';
 import { MAX_SHARD_INDEX_BYTES, parseShardIndex } from '../weights/shard-index.js';
 import { WeightStore } from '../weights/weight-store.js';
 import { parseConfigJson } from './config-json.js';
-import { fetchFollowing, IdleDeadline, readBodyWithin, StallError } from './hub-fetch.js';
+import { DEFAULT_DOWNLOAD_TIMEOUT_MS, fetchFollowing, IdleDeadline, readBodyWithin, StallError } from './hub-fetch.js';
 import type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
 import { checkShardName, encodeRepoPath, repoIdProblem, revisionProblem } from './repo-paths.js';
 
@@ -19,8 +19,6 @@ export type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from '.
 
 const DEFAULT_ENDPOINT = 'https://huggingface.co';
 const DEFAULT_CACHE = 'vitkit-hub';
-/** huggingface_hub's DEFAULT_DOWNLOAD_TIMEOUT: how long a response may send nothing. */
-const DEFAULT_DOWNLOAD_TIMEOUT_MS = 10_000;
 
 /** Same preference order as Node's load-weights.ts: safetensors first (no unpickling). */
 const WEIGHT_FILES = [
