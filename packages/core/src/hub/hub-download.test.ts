@@ -70,6 +70,26 @@ async function tree(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/**
+ * After a failed download: one `.incomplete` blob of `bytes` is kept; once `heal` switches the fault
+ * off, the next load asks only for the rest (`Range: bytes=<bytes>-`) and has the right weights.
+ */
+async function expectResumedFrom(h: FakeHub, bytes: number, heal: () => void): Promise<void> {
+  const blobs = join(cacheDir, 'models--vitkit-test--dinov2-tiny', 'blobs');
+  const incomplete = (await readdir(blobs)).filter((b) => b.endsWith('.incomplete'));
+  expect(incomplete).toHaveLength(1);
+  expect((await lstat(join(blobs, incomplete[0]))).size).toBe(bytes);
+  heal();
+  const before = cdnGets(h).length;
+  const loaded = await loadPretrained(REPO, options());
+  expectSameWeights(loaded.weights, join(DEFAULT_RES, 'model.safetensors'));
+  expect(
+    cdnGets(h)
+      .slice(before)
+      .map((g) => g.range),
+  ).toEqual([`bytes=${bytes}-`]);
+}
+
 async function errorOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
   try {
     await promise;
@@ -233,19 +253,7 @@ describe('Hub faults', () => {
     expect(error.message).toContain('model.safetensors');
     const repoDir = join(cacheDir, 'models--vitkit-test--dinov2-tiny');
     expect(await readdir(join(repoDir, 'snapshots', COMMIT))).not.toContain('model.safetensors');
-    const incomplete = (await readdir(join(repoDir, 'blobs'))).filter((b) => b.endsWith('.incomplete'));
-    expect(incomplete).toHaveLength(1);
-    expect((await lstat(join(repoDir, 'blobs', incomplete[0]))).size).toBe(50_000);
-
-    h.dropConnection('model.safetensors', 0, 0);
-    const before = cdnGets(h).length;
-    const loaded = await loadPretrained(REPO, options());
-    expectSameWeights(loaded.weights, join(DEFAULT_RES, 'model.safetensors'));
-    expect(
-      cdnGets(h)
-        .slice(before)
-        .map((g) => g.range),
-    ).toEqual(['bytes=50000-']);
+    await expectResumedFrom(h, 50_000, () => h.dropConnection('model.safetensors', 0, 0));
   });
 
   it('rejects an LFS file whose sha256 does not match, leaving nothing in snapshots or blobs', async () => {
@@ -474,20 +482,7 @@ describe('silent servers', () => {
     // Five attempts of 0.2 s of silence each plus the backoff between them (1.5 s).
     expect(cdnGets(h)).toHaveLength(5);
     expect(elapsed).toBeLessThan(6_000);
-    const blobs = join(cacheDir, 'models--vitkit-test--dinov2-tiny', 'blobs');
-    const incomplete = (await readdir(blobs)).filter((b) => b.endsWith('.incomplete'));
-    expect(incomplete).toHaveLength(1);
-    expect((await lstat(join(blobs, incomplete[0]))).size).toBe(50_000);
-
-    h.stall('model.safetensors', 'body', { times: 0 });
-    const before = cdnGets(h).length;
-    const loaded = await loadPretrained(REPO, options());
-    expectSameWeights(loaded.weights, join(DEFAULT_RES, 'model.safetensors'));
-    expect(
-      cdnGets(h)
-        .slice(before)
-        .map((g) => g.range),
-    ).toEqual(['bytes=50000-']);
+    await expectResumedFrom(h, 50_000, () => h.stall('model.safetensors', 'body', { times: 0 }));
   });
 
   it('the downloadTimeoutMs option wins over HF_HUB_DOWNLOAD_TIMEOUT, and bad values are refused', async () => {
