@@ -108,12 +108,9 @@ export function buildDeitGraph(
   req: GraphRequest,
 ): GraphOutputs {
   const [, , height, width] = pixels.shape as number[];
-  const [ph, pw] = spec.patch;
-  if (height < ph || width < pw) {
-    throw new VitkitError('INPUT_SHAPE_INVALID', `Input ${height}x${width} is smaller than one ${ph}x${pw} patch.`);
-  }
   const w = weights.scoped(spec.prefix);
 
+  const [ph, pw] = spec.patch;
   const x = g.scope('embeddings', () => embeddings(g, spec, w, pixels, Math.floor(height / ph), Math.floor(width / pw)));
   const { hidden, hiddenStates, attentions } = encoderStack(g, x, spec.layers, (i) => deitLayer(w, `encoder.layer.${i}.`, spec), {
     numHeads: spec.heads,

@@ -101,10 +101,6 @@ export function buildDinoGraph(
   req: GraphRequest,
 ): GraphOutputs {
   const [, , height, width] = pixels.shape as number[];
-  const [ph, pw] = spec.patch;
-  if (height < ph || width < pw) {
-    throw new VitkitError('INPUT_SHAPE_INVALID', `Input ${height}x${width} is smaller than one ${ph}x${pw} patch.`);
-  }
   const w = weights.scoped(spec.prefix);
 
   const x = g.scope('embeddings', () => embeddings(g, spec, w, pixels, height, width));

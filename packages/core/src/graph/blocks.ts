@@ -2,7 +2,7 @@ import { type AttentionArgs, attention } from '../attention/attention.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import { Tensor, toFloat32Array } from '../tensor/tensor.js';
 import type { GraphBuilder } from './graph-builder.js';
-import { add, conv2d, gelu, identity, layerNorm, matMul, mul, reshape, sigmoid, slice, transpose } from './ops.js';
+import { add, conv2d, gelu, layerNorm, matMul, mul, reshape, sigmoid, slice, transpose } from './ops.js';
 import type { Value } from './value.js';
 
 // Reusable pieces of vision transformers, taking weights as PyTorch lays them out.
@@ -96,8 +96,12 @@ function swiGlu(g: GraphBuilder, x: Value, weightsIn: LinearWeights, weightsOut:
   return linear(g, mul(g, silu, x2), weightsOut, 'weights_out');
 }
 
-/** Conv with kernel = stride = patch, then flatten to tokens: [B, 3, H, W] → [B, h*w, C]. */
+/** Conv with kernel = stride = patch, then flatten to tokens: [B, 3, H, W] → [B, h*w, C]; an input smaller than one patch is refused. */
 export function patchEmbedding(g: GraphBuilder, pixels: Value, proj: LinearWeights & { weight: Tensor }, patch: [number, number]): Value {
+  const [, , height, width] = pixels.shape;
+  if (typeof height === 'number' && typeof width === 'number' && (height < patch[0] || width < patch[1])) {
+    throw new VitkitError('INPUT_SHAPE_INVALID', `Input ${height}x${width} is smaller than one ${patch[0]}x${patch[1]} patch.`);
+  }
   const w = g.constant(f32(proj.weight), 'patch_embed.weight');
   const b = proj.bias ? g.constant(f32(proj.bias), 'patch_embed.bias') : undefined;
   const maps = conv2d(g, pixels, w, b, { strides: patch });
