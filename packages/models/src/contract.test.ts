@@ -51,11 +51,10 @@ async function runCase(c: FixtureCase, files: PretrainedFiles, options: Paramete
   const model = AutoModel.fromFiles(files, options);
   try {
     expect(model.architecture).toBe(c.modelClass);
-    const outputs = await model.run(declaredInputs(model, c), {
+    return await model.run(declaredInputs(model, c), {
       outputHiddenStates: c.outputHiddenStates,
       outputAttentions: c.outputAttentions,
     });
-    return { model, outputs };
   } finally {
     await model.dispose();
   }
@@ -112,7 +111,7 @@ describe.each(FAMILIES.map((f) => [f.name, f] as const))('family %s', (_name, fa
   describe.each(testDevices())('parity on %s', (device) => {
     const list = device === 'webgpu' ? perClass : cases;
     it.each(list.map((c) => [c.id, c] as const))('%s', async (_id, c) => {
-      const { outputs } = await runCase(c, await loadPretrained(fixturePath(c.id)), { device });
+      const outputs = await runCase(c, await loadPretrained(fixturePath(c.id)), { device });
       expectOutputsMatch(outputs, c, device);
     });
   });
