@@ -123,7 +123,7 @@ export class ModelSession {
       sessionOptions.optimizedModelFilePath = cache.writePath;
       sessionOptions.extra = { session: cache.writeConfig };
     }
-    const graph = source();
+    let graph: ModelSource | undefined = source();
     let files: ExternalModelFiles | undefined;
     try {
       let input: Uint8Array | string;
@@ -131,6 +131,10 @@ export class ModelSession {
       else if (external && initializerBytes(graph) > threshold) {
         files = writeExternalModel(external, graph);
         input = files.modelPath;
+        // The weights are on disk now. Drop their JS copy before onnxruntime reads its own, so a large
+        // model peaks at about one copy of its weights instead of two (see collectGarbage).
+        graph = resolved = undefined;
+        external.collectGarbage();
       } else input = encodeModel(graph);
       const session = await ort.InferenceSession.create(input, sessionOptions);
       try {
