@@ -2,11 +2,11 @@
 // checkpoint folders with synthesized weights, written once into a cache and reused.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { synthesizeWeights, writeSafetensors } from '@vitkit/core';
+import { type StateDictSpec, safetensorsHeader, synthesizeWeights, type Tensor, type TensorSpec } from '@vitkit/core';
 import { findFamily } from '@vitkit/models';
 
 export const CONFIGS_DIR = fileURLToPath(new URL('../configs/', import.meta.url));
@@ -52,13 +52,37 @@ export async function syntheticCheckpoint(configDir: string, cacheDir: string, l
   if (existsSync(preprocessorPath)) await writeFile(join(dir, 'preprocessor_config.json'), readFileSync(preprocessorPath));
   // The registered family declares the state dict the config implies; the values are seeded.
   const config = JSON.parse(configText);
-  const bytes = writeSafetensors(synthesizeWeights(findFamily(config).stateDictSpec(config)), {
-    format: 'pt',
-    vitkit: 'synthesized weights for benchmarking',
-  });
+  const spec = findFamily(config).stateDictSpec(config);
   // Written under a temporary name and renamed, so an interrupted run never leaves half a checkpoint.
   const tmp = join(dir, `model.safetensors.${process.pid}.tmp`);
-  await writeFile(tmp, bytes);
+  await writeStreamed(tmp, spec);
   await rename(tmp, join(dir, 'model.safetensors'));
   return dir;
+}
+
+/**
+ * The bytes writeSafetensors would give, written a tensor at a time: each is synthesized (seeded by its
+ * name, so alone it is what it is in the whole set), written and let go. A multi-GiB checkpoint
+ * (dinov2-giant) costs one tensor of memory, and fits no single buffer anyway.
+ */
+async function writeStreamed(path: string, spec: StateDictSpec): Promise<void> {
+  const names = [...spec.keys()].sort(); // writeSafetensors' order
+  const tensor = (name: string) => synthesizeWeights(new Map([[name, spec.get(name) as TensorSpec]])).get(name) as Tensor;
+  const header = safetensorsHeader(
+    names.map((name) => {
+      const s = spec.get(name) as TensorSpec;
+      return { name, dtype: s.value?.dtype ?? 'float32', shape: s.shape }; // synthesized values are float32; buffers keep theirs
+    }),
+    { format: 'pt', vitkit: 'synthesized weights for benchmarking' },
+  );
+  const file = await open(path, 'w');
+  try {
+    await file.write(header);
+    for (const name of names) {
+      const { data } = tensor(name);
+      await file.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    }
+  } finally {
+    await file.close();
+  }
 }

@@ -34,4 +34,4 @@ export { DEVICES, type Device } from './runtime/device.js';
 export { ModelSession, type ModelSource, type SessionOptions } from './runtime/model-session.js';
 export type { DType } from './tensor/dtype.js';
 export { type Shape, Tensor } from './tensor/tensor.js';
-export { readSafetensors, type SafetensorsFile, writeSafetensors } from './weights/safetensors.js';
+export { readSafetensors, type SafetensorsFile, safetensorsHeader, type TensorToWrite, writeSafetensors } from './weights/safetensors.js';

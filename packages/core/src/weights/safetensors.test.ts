@@ -2,7 +2,7 @@ import { codeOf, readFixtureTensors } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
 import type { VitkitError } from '../errors/vitkit-error.js';
 import { Tensor } from '../tensor/tensor.js';
-import { MAX_SAFETENSORS_TENSORS, readSafetensors, writeSafetensors } from './safetensors.js';
+import { MAX_SAFETENSORS_TENSORS, readSafetensors, safetensorsHeader, writeSafetensors } from './safetensors.js';
 
 function fileWithHeader(header: unknown, dataBytes: number, lengthOverride?: bigint): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -110,5 +110,25 @@ describe('readSafetensors: hostile headers', () => {
 
   it('still reads a header of many small tensors under the bound', () => {
     expect(readSafetensors(manyTensors(5000)).tensors.size).toBe(5000);
+  });
+});
+
+describe('safetensorsHeader', () => {
+  it('opens the same file writeSafetensors writes, so tensors can be streamed after it one at a time', () => {
+    const tensors = {
+      'a.bias': new Tensor('float16', new Uint16Array([1, 2, 3]), [3]),
+      'b.weight': new Tensor('float32', Float32Array.of(1.5, -2, 3, 4, 5, 6), [2, 3]),
+      'c.ids': new Tensor('int64', BigInt64Array.of(7n), [1]),
+    };
+    const whole = writeSafetensors(tensors, { format: 'pt' });
+    const names = Object.keys(tensors).sort() as (keyof typeof tensors)[];
+    const header = safetensorsHeader(
+      names.map((name) => ({ name, dtype: tensors[name].dtype, shape: tensors[name].shape })),
+      { format: 'pt' },
+    );
+    expect(header.byteLength % 8).toBe(0); // data starts 8-byte aligned
+    expect(Array.from(whole.subarray(0, header.byteLength))).toEqual(Array.from(header));
+    const back = readSafetensors(whole).tensors;
+    expect(Array.from(back.get('b.weight')?.data as Float32Array)).toEqual([1.5, -2, 3, 4, 5, 6]);
   });
 });

@@ -218,29 +218,54 @@ function checkOffsets(source: string, entries: [string, HeaderEntry][], dataLeng
   }
 }
 
-/** Serializes tensors in safetensors layout, names sorted as the Python writer does. */
-export function writeSafetensors(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
-  const map = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));
-  const names = [...map.keys()].sort();
+/** A tensor's place in a safetensors file: what `safetensorsHeader` lays out before any data is at hand. */
+export interface TensorToWrite {
+  name: string;
+  dtype: DType;
+  shape: readonly number[];
+}
+
+/**
+ * The bytes that open a safetensors file (length prefix + JSON header) for these entries, their data
+ * following in the order given. Lets a writer stream tensors it produces one at a time, for files
+ * larger than one buffer can hold.
+ */
+export function safetensorsHeader(entries: readonly TensorToWrite[], metadata?: Record<string, string>): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
-  for (const name of names) {
-    const t = map.get(name) as Tensor;
-    const dtype = TO_SAFETENSORS[t.dtype];
-    if (!dtype) throw new VitkitError('TENSOR_DTYPE_UNSUPPORTED', `Cannot write dtype ${t.dtype} to safetensors.`);
-    const n = t.data.byteLength;
-    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + n] };
+  for (const { name, dtype, shape } of entries) {
+    const stored = TO_SAFETENSORS[dtype];
+    if (!stored) throw new VitkitError('TENSOR_DTYPE_UNSUPPORTED', `Cannot write dtype ${dtype} to safetensors.`);
+    const n = shapeSize(shape) * BYTES_PER_ELEMENT[dtype];
+    header[name] = { dtype: stored, shape, data_offsets: [offset, offset + n] };
     offset += n;
   }
   let json = JSON.stringify(header);
   // Pad the header with spaces so tensor data starts 8-byte aligned, as the reference writer does.
   json += ' '.repeat((8 - ((8 + new TextEncoder().encode(json).length) % 8)) % 8);
   const headerBytes = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + headerBytes.length + offset);
+  const out = new Uint8Array(8 + headerBytes.length);
   new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
   out.set(headerBytes, 8);
-  let cursor = 8 + headerBytes.length;
+  return out;
+}
+
+/** Serializes tensors in safetensors layout, names sorted as the Python writer does. */
+export function writeSafetensors(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
+  const map = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));
+  const names = [...map.keys()].sort();
+  const header = safetensorsHeader(
+    names.map((name) => {
+      const t = map.get(name) as Tensor;
+      return { name, dtype: t.dtype, shape: t.shape };
+    }),
+    metadata,
+  );
+  const dataBytes = names.reduce((n, name) => n + (map.get(name) as Tensor).data.byteLength, 0);
+  const out = new Uint8Array(header.byteLength + dataBytes);
+  out.set(header);
+  let cursor = header.byteLength;
   for (const name of names) {
     const t = map.get(name) as Tensor;
     out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), cursor);
