@@ -24,6 +24,7 @@ import {
   defaultInputSize,
   machineInfo,
   opShapeLabel,
+  type PeakMemoryResult,
   percentile,
   type VariedSizesResult,
   webgpuIsSwiftShader,
@@ -42,7 +43,15 @@ import type { BaselineRow, BenchFile, BenchRow, BenchSkip, CliReport, MachineInf
 const ALL_BACKENDS = ['cpu', 'webgpu', 'cuda', 'browser-wasm', 'browser-webgpu'] as const;
 type Backend = (typeof ALL_BACKENDS)[number];
 /** Sections `--only` can pick. */
-const SECTIONS = ['rows', 'varied-sizes'] as const;
+const SECTIONS = ['rows', 'varied-sizes', 'peak-memory'] as const;
+/**
+ * What runs without `--only`. peak-memory writes a 4.5 GB checkpoint (once, into the cache) and takes
+ * minutes on top of the rows, so it is asked for by name.
+ */
+const DEFAULT_SECTIONS: readonly Section[] = ['rows', 'varied-sizes'];
+type Section = (typeof SECTIONS)[number];
+/** The peak-memory section's checkpoint: dinov2-giant's config, the largest of the DINO family on the Hub (fp32 > 4 GiB). */
+const PEAK_MEMORY_MODEL = 'dinov2-giant';
 /** The model the varied-sizes run feeds photos of many sizes: DETR keeps the aspect ratio, so each is a new size. */
 const VARIED_SIZES_MODEL = 'detr-resnet-50';
 /** webgpu here is SwiftShader (Vulkan on the CPU): batch 1 and the minimum runs keep it to minutes. */
@@ -147,6 +156,7 @@ class Run {
   readonly baselines: BaselineRow[] = [];
   readonly ceilings: Ceiling[] = [];
   readonly variedSizes: VariedSizesResult[] = [];
+  readonly peakMemory: PeakMemoryResult[] = [];
   readonly notes: string[] = [];
   readonly machine = machine();
   readonly table = new LiveTable();
@@ -154,6 +164,7 @@ class Run {
   addCli(report: CliReport): void {
     this.addCeilings(report.ceilings ?? []);
     this.variedSizes.push(...(report.variedSizes ?? []));
+    this.peakMemory.push(...(report.peakMemory ?? []));
   }
 
   addCeilings(ceilings: readonly Ceiling[]): void {
@@ -342,14 +353,16 @@ async function browserRows(
 }
 
 async function defaultRun(run: Run, o: MainOptions, backends: Backend[], dtypes: string[]) {
-  const sections = o.only ? list(o.only) : [...SECTIONS];
-  for (const x of sections) if (!SECTIONS.includes(x as 'rows')) throw new Error(`--only: unknown section "${x}" (${SECTIONS.join(', ')})`);
+  const sections = o.only ? list(o.only) : [...DEFAULT_SECTIONS];
+  for (const x of sections)
+    if (!SECTIONS.includes(x as Section)) throw new Error(`--only: unknown section "${x}" (${SECTIONS.join(', ')})`);
   const count = Number(o.variedSizes);
   if (!Number.isInteger(count) || count < 0) throw new Error(`--varied-sizes takes an integer ≥ 0, got "${o.variedSizes}"`);
   const varied =
     sections.includes('varied-sizes') && count > 0 ? await variedSizesTarget(run, o, backends, o.only !== undefined) : undefined;
   const targets = sections.includes('rows') ? await rowTargets(run, o) : [];
-  run.table.plan(targets.length + (varied ? 1 : 0));
+  const peak = sections.includes('peak-memory') ? await peakMemoryTarget(run, o, backends) : undefined;
+  run.table.plan(targets.length + (varied ? 1 : 0) + (peak ? 1 : 0));
   if (targets.length) await rowsRun(run, targets, backends, dtypes);
   if (varied) {
     run.table.status(`${varied.name}: ${count} images of ${count} sizes in one process`);
@@ -364,6 +377,36 @@ async function defaultRun(run: Run, o: MainOptions, backends: Backend[], dtypes:
       );
     run.table.advance();
   }
+  if (peak) {
+    run.table.status(`${peak.name}: peak memory from a cold start`);
+    await run.cli(['--model', peak.checkpoint, '--name', peak.name, '--backend', 'cpu', '--dtype', 'fp32', '--peak-memory'], peak.name);
+    const p = run.peakMemory.at(-1);
+    if (p)
+      run.table.log(
+        `${pc.bold('peak memory')} ${p.model}: ${p.weightsMb.toFixed(0)} MiB of weights, peak RSS ${p.runPeakMb} MiB (from ${p.startMb}) = ${p.copies} copies (target ≤ ${p.target.copies})`,
+      );
+    run.table.advance();
+  }
+}
+
+/** The peak-memory section's checkpoint: `--model`, else dinov2-giant's config with synthesized weights. Node cpu, fp32. */
+async function peakMemoryTarget(run: Run, o: MainOptions, backends: Backend[]): Promise<{ name: string; checkpoint: string } | undefined> {
+  if (!backends.includes('cpu')) {
+    run.skip({
+      model: '*',
+      backend: 'cpu',
+      dtype: 'fp32',
+      code: 'NOT_ASKED',
+      reason: 'the peak-memory run is on node cpu; add cpu to --backends',
+    });
+    return undefined;
+  }
+  if (o.model) return { name: o.model, checkpoint: o.model };
+  run.table.status(`${PEAK_MEMORY_MODEL}: synthesizing 4.5 GB of weights from configs/${PEAK_MEMORY_MODEL}/config.json (once)`);
+  return {
+    name: PEAK_MEMORY_MODEL,
+    checkpoint: await syntheticCheckpoint(join(CONFIGS_DIR, PEAK_MEMORY_MODEL), o.cacheDir, PEAK_MEMORY_MODEL),
+  };
 }
 
 /**
@@ -628,7 +671,7 @@ async function main(argv: string[]): Promise<void> {
       [] as string[],
     )
     .option('--rounds <n>', 'anchors: interleaved rounds per model (medians over rounds)', '3')
-    .option('--only <sections>', `run only these sections: ${SECTIONS.join(', ')} (default: all)`)
+    .option('--only <sections>', `run only these sections: ${SECTIONS.join(', ')} (default: ${DEFAULT_SECTIONS.join(', ')})`)
     .option(
       '--varied-sizes <n>',
       `varied-sizes section: ${VARIED_SIZES_MODEL} (or --model with --only varied-sizes) over n images of n sizes in one process; 0 skips it`,
@@ -662,6 +705,7 @@ async function main(argv: string[]): Promise<void> {
     skipped: run.skipped,
     ceilings: run.ceilings,
     variedSizes: run.variedSizes,
+    peakMemory: run.peakMemory,
     baselines: run.baselines,
     notes: run.notes,
   };

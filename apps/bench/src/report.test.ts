@@ -181,6 +181,33 @@ describe('reports', () => {
     expect(htmlReport(only)).not.toContain('<canvas id="latency">');
   });
 
+  it('reports the peak-memory section against its target of copies of the weights', () => {
+    const peak = {
+      model: 'dinov2-giant',
+      architecture: 'Dinov2Model',
+      backend: 'cpu',
+      dtype: 'fp32',
+      height: 224,
+      width: 224,
+      weightsMb: 4335.4,
+      startMb: 60,
+      loadedPeakMb: 62,
+      sessionPeakMb: 4581,
+      runPeakMb: 4590,
+      copies: 1.046,
+      target: { copies: 1.25 },
+      loadMs: 30,
+      sessionMs: 34000,
+      runMs: 6000,
+    } as const;
+    const md = markdownReport({ ...SAMPLE, peakMemory: [peak, { ...peak, model: 'held-twice', copies: 2.1 }] });
+    expect(md).toContain('## Peak memory');
+    expect(md).toContain('| dinov2-giant | cpu | fp32 | 224×224 | 4335 | 60 | 62 | 4581 | 4590 | 1.05 (met) | 30 | 34000 | 6000 |');
+    expect(md).toContain('| held-twice | cpu | fp32 | 224×224 | 4335 | 60 | 62 | 4581 | 4590 | 2.10 (over) |');
+    expect(htmlReport({ ...SAMPLE, peakMemory: [peak] })).toContain('<h2>Peak memory</h2>');
+    expect(markdownReport(SAMPLE)).not.toContain('## Peak memory');
+  });
+
   it('draws throughput on a batch axis that doubles (1, 2, 4, 8), one line per model × backend × dtype', () => {
     expect(batchAxis([8, 1, 2, 8])).toEqual([1, 2, 4, 8]);
     expect(batchAxis([1, 3, 16])).toEqual([1, 2, 3, 4, 8, 16]);

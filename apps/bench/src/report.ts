@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { BaselineRow, BenchFile, BenchRow, Ceiling, VariedSizesResult } from './types.js';
+import type { BaselineRow, BenchFile, BenchRow, Ceiling, PeakMemoryResult, VariedSizesResult } from './types.js';
 
 const fmt = (v: number | undefined, digits = 1) => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits));
 
@@ -147,6 +147,41 @@ const variedImageCells = (v: VariedSizesResult) =>
 const VARIED_INTRO =
   'One process, batch 1, `model.run({ pixel_values, pixel_mask })` through the public API: each image a new size (drawn deterministically), run once (its first run: a new graph and session where the family builds one per size) and then again. Memory: resident set after image 2 vs after the last; time: the first runs’ median vs the repeats’.';
 
+const PEAK_HEADERS = [
+  'model',
+  'backend',
+  'dtype',
+  'input',
+  'weights MiB',
+  'RSS at start MiB',
+  'peak after load MiB',
+  'peak after session MiB',
+  'peak after run MiB',
+  'copies of the weights (≤ 1.25)',
+  'load ms',
+  'session ms',
+  'run ms',
+];
+function peakCells(p: PeakMemoryResult): string[] {
+  return [
+    p.model,
+    p.backend,
+    p.dtype,
+    `${p.height}×${p.width}`,
+    fmt(p.weightsMb, 0),
+    fmt(p.startMb, 0),
+    fmt(p.loadedPeakMb, 0),
+    fmt(p.sessionPeakMb, 0),
+    fmt(p.runPeakMb, 0),
+    `${p.copies.toFixed(2)} ${p.copies <= p.target.copies ? '(met)' : '(over)'}`,
+    fmt(p.loadMs, 0),
+    fmt(p.sessionMs, 0),
+    fmt(p.runMs, 0),
+  ];
+}
+const PEAK_INTRO =
+  'A process of its own, from a cold start: `AutoModel.fromPretrained` (headers read, weights not), `warmup` (graph built, onnxruntime session; past 1 GiB of weights through ONNX external data), one run. Copies: the peak resident set above the start, over the weights’ size.';
+
 const CEILING_INTRO =
   "Each row's share is of its own ceiling (column “ceiling GFLOP/s”): that backend and precision's kernels, timed in the same process, on the model's heaviest shapes and two large square MatMuls, best run.";
 
@@ -176,6 +211,7 @@ export function markdownReport(f: BenchFile): string {
     parts.push('', '## Varied input sizes', '', VARIED_INTRO, '', mdTable(VARIED_HEADERS, f.variedSizes.map(variedCells)));
     for (const v of f.variedSizes) parts.push('', `${v.model}, per image:`, '', mdTable(VARIED_IMAGE_HEADERS, variedImageCells(v)));
   }
+  if (f.peakMemory?.length) parts.push('', '## Peak memory', '', PEAK_INTRO, '', mdTable(PEAK_HEADERS, f.peakMemory.map(peakCells)));
   if (f.ceilings?.length) parts.push('', '## Ceilings', '', mdTable(CEILING_HEADERS, f.ceilings.map(ceilingCells)));
   if (f.baselines.length) {
     parts.push(
@@ -298,6 +334,9 @@ export function htmlReport(f: BenchFile): string {
 <h2>Share of the row's own ceiling (%, largest batch)</h2><div class="chart"><canvas id="share"></canvas></div>
 ${table(ROW_COLUMNS, f.results.map(rowCells))}`
     : '';
+  const peakSection = f.peakMemory?.length
+    ? `<h2>Peak memory</h2><p>${escapeHtml(PEAK_INTRO.replace(/`/g, ''))}</p>${table(PEAK_HEADERS, f.peakMemory.map(peakCells))}`
+    : '';
   const ceilingsSection = f.ceilings?.length ? `<h2>Ceilings</h2>${table(CEILING_HEADERS, f.ceilings.map(ceilingCells))}` : '';
   const notes = [...overCeilingNote(f), ...f.notes];
   return `<!doctype html>
@@ -313,6 +352,7 @@ td:first-child,td:nth-child(2),td:nth-child(3){text-align:left}.chart{width:100%
 <p>Command: <code>${escapeHtml(f.command)}</code> · ${f.durationS.toFixed(0)} s${f.results.length ? ` · ${escapeHtml(CEILING_INTRO)} Best of each here: ${escapeHtml(ceilingLine(f))}.` : ''}</p>
 ${rowsSection}
 ${variedSection}
+${peakSection}
 ${ceilingsSection}
 ${anchorsSection}
 ${f.skipped.length ? `<h2>Not measured</h2><ul>${f.skipped.map((s) => `<li>${escapeHtml(`${s.model} · ${s.backend} · ${s.dtype}: ${s.reason}`)}</li>`).join('')}</ul>` : ''}

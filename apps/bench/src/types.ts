@@ -6,11 +6,12 @@ import type {
   BenchSkip,
   Ceiling,
   MachineInfo as ContractMachineInfo,
+  PeakMemoryResult,
   SavedGraph,
   VariedSizesResult,
 } from '@vitkit/cli/bench';
 
-export type { BenchRow, BenchSkip, Ceiling, SavedGraph, VariedSizesResult };
+export type { BenchRow, BenchSkip, Ceiling, PeakMemoryResult, SavedGraph, VariedSizesResult };
 
 export interface MachineInfo extends ContractMachineInfo {
   chromium?: string;
@@ -64,6 +65,8 @@ export interface BenchFile {
   ceilings?: Ceiling[];
   /** The varied-sizes section: one model over many input sizes in one process. */
   variedSizes?: VariedSizesResult[];
+  /** The peak-memory section: one large checkpoint's resident memory from a cold start. */
+  peakMemory?: PeakMemoryResult[];
   baselines: BaselineRow[];
   notes: string[];
 }

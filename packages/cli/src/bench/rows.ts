@@ -3,6 +3,7 @@
 import type { Ceiling } from './ceiling.js';
 import type { OpShape } from './flops.js';
 import type { MachineInfo } from './machine.js';
+import type { PeakMemoryResult } from './peak-memory.js';
 import { percentile, round } from './statistics.js';
 import type { VariedSizesResult } from './varied-sizes.js';
 
@@ -96,6 +97,8 @@ export interface BenchReport {
   graphs?: SavedGraph[];
   /** `--varied-sizes`: one model over many input sizes in one process. */
   variedSizes?: VariedSizesResult[];
+  /** `--peak-memory`: one model's resident memory from a cold start. */
+  peakMemory?: PeakMemoryResult[];
 }
 
 /** What a row is made of: the warm runs' times and what was measured around them. */

@@ -42,6 +42,13 @@ export {
 export { countFlops, type DimValues, dimValue, heaviestOps, type OpShape, opShapeFlops, opShapeLabel } from './flops.js';
 export { type MachineInfo, machineInfo, useSwiftShaderIfNoGpu, webgpuIsSwiftShader } from './machine.js';
 export {
+  formatPeakMemory,
+  PEAK_MEMORY_TARGET,
+  type PeakMemoryOptions,
+  type PeakMemoryResult,
+  runPeakMemory,
+} from './peak-memory.js';
+export {
   assembleRow,
   BACKEND_DTYPES,
   BENCH_DTYPES,

@@ -1,6 +1,6 @@
 // `vitkit bench`: times a checkpoint and writes the bench's JSON contract for tools. This file is also
 // the `@vitkit/cli/bench` entry apps/bench imports: the runner itself (ceilings, rows, the varied-sizes
-// run) lives in ../bench/.
+// and peak-memory runs) lives in ../bench/.
 import { join } from 'node:path';
 import { VitkitError } from '@vitkit/core';
 import { type Command, Option } from 'commander';
@@ -9,9 +9,11 @@ import {
   type BenchReport,
   type BenchRow,
   bestCeilings,
+  formatPeakMemory,
   machineInfo,
   NODE_BACKENDS,
   runBench,
+  runPeakMemory,
   runVariedSizes,
   type VariedSizesResult,
 } from '../bench/runner.js';
@@ -52,6 +54,7 @@ interface CliOptions {
   size?: string;
   saveGraphs?: string;
   variedSizes?: string;
+  peakMemory?: boolean;
   heights: string;
   widths: string;
   json?: string;
@@ -76,6 +79,10 @@ export function registerBench(program: Command): void {
       '--varied-sizes <n>',
       'instead of the rows: feed n images of n different sizes (batch 1) through model.run in this one process; reports RSS after image 2 vs n, and a new size’s time vs a repeated one',
     )
+    .option(
+      '--peak-memory',
+      'instead of the rows: peak RSS of this process after loading, after the session for one input size, and after one run, in copies of the weights',
+    )
     .option('--heights <lo-hi>', 'with --varied-sizes: heights drawn from this range', '600-1000')
     .option('--widths <lo-hi>', 'with --varied-sizes: widths drawn from this range', '700-1100')
     .option('--json <file>', 'write { machine, results, skipped, ceilings } to this file ("-" for stdout)')
@@ -89,7 +96,25 @@ export function registerBench(program: Command): void {
         else if (tty) process.stderr.write(`\r\x1b[2K${label}`);
       };
       const merged: BenchReport = { machine: machineInfo(), results: [], skipped: [], ceilings: [] };
-      if (o.variedSizes !== undefined) {
+      if (o.peakMemory) {
+        if (backends.length > 1 || dtypes.length > 1)
+          throw new VitkitError(
+            'INVALID_ARGUMENT',
+            '--peak-memory measures one backend and one dtype; pass a single --backend and --dtype.',
+          );
+        const result = await runPeakMemory({
+          model: o.model,
+          name: o.name,
+          backend: backends[0],
+          dtype: dtypes[0],
+          threads: o.threads ? Number(o.threads) : undefined,
+          size: o.size ? (parseInts(o.size.replace('x', ','), 'size') as [number, number]) : undefined,
+          onProgress: (label) => status(`${o.name ?? o.model} peak memory: ${label}`),
+        });
+        if (tty) process.stderr.write('\r\x1b[2K');
+        process.stderr.write(`${formatPeakMemory(result)}\n`);
+        merged.peakMemory = [result];
+      } else if (o.variedSizes !== undefined) {
         const [count] = parseInts(o.variedSizes, 'varied-sizes');
         if (backends.length > 1 || dtypes.length > 1)
           throw new VitkitError('INVALID_ARGUMENT', '--varied-sizes times one backend and one dtype; pass a single --backend and --dtype.');

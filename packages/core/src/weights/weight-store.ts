@@ -1,6 +1,6 @@
 import { VitkitError } from '../errors/vitkit-error.js';
-import type { DType } from '../tensor/dtype.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { BYTES_PER_ELEMENT, type DType } from '../tensor/dtype.js';
+import { shapeSize, type Tensor } from '../tensor/tensor.js';
 
 /** What a checkpoint says of a tensor before its data is read. */
 export interface WeightInfo {
@@ -69,6 +69,13 @@ export class WeightStore {
   /** `name` as the checkpoint spells it (with the prefixes of the `scoped` views this store is under). */
   fullKey(name: string): string {
     return this.keyPrefix + name;
+  }
+
+  /** What the tensors weigh in the checkpoint's own dtypes, from the headers (no data is read). */
+  get byteLength(): number {
+    let n = 0;
+    for (const { dtype, shape } of this.info.values()) n += shapeSize(shape) * BYTES_PER_ELEMENT[dtype];
+    return n;
   }
 
   /** The tensor's shape, without reading its data. */
