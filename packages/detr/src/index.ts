@@ -1,5 +1,6 @@
 export { type DetectOptions, type DetectPixelsOptions, Detr, type DetrDetection, type DetrLoadOptions } from './detr-model.js';
 export {
+  type CocoCategoryMetrics,
   type CocoDetection,
   type CocoEvaluation,
   type CocoEvaluationOptions,
@@ -8,6 +9,7 @@ export {
   type CocoMetrics,
   evaluateCoco,
 } from './evaluation/coco-eval.js';
+export { type CocoJsonEvaluation, type CocoParams, cocoSummary, evaluateCocoJson } from './evaluation/coco-json.js';
 export { detrFamily } from './family.js';
 export {
   type DetectionTarget,

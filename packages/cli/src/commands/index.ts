@@ -4,6 +4,7 @@ import { registerClassify } from './classify.js';
 import { registerDetect } from './detect.js';
 import { registerDino } from './dino.js';
 import { registerDownload } from './download.js';
+import { registerEvalCoco } from './eval-coco.js';
 import { registerPreprocess } from './preprocess.js';
 import { registerRun } from './run.js';
 
@@ -16,6 +17,7 @@ const commands: ((program: Command) => void)[] = [
   registerBench,
   registerClassify,
   registerDetect,
+  registerEvalCoco,
 ];
 
 export function registerCommands(program: Command): void {

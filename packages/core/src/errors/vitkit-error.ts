@@ -41,6 +41,8 @@ export type VitkitErrorCode =
   | 'IMAGE_FETCH_TIMEOUT'
   | 'PROCESSOR_UNSUPPORTED'
   | 'PROCESSOR_CONFIG_INVALID'
+  // evaluation
+  | 'COCO_JSON_INVALID'
   // hub and files
   | 'HUB_NOT_FOUND'
   | 'HUB_UNAUTHORIZED'

@@ -34,6 +34,12 @@ export interface CocoEvaluationOptions {
   maxDets?: readonly [number, number, number];
   /** Match only within a category (true, default) or pool all labels as one category (pycocotools' `useCats = 0`). */
   useCategories?: boolean;
+  /**
+   * The category ids evaluated, as pycocotools' `params.catIds` (sorted, de-duplicated). Default: the
+   * labels that have ground truth. A listed category without ground truth stays -1 and drops out of
+   * the means; labels not listed are left out.
+   */
+  categories?: readonly number[];
 }
 
 /** COCOeval's 12 summary numbers; -1 where no ground truth falls in the slice. */
@@ -57,12 +63,43 @@ export interface CocoMetrics {
   arLarge: number;
 }
 
+/** One category's numbers, as detectron2 and mmdetection report them from COCOeval's arrays (-1: no ground truth). */
+export interface CocoCategoryMetrics {
+  /** AP@[.50:.95], all areas, the largest maxDet. */
+  ap: number;
+  ap50: number;
+  ap75: number;
+  apSmall: number;
+  apMedium: number;
+  apLarge: number;
+  /** Recall averaged over IoU 0.50:0.95, all areas, at each maxDet (in `maxDets` order). */
+  ar: number[];
+  /** Ground truths that count (not crowd), all areas. */
+  groundTruths: number;
+}
+
 export interface CocoEvaluation extends CocoMetrics {
-  /** The same 12 numbers in pycocotools' `stats` order. */
+  /**
+   * pycocotools' `COCOeval.stats`, quirk included: `stats[0]` is asked for at maxDets = 100, so it is
+   * -1 when `maxDets` lacks 100 (while `ap` is the AP at the largest maxDet either way).
+   */
   stats: number[];
+  /** The maxDets used, ascending. */
+  maxDets: number[];
+  /** The category ids evaluated, in the order of the arrays' category axis (empty when not by category). */
+  categories: number[];
   /** Per category id: AP@[.50:.95], all areas, `maxDets[2]` (-1 when it has no ground truth). */
   perCategoryAp: Map<number, number>;
+  perCategory: Map<number, CocoCategoryMetrics>;
+  /** COCOeval's `eval['precision']`, [iouThresholds 10, recallThresholds 101, categories, areas 4, maxDets 3], row-major. */
+  precision: Float64Array;
+  /** COCOeval's `eval['recall']`, [iouThresholds 10, categories, areas 4, maxDets 3], row-major. */
+  recall: Float64Array;
 }
+
+/** pycocotools' `params.iouThrs` and `params.recThrs`, as numpy computes them. */
+export const COCO_IOU_THRESHOLDS: readonly number[] = linspace(0.5, 0.95, 10);
+export const COCO_RECALL_THRESHOLDS: readonly number[] = linspace(0, 1, 101);
 
 /**
  * IoU thresholds and recall points exactly as numpy's `linspace` gives them to pycocotools
@@ -74,8 +111,8 @@ function linspace(start: number, stop: number, num: number): number[] {
   return Array.from({ length: num }, (_, i) => (i === num - 1 ? stop : i * step + start));
 }
 
-const IOU_THRESHOLDS = linspace(0.5, 0.95, 10);
-const RECALL_THRESHOLDS = linspace(0, 1, 101);
+const IOU_THRESHOLDS = COCO_IOU_THRESHOLDS;
+const RECALL_THRESHOLDS = COCO_RECALL_THRESHOLDS;
 /** all, small, medium, large, as [min, max] areas (inclusive at both ends, as pycocotools). */
 const AREA_RANGES: readonly (readonly [number, number])[] = [
   [0, 1e10],
@@ -133,9 +170,11 @@ export function evaluateCoco(images: readonly CocoImage[], options: CocoEvaluati
 
   // Categories are those with ground truth: a category without any gets -1 and drops out of
   // every mean, so detections of other labels change nothing and are left out.
-  const categories = useCategories
-    ? [...new Set(images.flatMap((image) => image.groundTruth.map((g) => g.label)))].sort((a, b) => a - b)
-    : [-1];
+  const categories = !useCategories
+    ? [-1]
+    : options.categories
+      ? [...new Set(options.categories)].sort((a, b) => a - b)
+      : [...new Set(images.flatMap((image) => image.groundTruth.map((g) => g.label)))].sort((a, b) => a - b);
   const T = IOU_THRESHOLDS.length;
   const R = RECALL_THRESHOLDS.length;
   const K = categories.length;
@@ -217,9 +256,9 @@ export function evaluateCoco(images: readonly CocoImage[], options: CocoEvaluati
     for (const t of thresholds) for (let r = 0; r < R; r++) for (const k of cats) values.push(precision[precisionAt(t, r, k, area, m)]);
     return meanOfPresent(values);
   };
-  const summarizeRecall = (area: number, m: number) => {
+  const summarizeRecall = (area: number, m: number, cats = categories.map((_, k) => k)) => {
     const values: number[] = [];
-    for (let t = 0; t < T; t++) for (let k = 0; k < K; k++) values.push(recall[recallAt(t, k, area, m)]);
+    for (let t = 0; t < T; t++) for (const k of cats) values.push(recall[recallAt(t, k, area, m)]);
     return meanOfPresent(values);
   };
   const allThresholds = IOU_THRESHOLDS.map((_, t) => t);
@@ -241,13 +280,35 @@ export function evaluateCoco(images: readonly CocoImage[], options: CocoEvaluati
     arMedium: summarizeRecall(MEDIUM, 2),
     arLarge: summarizeRecall(LARGE, 2),
   };
-  const perCategoryAp = new Map<number, number>(
-    useCategories ? categories.map((category, k) => [category, summarizePrecision(allThresholds, ALL, 2, [k])]) : [],
+  const perCategory = new Map<number, CocoCategoryMetrics>(
+    useCategories
+      ? categories.map((category, k) => [
+          category,
+          {
+            ap: summarizePrecision(allThresholds, ALL, 2, [k]),
+            ap50: summarizePrecision([at50], ALL, 2, [k]),
+            ap75: summarizePrecision([at75], ALL, 2, [k]),
+            apSmall: summarizePrecision(allThresholds, SMALL, 2, [k]),
+            apMedium: summarizePrecision(allThresholds, MEDIUM, 2, [k]),
+            apLarge: summarizePrecision(allThresholds, LARGE, 2, [k]),
+            ar: maxDets.map((_, m) => summarizeRecall(ALL, m, [k])),
+            groundTruths: images.reduce((n, image) => n + image.groundTruth.filter((g) => g.label === category && !g.iscrowd).length, 0),
+          },
+        ])
+      : [],
   );
+  // summarize() asks for maxDets=100 for the first number alone (the others pass maxDets[2]).
+  const at100 = maxDets.indexOf(100);
   return {
     ...metrics,
+    maxDets,
+    categories: useCategories ? categories : [],
+    perCategoryAp: new Map([...perCategory].map(([category, c]) => [category, c.ap])),
+    perCategory,
+    precision,
+    recall,
     stats: [
-      metrics.ap,
+      at100 < 0 ? -1 : summarizePrecision(allThresholds, ALL, at100),
       metrics.ap50,
       metrics.ap75,
       metrics.apSmall,
@@ -260,7 +321,6 @@ export function evaluateCoco(images: readonly CocoImage[], options: CocoEvaluati
       metrics.arMedium,
       metrics.arLarge,
     ],
-    perCategoryAp,
   };
 }
 
