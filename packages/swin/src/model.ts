@@ -30,7 +30,8 @@ import {
 } from './windows.js';
 
 /**
- * Swin as Hugging Face implements it (transformers 4.49): SwinModel and SwinForImageClassification.
+ * Swin as Hugging Face implements it (transformers 4.49): SwinModel and SwinForImageClassification
+ * (Swin V2's classes, also listed here, are built by model-v2.ts from the pieces this file exports).
  *
  *   patch embedding (+pad) → layernorm → stages of (shifted-)window blocks, patch merging between
  *   stages → layernorm → average pool → classifier
