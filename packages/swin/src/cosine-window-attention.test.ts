@@ -80,7 +80,7 @@ function directCosineAttention(x: Float32Array, d: Dims, w: Weights): Float32Arr
   const wrapped = (i: number, j: number) => (i < shift ? 2 : 0) + (j < shift ? 1 : 0);
   const unit = (v: Float64Array, h: number) => {
     const s = v.subarray(h * hd, (h + 1) * hd);
-    const n = Math.max(Math.hypot(...s), 1e-12);
+    const n = Math.max(Math.hypot(...s), 1e-12); // F.normalize
     return Array.from(s, (e) => e / n);
   };
   for (let b = 0; b < batch; b++) {

@@ -193,8 +193,12 @@ export function cosineWindowAttention(
   });
 }
 
-/** F.normalize's floor on the norm, which keeps zero vectors (padding tokens' keys) at zero. */
-const NORMALIZE_EPS = 1e-12;
+/**
+ * The floor on the norm, which keeps zero vectors (padding tokens' keys: V2's key has no bias) at
+ * zero. F.normalize uses 1e-12, which an fp16 graph would round to 0 (0/0 for those keys); fp16's
+ * smallest normal number gives the same result for every head slice longer than it.
+ */
+const NORMALIZE_EPS = 2 ** -14;
 
 /** q and k rescaled to unit length per head, q then multiplied by its head's τ: q·k is then τ·cos(q, k). */
 function cosineQueryKey(heads: number, temperature: Float32Array): RotateQueryKey {
@@ -204,7 +208,7 @@ function cosineQueryKey(heads: number, temperature: Float32Array): RotateQueryKe
   };
 }
 
-/** x [B, n, C] with each head's slice divided by max(‖slice‖, 1e-12) (and multiplied by `scale` [heads, 1]). */
+/** x [B, n, C] with each head's slice divided by max(‖slice‖, NORMALIZE_EPS) (and multiplied by `scale` [heads, 1]). */
 function perHeadUnit(g: GraphBuilder, x: Value, heads: number, scale?: Value): Value {
   const [, tokens, C] = x.shape as [string, number, number];
   const split = ops.reshape(g, x, [0, tokens, heads, C / heads]);
