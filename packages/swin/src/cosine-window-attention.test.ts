@@ -76,7 +76,9 @@ function directCosineAttention(x: Float32Array, d: Dims, w: Weights): Float32Arr
   const hd = C / heads;
   const tau = d.logScale.map((s) => Math.exp(Math.min(s, Math.log(100))));
   const out = new Float32Array(batch * H * W * C);
-  const windowOf = (i: number, j: number) => Math.floor(((i - shift + Hp) % Hp) / ws) * Wp + Math.floor(((j - shift + Wp) % Wp) / ws);
+  // Where a token sits after the cyclic shift: its window, and its offset to others in that window.
+  const [si, sj] = [(i: number) => (i - shift + Hp) % Hp, (j: number) => (j - shift + Wp) % Wp];
+  const windowOf = (i: number, j: number) => Math.floor(si(i) / ws) * Wp + Math.floor(sj(j) / ws);
   const wrapped = (i: number, j: number) => (i < shift ? 2 : 0) + (j < shift ? 1 : 0);
   const unit = (v: Float64Array, h: number) => {
     const s = v.subarray(h * hd, (h + 1) * hd);
@@ -110,7 +112,7 @@ function directCosineAttention(x: Float32Array, d: Dims, w: Weights): Float32Arr
               const kh = unit(k[kIdx], h);
               const cos = qh.reduce((acc, e, n) => acc + e * kh[n], 0);
               const mask = wrapped(ki, kj) === wrapped(i, j) ? 0 : -200;
-              keys.push({ idx: kIdx, score: tau[h] * cos + positionBias(w, d, i - ki, j - kj, h) + mask });
+              keys.push({ idx: kIdx, score: tau[h] * cos + positionBias(w, d, si(i) - si(ki), sj(j) - sj(kj), h) + mask });
             }
           }
           const max = Math.max(...keys.map((s) => s.score));
@@ -160,6 +162,39 @@ describe.each(testDevices())('Swin V2 cosine window attention vs direct computat
       expect(cmp.ok, `max |diff| ${cmp.maxAbs.toExponential(2)}`).toBe(true);
     },
   );
+});
+
+describe('Swin V2 shift mask', () => {
+  it('keeps regions split by the shift apart by -200 (transformers adds its -100 twice), which matters once τ nears its clamp', async () => {
+    // Wk = -Wq and every token ±v: a query scores -τ on its own region's keys and +τ on the other's,
+    // so with τ = 100 a single -100 would hand the masked keys the weight.
+    const dims: Dims = { batch: 1, height: 8, width: 8, channels: 8, heads: 2, window: 4, shift: 2, pretrainedWindow: 0, logScale: [5, 5] };
+    const { channels: C, height, width } = dims;
+    const identity = Float32Array.from({ length: C * C }, (_, i) => (i % (C + 1) === 0 ? 1 : 0));
+    const weights = {
+      ...randomWeights(dims, 31),
+      query: { weight: Tensor.fromFloat32(identity, [C, C]) },
+      key: {
+        weight: Tensor.fromFloat32(
+          identity.map((v) => -v),
+          [C, C],
+        ),
+      },
+    };
+    const v = randomArray(C, 3);
+    const x = new Float32Array(height * width * C);
+    for (let i = 0; i < height; i++) {
+      for (let j = 0; j < width; j++) x.set(i < dims.shift || j < dims.shift ? v.map((e) => -e) : v, (i * width + j) * C);
+    }
+    const g = new GraphBuilder();
+    const { output } = cosineWindowAttention(g, { x: g.input('x', 'float32', ['batch', height * width, C]), height, width }, weights, dims);
+    g.output(output, 'y');
+    const session = await ModelSession.create(g.toModelProto(), { device: 'cpu' });
+    const { y } = await session.run({ x: Tensor.fromFloat32(x, [1, height * width, C]) });
+    await session.dispose();
+    const cmp = compareArrays(y.data as Float32Array, directCosineAttention(x, dims, weights), 1e-4, 1e-4);
+    expect(cmp.ok, `max |diff| ${cmp.maxAbs.toExponential(2)}`).toBe(true);
+  });
 });
 
 describe('continuous position bias', () => {
