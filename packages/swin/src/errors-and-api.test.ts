@@ -1,8 +1,11 @@
-import { loadPretrained, type PretrainedFiles, Tensor } from '@vitkit/core';
+import { loadPretrained, type PretrainedFiles, synthesizeWeights, Tensor } from '@vitkit/core';
 import { WeightStore } from '@vitkit/core/internal';
 import { type CheckpointEdit, compareArrays, editCheckpoint, fixturePath, readFixtureTensors } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
 import { swinFamily } from './family.js';
+import { readSwinSpec } from './model.js';
+import { readSwinv2Spec } from './model-v2.js';
+import { swinStateDict } from './state-dict.js';
 import { Swin } from './swin-model.js';
 
 const load = (id: string) => loadPretrained(fixturePath(id));
@@ -97,7 +100,8 @@ describe('Swin bad input', () => {
 
 describe('Swin API', () => {
   it('is the family for its architectures', () => {
-    expect(swinFamily.architectures).toEqual(['SwinModel', 'SwinForImageClassification']);
+    expect(swinFamily.architectures).toEqual(['SwinModel', 'SwinForImageClassification', 'Swinv2Model', 'Swinv2ForImageClassification']);
+    expect(swinFamily.modelTypes).toEqual({ swin: 'SwinModel', swinv2: 'Swinv2Model' });
   });
 
   it('featureMaps returns the NCHW maps of every stage (reshaped_hidden_states)', async () => {
@@ -159,5 +163,117 @@ describe('Swin API', () => {
     expect(ops.Gather).toBe(2 * 12 + 3);
     expect(ops.Concat ?? 0).toBe(0);
     expect(g.nodeCount).toBeLessThan(400);
+  });
+});
+
+/** microsoft/swinv2-tiny-patch4-window8-256's config (apps/bench embeds the same) with seeded weights of its state dict. */
+function swinv2TinyCheckpoint(): PretrainedFiles {
+  const config = {
+    architectures: ['Swinv2ForImageClassification'],
+    model_type: 'swinv2',
+    embed_dim: 96,
+    depths: [2, 2, 6, 2],
+    num_heads: [3, 6, 12, 24],
+    window_size: 8,
+    patch_size: 4,
+    image_size: 256,
+    pretrained_window_sizes: [0, 0, 0, 0],
+    mlp_ratio: 4.0,
+    layer_norm_eps: 1e-5,
+    hidden_act: 'gelu',
+    num_channels: 3,
+    num_labels: 1000,
+  };
+  const weights = new WeightStore(synthesizeWeights(swinStateDict(config)), 'swinv2-tiny');
+  return { source: 'swinv2-tiny (synthesized weights)', dir: '.', config, weights };
+}
+
+describe('Swin V2', () => {
+  it('is built from Swinv2 checkpoints, by architectures or, without them, by model_type', async () => {
+    expect(new Swin(await load('swinv2/classification')).architecture).toBe('Swinv2ForImageClassification');
+    const bare = await edited('swinv2/padding-shifted', { config: (c) => delete c.architectures });
+    expect(new Swin(bare).architecture).toBe('Swinv2Model');
+  });
+
+  it("fixes each stage's window and shift from config.image_size, not from the input", async () => {
+    const files = await load('swinv2/classification');
+    const spec = (c: Record<string, unknown>) => readSwinv2Spec(c, readSwinSpec(c, files.weights)).stages;
+    // 32 px / patch 4 = 8 tokens: stage 0 (8) shifts, stage 1 (4 = one window) does not, whatever the input.
+    expect(spec(files.config)).toEqual([
+      { window: 4, shift: 2, pretrainedWindow: 3 },
+      { window: 4, shift: 0, pretrainedWindow: 3 },
+    ]);
+    // 8 px → 2 tokens at stage 0, 1 at stage 1: the windows shrink to them.
+    expect(spec({ ...files.config, image_size: 8 })).toEqual([
+      { window: 2, shift: 0, pretrainedWindow: 3 },
+      { window: 1, shift: 0, pretrainedWindow: 3 },
+    ]);
+    expect(spec({ ...files.config, pretrained_window_sizes: undefined }).map((s) => s.pretrainedWindow)).toEqual([0, 0]);
+  });
+
+  it('refuses configs transformers cannot build: pretrained window 1, a stage with no tokens at image_size', async () => {
+    const pretrained = await edited('swinv2/classification', { config: (c) => (c.pretrained_window_sizes = [1, 1]) });
+    expect(() => new Swin(pretrained)).toThrow(code('CONFIG_INVALID'));
+    const tiny = await edited('swinv2/classification', { config: (c) => (c.image_size = 4) });
+    expect(() => new Swin(tiny)).toThrow(code('CONFIG_INVALID'));
+  });
+
+  it('holds logit_scale, the position-bias MLP and the key (no bias) to their shapes', async () => {
+    const key = 'swinv2.encoder.layers.1.blocks.1.attention.self.';
+    const cases: [string, Tensor][] = [
+      [`${key}logit_scale`, zeros(2, 1, 1)],
+      [`${key}continuous_position_bias_mlp.2.weight`, zeros(2, 512)],
+      [`${key}continuous_position_bias_mlp.0.weight`, zeros(512, 3)],
+      [`${key}key.weight`, zeros(48, 24)],
+    ];
+    for (const [name, tensor] of cases) {
+      const files = await edited('swinv2/classification', { weights: (m) => m.set(name, tensor) });
+      expect(() => new Swin(files).graphFor(36, 44), name).toThrow(code('WEIGHTS_SHAPE_MISMATCH'));
+    }
+  });
+
+  it('featureMaps returns the NCHW maps of every stage; classify ranks the logits', async () => {
+    const model = await Swin.fromPretrained(fixturePath('swinv2/padding-shifted'), { device: 'cpu' });
+    const pixels = readFixtureTensors('swinv2/padding-shifted/input.safetensors').get('pixel_values') as Tensor;
+    const maps = await model.featureMaps(pixels);
+    await model.dispose();
+    const expected = readFixtureTensors('swinv2/padding-shifted/expected.safetensors');
+    expect(maps.map((m) => m.shape)).toEqual([
+      [1, 16, 19, 15],
+      [1, 32, 10, 8],
+      [1, 32, 10, 8],
+    ]);
+    maps.forEach((m, i) => {
+      const cmp = compareArrays(m.data as Float32Array, expected.get(`reshaped_hidden_states_${i}`)?.data as Float32Array, 1e-4, 1e-3);
+      expect(cmp.ok).toBe(true);
+    });
+    const classifier = await Swin.fromPretrained(fixturePath('swinv2/classification'), { device: 'cpu' });
+    const input = readFixtureTensors('swinv2/classification/input.safetensors').get('pixel_values') as Tensor;
+    const [top] = await classifier.classify(input, { topK: 4 });
+    const images = await classifier.classify(fixturePath('preprocess/images/cats.png'), { topK: 2 });
+    await classifier.dispose();
+    const logits = Array.from(readFixtureTensors('swinv2/classification/expected.safetensors').get('logits')?.data as Float32Array);
+    expect(top.map((t) => t.index)).toEqual([0, 1, 2, 3].sort((a, b) => logits[b] - logits[a]));
+    expect(top[0].label).toBe(`LABEL_${top[0].index}`);
+    expect(images[0]).toHaveLength(2);
+  });
+
+  it('runs grids smaller than the window (padded to one window), where Swin v1 refuses them', async () => {
+    const model = await Swin.fromPretrained(fixturePath('swinv2/padding-shifted'), { device: 'cpu' });
+    // 12x12 pixels → 6x6 tokens → 3x3 after merging, below window 4.
+    const out = await model.run({ pixel_values: zeros(1, 3, 12, 12) });
+    await model.dispose();
+    expect(out.last_hidden_state.shape).toEqual([1, 9, 32]);
+    expect(Array.from(out.last_hidden_state.data as Float32Array).every(Number.isFinite)).toBe(true);
+  });
+
+  it('keeps a Swin V2-T graph at 256x256 compact: one constant bias per block, two normalisations', () => {
+    const g = new Swin(swinv2TinyCheckpoint(), { device: 'cpu' }).graphFor(256, 256);
+    const ops = Object.fromEntries(g.opCounts());
+    // Per block: 1 Gather in, 1 Gather out; 3 patch mergings. No Pad/Slice/Concat at 256 (every grid divides evenly).
+    expect(ops.Gather).toBe(2 * 12 + 3);
+    expect(ops.ReduceL2).toBe(2 * 12);
+    expect(ops.Concat ?? 0).toBe(0);
+    expect(g.nodeCount).toBeLessThan(600);
   });
 });

@@ -30,7 +30,8 @@ import {
 } from './windows.js';
 
 /**
- * Swin as Hugging Face implements it (transformers 4.49): SwinModel and SwinForImageClassification.
+ * Swin as Hugging Face implements it (transformers 4.49): SwinModel and SwinForImageClassification
+ * (Swin V2's classes, also listed here, are built by model-v2.ts from the pieces this file exports).
  *
  *   patch embedding (+pad) → layernorm → stages of (shifted-)window blocks, patch merging between
  *   stages → layernorm → average pool → classifier
@@ -39,8 +40,11 @@ import {
  * window partition are one Gather with a build-time index; its relative-position bias and shift
  * mask are one build-time constant handed to the core `attention()` as `bias`.
  */
-export const SWIN_ARCHITECTURES = ['SwinModel', 'SwinForImageClassification'] as const;
+export const SWIN_ARCHITECTURES = ['SwinModel', 'SwinForImageClassification', 'Swinv2Model', 'Swinv2ForImageClassification'] as const;
 export type SwinArchitecture = (typeof SWIN_ARCHITECTURES)[number];
+
+/** Swin V2 (model-v2.ts) or the original Swin, by the class config.json names. */
+export const isSwinv2 = (architecture: SwinArchitecture): boolean => architecture.startsWith('Swinv2');
 
 export interface SwinSpec {
   architecture: SwinArchitecture;
@@ -53,14 +57,14 @@ export interface SwinSpec {
   mlpRatio: number;
   /** config.layer_norm_eps: blocks and the final layernorm. */
   eps: number;
-  /** Prefix of the backbone's keys ('' for SwinModel, 'swin.' under the classifier). */
+  /** Prefix of the backbone's keys ('' for the base models, 'swin.' / 'swinv2.' under the classifier). */
   prefix: string;
   classifier: boolean;
   numLabels: number;
 }
 
 /** nn.LayerNorm's default eps, which the embedding norm and patch merging keep (they ignore the config). */
-const TORCH_LN_EPS = 1e-5;
+export const TORCH_LN_EPS = 1e-5;
 
 export function readSwinSpec(raw: RawConfig, weights: WeightStore): SwinSpec {
   const c = new ConfigReader(raw);
@@ -93,8 +97,8 @@ export function readSwinSpec(raw: RawConfig, weights: WeightStore): SwinSpec {
     if (h === 0 || dim % h !== 0)
       throw new VitkitError('CONFIG_INVALID', `config.json: stage ${i} has ${dim} channels, which do not split into ${h} heads.`);
   });
-  const classifier = architecture === 'SwinForImageClassification';
-  const prefix = classifier ? 'swin.' : '';
+  const classifier = architecture.endsWith('ForImageClassification');
+  const prefix = classifier ? (isSwinv2(architecture) ? 'swinv2.' : 'swin.') : '';
   const probe = `${prefix}embeddings.patch_embeddings.projection.weight`;
   if (!weights.has(probe)) {
     throw new VitkitError(
@@ -119,7 +123,7 @@ export function readSwinSpec(raw: RawConfig, weights: WeightStore): SwinSpec {
 }
 
 /** The class a config.json without `architectures` is, by its `model_type`. */
-export const SWIN_MODEL_TYPES: Readonly<Record<string, SwinArchitecture>> = { swin: 'SwinModel' };
+export const SWIN_MODEL_TYPES: Readonly<Record<string, SwinArchitecture>> = { swin: 'SwinModel', swinv2: 'Swinv2Model' };
 
 function defaultArchitecture(modelType: string): string {
   return SWIN_MODEL_TYPES[modelType] ?? modelType;
@@ -165,7 +169,23 @@ export function buildSwinGraph(
       grid = g.scope(`encoder.layers.${s}.downsample`, () => patchMerging(g, grid, w, `encoder.layers.${s}.downsample.`, dim));
     hidden.push(grid);
   });
+  return swinOutputs(g, spec, weights, hidden, attentions, req);
+}
 
+/**
+ * What both Swin versions end with: layernorm → average pool (→ classifier), and the tuples asked
+ * for. `hidden` is the embeddings' grid, then each stage's output (after its patch merging).
+ */
+export function swinOutputs(
+  g: GraphBuilder,
+  spec: SwinSpec,
+  weights: WeightStore,
+  hidden: Grid[],
+  attentions: Value[],
+  req: GraphRequest,
+): GraphOutputs {
+  const w = weights.scoped(spec.prefix);
+  const grid = hidden[hidden.length - 1];
   const C = spec.embedDim * 2 ** (spec.depths.length - 1);
   const sequence = norm(g, grid.x, readNorm(w, 'layernorm', C), spec.eps, 'layernorm');
   const pooled = ops.reduceMean(g, sequence, [1], false); // AdaptiveAvgPool1d(1) over tokens
@@ -189,7 +209,7 @@ export function buildSwinGraph(
 }
 
 /** Patch embedding: pixels padded (bottom, right) to whole patches by the Conv's own pads, then layernorm. */
-function embeddings(g: GraphBuilder, spec: SwinSpec, w: WeightStore, pixels: Value): Grid {
+export function embeddings(g: GraphBuilder, spec: SwinSpec, w: WeightStore, pixels: Value): Grid {
   const [ph, pw] = spec.patch;
   const [, , height, width] = pixels.shape as [string, number, number, number];
   const C = spec.embedDim;
@@ -259,23 +279,34 @@ export function windowAttention(
   w: Pick<SwinBlockWeights, 'query' | 'key' | 'value' | 'relativePositionBiasTable' | 'attnOut'>,
   o: Omit<SwinBlockOptions, 'eps'>,
 ): { output: Value; probs?: Value; layout: WindowLayout } {
-  const { x, height, width } = grid;
-  const layout = windowLayout(height, width, o.window, o.shifted);
-  const C = x.shape[2] as number;
-  const n = layout.window * layout.window;
-  const windows = ops.reshape(g, gatherTokens(g, x, windowGatherIndex(layout), height * width), [-1, n, C]); // [B·nW, ws², C]
+  const layout = windowLayout(grid.height, grid.width, o.window, o.shifted);
   const bias = g.constant(
     windowAttentionBias(w.relativePositionBiasTable, o.heads, layout),
     layout.shift ? 'shifted_window_bias' : 'window_bias',
   );
-  const attn = attention(g, {
-    ...projectQkv(g, windows, w),
-    numHeads: o.heads,
-    bias,
-    wantProbs: o.wantProbs,
+  return inWindows(g, grid, layout, (windows) => {
+    const attn = attention(g, { ...projectQkv(g, windows, w), numHeads: o.heads, bias, wantProbs: o.wantProbs });
+    return { output: linear(g, attn.output, w.attnOut, 'attention.output.dense'), probs: attn.probs };
   });
-  const out = ops.reshape(g, linear(g, attn.output, w.attnOut, 'attention.output.dense'), [-1, layout.count * n, C]); // [B, nW·ws², C]
-  return { output: ops.gather(g, out, windowScatterIndex(layout), 1), probs: attn.probs, layout };
+}
+
+/**
+ * Runs `attend` on the windows of a grid [B, H·W, C] and puts its output back in grid order:
+ * pad + shift + partition (one Gather) → attend on [B·windows, ws², C] → reverse shift, merge
+ * windows and crop (one Gather).
+ */
+export function inWindows(
+  g: GraphBuilder,
+  { x, height, width }: Grid,
+  layout: WindowLayout,
+  attend: (windows: Value) => { output: Value; probs?: Value },
+): { output: Value; probs?: Value; layout: WindowLayout } {
+  const C = x.shape[2] as number;
+  const n = layout.window * layout.window;
+  const windows = ops.reshape(g, gatherTokens(g, x, windowGatherIndex(layout), height * width), [-1, n, C]); // [B·nW, ws², C]
+  const attended = attend(windows);
+  const out = ops.reshape(g, attended.output, [-1, layout.count * n, C]); // [B, nW·ws², C]
+  return { output: ops.gather(g, out, windowScatterIndex(layout), 1), probs: attended.probs, layout };
 }
 
 /**
@@ -290,16 +321,18 @@ function gatherTokens(g: GraphBuilder, x: Value, index: number[], tokens: number
 
 /** SwinPatchMerging: pad to even, concat the 2×2 neighbours (x0, x1, x2, x3) → LN(4C) → Linear(4C → 2C, no bias). */
 function patchMerging(g: GraphBuilder, grid: Grid, w: WeightStore, prefix: string, C: number): Grid {
+  const merged = neighboursConcatenated(g, grid);
+  const normed = norm(g, merged.x, readNorm(w, `${prefix}norm`, 4 * C), TORCH_LN_EPS, 'norm');
+  return { ...merged, x: linear(g, normed, { weight: w.get(`${prefix}reduction.weight`, [2 * C, 4 * C]) }, 'reduction') };
+}
+
+/** Patch merging's first step: the grid padded to even sides, each 2×2 neighbourhood concatenated → [B, ⌈H/2⌉·⌈W/2⌉, 4C]. */
+export function neighboursConcatenated(g: GraphBuilder, grid: Grid): Grid {
   const height = Math.ceil(grid.height / 2);
   const width = Math.ceil(grid.width / 2);
-  const merged = ops.reshape(g, gatherTokens(g, grid.x, mergeGatherIndex(grid.height, grid.width), grid.height * grid.width), [
-    0,
-    height * width,
-    4 * C,
-  ]);
-  const normed = norm(g, merged, readNorm(w, `${prefix}norm`, 4 * C), TORCH_LN_EPS, 'norm');
-  const x = linear(g, normed, { weight: w.get(`${prefix}reduction.weight`, [2 * C, 4 * C]) }, 'reduction');
-  return { x, height, width };
+  const C = grid.x.shape[2] as number;
+  const index = mergeGatherIndex(grid.height, grid.width);
+  return { x: ops.reshape(g, gatherTokens(g, grid.x, index, grid.height * grid.width), [0, height * width, 4 * C]), height, width };
 }
 
 /** [B, h·w, C] → [B, C, h, w] (transformers' reshaped_hidden_states). */

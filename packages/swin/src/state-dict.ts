@@ -1,15 +1,21 @@
 import { ConfigReader, numLabels, type RawConfig, StateDictBuilder, type StateDictSpec, Tensor, VitkitError } from '@vitkit/core/internal';
-import { SWIN_MODEL_TYPES } from './model.js';
+import { SWIN_ARCHITECTURES, SWIN_MODEL_TYPES, type SwinArchitecture } from './model.js';
 import { relativePositionIndex } from './windows.js';
 
-/** The state dict of a Swin config: patch embedding + norm, stages of blocks with relative-position tables, patch merging. */
+/**
+ * The state dict of a Swin or Swin V2 config: patch embedding + norm, stages of blocks (V1: a
+ * relative-position table; V2: logit_scale and the position-bias MLP, no key bias, no saved buffers),
+ * patch merging.
+ */
 export function swinStateDict(raw: RawConfig): StateDictSpec {
   const c = new ConfigReader(raw);
   const arch = c.optional<string[]>('architectures')?.[0] ?? SWIN_MODEL_TYPES[c.string('model_type')];
-  if (arch !== 'SwinModel' && arch !== 'SwinForImageClassification') {
+  if (!SWIN_ARCHITECTURES.includes(arch as SwinArchitecture)) {
     throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `@vitkit/swin has no state dict for "${arch}".`);
   }
-  const p = arch === 'SwinModel' ? '' : 'swin.';
+  const v2 = arch.startsWith('Swinv2');
+  const classifier = arch.endsWith('ForImageClassification');
+  const p = classifier ? (v2 ? 'swinv2.' : 'swin.') : '';
   const s = new StateDictBuilder();
   const embed = c.int('embed_dim');
   const depths = c.intArray('depths');
@@ -26,9 +32,15 @@ export function swinStateDict(raw: RawConfig): StateDictSpec {
     for (let b = 0; b < depths[st]; b++) {
       const l = `${p}encoder.layers.${st}.blocks.${b}.`;
       s.layerNorm(`${l}layernorm_before`, dim);
-      s.tensor(`${l}attention.self.relative_position_bias_table`, [(2 * win - 1) ** 2, heads[st]], 'normal');
-      s.buffer(`${l}attention.self.relative_position_index`, relativeIndex);
-      for (const n of ['query', 'key', 'value']) s.linear(`${l}attention.self.${n}`, dim, dim, qkvBias);
+      if (v2) {
+        s.tensor(`${l}attention.self.logit_scale`, [heads[st], 1, 1], 'one');
+        s.linear(`${l}attention.self.continuous_position_bias_mlp.0`, 512, 2);
+        s.linear(`${l}attention.self.continuous_position_bias_mlp.2`, heads[st], 512, false);
+      } else {
+        s.tensor(`${l}attention.self.relative_position_bias_table`, [(2 * win - 1) ** 2, heads[st]], 'normal');
+        s.buffer(`${l}attention.self.relative_position_index`, relativeIndex);
+      }
+      for (const n of ['query', 'key', 'value']) s.linear(`${l}attention.self.${n}`, dim, dim, qkvBias && !(v2 && n === 'key'));
       s.linear(`${l}attention.output.dense`, dim, dim);
       s.layerNorm(`${l}layernorm_after`, dim);
       s.linear(`${l}intermediate.dense`, Math.trunc(dim * ratio), dim);
@@ -36,12 +48,12 @@ export function swinStateDict(raw: RawConfig): StateDictSpec {
     }
     if (st < depths.length - 1) {
       s.linear(`${p}encoder.layers.${st}.downsample.reduction`, 2 * dim, 4 * dim, false);
-      s.layerNorm(`${p}encoder.layers.${st}.downsample.norm`, 4 * dim);
+      s.layerNorm(`${p}encoder.layers.${st}.downsample.norm`, v2 ? 2 * dim : 4 * dim);
     }
   }
   const last = embed * 2 ** (depths.length - 1);
   s.layerNorm(`${p}layernorm`, last);
   // SwinModel's pooler is an AdaptiveAvgPool: no weights.
-  if (arch === 'SwinForImageClassification') s.linear('classifier', numLabels(raw), last);
+  if (classifier) s.linear('classifier', numLabels(raw), last);
   return s.spec;
 }

@@ -11,17 +11,22 @@ import {
   VisionModel,
 } from '@vitkit/core/internal';
 
-import { buildSwinGraph, readSwinSpec, type SwinSpec } from './model.js';
+import { buildSwinGraph, isSwinv2, readSwinSpec, type SwinSpec } from './model.js';
+import { buildSwinv2Graph, readSwinv2Spec, type Swinv2Spec } from './model-v2.js';
 
 export type SwinLoadOptions = ModelOptions & PretrainedOptions;
 
-/** A Swin checkpoint (SwinModel or SwinForImageClassification) ready to run at any input size. */
+/**
+ * A Swin or Swin V2 checkpoint (SwinModel, Swinv2Model, or either with its image-classification
+ * head) ready to run at any input size.
+ */
 export class Swin extends VisionModel {
-  readonly spec: SwinSpec;
+  readonly spec: SwinSpec | Swinv2Spec;
 
   constructor(files: PretrainedFiles, options: ModelOptions = {}) {
     super(files, options);
-    this.spec = readSwinSpec(files.config, files.weights);
+    const spec = readSwinSpec(files.config, files.weights);
+    this.spec = isSwinv2(spec.architecture) ? readSwinv2Spec(files.config, spec) : spec;
   }
 
   override get hasClassifier(): boolean {
@@ -37,7 +42,10 @@ export class Swin extends VisionModel {
   }
 
   protected buildGraph(g: GraphBuilder, inputs: Readonly<Record<string, Value>>, request: GraphRequest): GraphOutputs {
-    return buildSwinGraph(g, inputs, this.spec, this.files.weights, request);
+    const spec = this.spec;
+    return 'stages' in spec
+      ? buildSwinv2Graph(g, inputs, spec, this.files.weights, request)
+      : buildSwinGraph(g, inputs, spec, this.files.weights, request);
   }
 
   /**
@@ -50,5 +58,5 @@ export class Swin extends VisionModel {
   }
 }
 
-/** Swin checkpoints ship ViTImageProcessor configs; its constructor defaults for those that do not. */
+/** Swin (and Swin V2) checkpoints ship ViTImageProcessor configs; its constructor defaults for those that do not. */
 export const SWIN_DEFAULT_PROCESSOR: PreprocessorConfig = { image_processor_type: 'ViTImageProcessor' };

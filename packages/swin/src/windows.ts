@@ -42,6 +42,11 @@ export function windowLayout(height: number, width: number, configWindow: number
       `A ${height}x${width} token grid is smaller than the ${configWindow}x${configWindow} attention window; use a larger input (each stage needs at least window_size tokens per side).`,
     );
   }
+  return paddedWindows(height, width, window, shift);
+}
+
+/** An H × W grid padded (bottom, right) to whole windows of side `window`, cyclically shifted by `shift`. */
+export function paddedWindows(height: number, width: number, window: number, shift: number): WindowLayout {
   const padHeight = Math.ceil(height / window) * window;
   const padWidth = Math.ceil(width / window) * window;
   return { height, width, window, shift, padHeight, padWidth, count: (padHeight / window) * (padWidth / window) };
@@ -104,8 +109,8 @@ export function relativePositionIndex(ws: number): Int32Array {
   return index;
 }
 
-/** `get_attn_mask`: [windows, ws², ws²] of 0 (same region) or -100 (regions split by the shift). */
-export function shiftMask(l: WindowLayout): Float32Array {
+/** `get_attn_mask`: [windows, ws², ws²] of 0 (same region) or `value` (regions split by the shift). */
+export function shiftMask(l: WindowLayout, value = SHIFT_MASK_VALUE): Float32Array {
   const { window: ws, shift, padHeight, padWidth } = l;
   const region = (i: number, size: number) => (i < size - ws ? 0 : i < size - shift ? 1 : 2);
   const perRow = padWidth / ws;
@@ -117,7 +122,7 @@ export function shiftMask(l: WindowLayout): Float32Array {
   const mask = new Float32Array(l.count * n * n);
   for (let w = 0; w < l.count; w++) {
     for (let p = 0; p < n; p++) {
-      for (let q = 0; q < n; q++) if (labels[w * n + p] !== labels[w * n + q]) mask[(w * n + p) * n + q] = SHIFT_MASK_VALUE;
+      for (let q = 0; q < n; q++) if (labels[w * n + p] !== labels[w * n + q]) mask[(w * n + p) * n + q] = value;
     }
   }
   return mask;
@@ -125,10 +130,10 @@ export function shiftMask(l: WindowLayout): Float32Array {
 
 /**
  * The whole additive bias of one block's window attention: the relative-position bias gathered
- * from `table` [(2ws-1)², heads] → [heads, ws², ws²], plus, for shifted blocks, the region mask:
- * [1, heads, ws², ws²] unshifted, [windows, heads, ws², ws²] shifted.
+ * from `table` [(2ws-1)², heads] → [heads, ws², ws²], plus, for shifted blocks, the region mask
+ * (`maskValue` between regions): [1, heads, ws², ws²] unshifted, [windows, heads, ws², ws²] shifted.
  */
-export function windowAttentionBias(table: Tensor, heads: number, l: WindowLayout): Tensor<'float32'> {
+export function windowAttentionBias(table: Tensor, heads: number, l: WindowLayout, maskValue = SHIFT_MASK_VALUE): Tensor<'float32'> {
   const ws = l.window;
   const n = ws * ws;
   const entries = (2 * ws - 1) ** 2;
@@ -143,7 +148,7 @@ export function windowAttentionBias(table: Tensor, heads: number, l: WindowLayou
   const relative = new Float32Array(heads * n * n);
   for (let h = 0; h < heads; h++) for (let pq = 0; pq < n * n; pq++) relative[h * n * n + pq] = t[index[pq] * heads + h];
   if (l.shift === 0) return new Tensor('float32', relative, [1, heads, n, n]);
-  const mask = shiftMask(l);
+  const mask = shiftMask(l, maskValue);
   const out = new Float32Array(l.count * heads * n * n);
   for (let w = 0; w < l.count; w++) {
     for (let h = 0; h < heads; h++) {

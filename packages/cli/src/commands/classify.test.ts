@@ -21,8 +21,15 @@ async function cli(args: string[]): Promise<string> {
 describe('vitkit classify', () => {
   afterEach(() => vi.restoreAllMocks());
 
-  it('classifies with any registered classification head (DeiT distilled, Swin, DINOv2 and DINOv2 with registers), picked by config.json', async () => {
-    for (const model of ['deit/with-teacher', 'swin/classification', 'dinov2/classification', 'dinov2_with_registers/classification']) {
+  it('classifies with any registered classification head (DeiT distilled, Swin, Swin V2, DINOv2 and DINOv2 with registers), picked by config.json', async () => {
+    const models = [
+      'deit/with-teacher',
+      'swin/classification',
+      'swinv2/classification',
+      'dinov2/classification',
+      'dinov2_with_registers/classification',
+    ];
+    for (const model of models) {
       const results = await runClassify(IMAGES, { model: `${FIXTURES}${model}`, topK: 3, device: 'cpu' });
       expect(results.map((r) => r.image)).toEqual(IMAGES);
       for (const { classes } of results) {

@@ -30,6 +30,7 @@ export const add = binary('Add');
 export const sub = binary('Sub');
 export const mul = binary('Mul');
 export const div = binary('Div');
+export const max = binary('Max');
 
 function unary(op: string) {
   return (g: GraphBuilder, x: Value, attrs: Attrs = {}): Value => g.node(op, [x], attrs, [{ dtype: x.dtype, shape: x.shape }])[0];
@@ -243,6 +244,7 @@ function reduce(op: string) {
 }
 export const reduceMean = reduce('ReduceMean');
 export const reduceSum = reduce('ReduceSum');
+export const reduceL2 = reduce('ReduceL2');
 
 export interface ConvOptions {
   strides?: [number, number];
