@@ -177,7 +177,12 @@ export class Dino extends DinoModel {
   static override readonly accepts: readonly DinoSpec['flavour'][] = ['vit'];
 }
 
-const USER_CLASS: Record<DinoSpec['flavour'], string> = { vit: 'Dino', dinov2: 'Dinov2', dinov2_with_registers: 'Dinov2', dinov3: 'Dinov3' };
+const USER_CLASS: Record<DinoSpec['flavour'], string> = {
+  vit: 'Dino',
+  dinov2: 'Dinov2',
+  dinov2_with_registers: 'Dinov2',
+  dinov3: 'Dinov3',
+};
 
 /** HF's processor classes for these checkpoints, with their constructor defaults. */
 export function dinoDefaultProcessor(flavour: DinoSpec['flavour']): PreprocessorConfig {

@@ -156,9 +156,7 @@ export function buildDinoGraph(
   const w = weights.scoped(spec.prefix);
   const v3 = spec.flavour === 'dinov3';
 
-  const x = g.scope('embeddings', () =>
-    v3 ? dinov3Embeddings(g, spec, w, pixels) : embeddings(g, spec, w, pixels, height, width),
-  );
+  const x = g.scope('embeddings', () => (v3 ? dinov3Embeddings(g, spec, w, pixels) : embeddings(g, spec, w, pixels, height, width)));
   // DINOv3's rotary tables follow this graph's own patch grid, built once and shared by every layer.
   const rotate =
     spec.ropeTheta === undefined

@@ -79,7 +79,13 @@ function readDinov3Layer(w: WeightStore, hidden: number, layout: EncoderLayerLay
     norm2: readNorm(w, 'norm2', hidden),
     ffn:
       layout.ffn === 'gated'
-        ? { kind: 'gated', gate: readLinear(w, 'mlp.gate_proj', { inFeatures: hidden, outFeatures: inner, bias: bias(b.mlp) }), up, down, act }
+        ? {
+            kind: 'gated',
+            gate: readLinear(w, 'mlp.gate_proj', { inFeatures: hidden, outFeatures: inner, bias: bias(b.mlp) }),
+            up,
+            down,
+            act,
+          }
         : { kind: 'mlp', fc1: up, fc2: down, act },
     layerScale1: readVector(w, 'layer_scale1.lambda1', hidden),
     layerScale2: readVector(w, 'layer_scale2.lambda1', hidden),
