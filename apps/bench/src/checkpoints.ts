@@ -26,6 +26,7 @@ export interface DefaultModel {
 export const DEFAULT_MODELS: DefaultModel[] = [
   { name: 'dinov2-small', hubId: 'facebook/dinov2-small', batches: [1, 8], runs: 10 },
   { name: 'dino-vits16', hubId: 'facebook/dino-vits16', batches: [1, 8], runs: 10, swiftShaderWebgpu: [32, 32] },
+  { name: 'dinov3-vits16-pretrain-lvd1689m', hubId: 'facebook/dinov3-vits16-pretrain-lvd1689m', batches: [1, 8], runs: 10 },
   { name: 'deit-small-distilled-patch16-224', hubId: 'facebook/deit-small-distilled-patch16-224', batches: [1, 8], runs: 10 },
   { name: 'swin-tiny-patch4-window7-224', hubId: 'microsoft/swin-tiny-patch4-window7-224', batches: [1, 8], runs: 10 },
   { name: 'swinv2-tiny-patch4-window8-256', hubId: 'microsoft/swinv2-tiny-patch4-window8-256', batches: [1, 8], runs: 10 },

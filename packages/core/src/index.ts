@@ -24,6 +24,7 @@ export {
   createImageProcessor,
   DeiTImageProcessor,
   DetrImageProcessor,
+  DINOv3ViTImageProcessorFast,
   ImageProcessor,
   type PreprocessorConfig,
   type ProcessorOutput,

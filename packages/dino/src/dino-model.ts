@@ -7,6 +7,7 @@ import {
   type PreprocessorConfig,
   type PretrainedFiles,
   type PretrainedOptions,
+  type RawConfig,
   type RgbImage,
   Tensor,
   type Value,
@@ -27,9 +28,9 @@ export interface DinoEmbeddings {
   cls: Tensor<'float32'>;
   /** [B, h, w, C]: patch tokens on their grid. */
   patches: Tensor<'float32'>;
-  /** [B, C]: `pooler_output` (DINOv2: the normalised CLS; ViT: dense + tanh when the checkpoint has a pooler). */
+  /** [B, C]: `pooler_output` (DINOv2, DINOv3: the normalised CLS; ViT: dense + tanh when the checkpoint has a pooler). */
   pooled?: Tensor<'float32'>;
-  /** [B, R, C]: register tokens (DINOv2 with registers). */
+  /** [B, R, C]: register tokens (DINOv2 with registers, DINOv3). */
   registers?: Tensor<'float32'>;
 }
 
@@ -46,7 +47,7 @@ export interface AttentionMaps {
 
 /**
  * A DINO-family checkpoint (ViT/DINO v1, DINOv2, DINOv2 with registers, with or without a
- * classifier) ready to run. `Dinov2` and `Dino` are its user-facing names.
+ * classifier, DINOv3) ready to run. `Dinov3`, `Dinov2` and `Dino` are its user-facing names.
  */
 export class DinoModel extends VisionModel {
   readonly spec: DinoSpec;
@@ -58,13 +59,13 @@ export class DinoModel extends VisionModel {
     if (!accepted.includes(this.spec.flavour)) {
       throw new VitkitError(
         'MODEL_TYPE_UNSUPPORTED',
-        `${this.constructor.name} loads ${accepted.join(' or ')} checkpoints; ${files.source} is ${this.spec.architecture}. Use ${this.spec.flavour === 'vit' ? 'Dino' : 'Dinov2'} (or DinoModel / AutoModel).`,
+        `${this.constructor.name} loads ${accepted.join(' or ')} checkpoints; ${files.source} is ${this.spec.architecture}. Use ${USER_CLASS[this.spec.flavour]} (or DinoModel / AutoModel).`,
       );
     }
   }
 
-  /** The checkpoint flavours this class loads (`Dino`: ViT; `Dinov2`: DINOv2 with or without registers). */
-  static readonly accepts: readonly DinoSpec['flavour'][] = ['vit', 'dinov2', 'dinov2_with_registers'];
+  /** The checkpoint flavours this class loads (`Dino`: ViT; `Dinov2`: DINOv2 with or without registers; `Dinov3`). */
+  static readonly accepts: readonly DinoSpec['flavour'][] = ['vit', 'dinov2', 'dinov2_with_registers', 'dinov3'];
 
   override get hasClassifier(): boolean {
     return this.spec.classifier;
@@ -166,14 +167,36 @@ export class Dinov2 extends DinoModel {
   static override readonly accepts: readonly DinoSpec['flavour'][] = ['dinov2', 'dinov2_with_registers'];
 }
 
+/** DINOv3 (facebook/dinov3-vit*-pretrain-*: DINOv3ViTModel checkpoints). */
+export class Dinov3 extends DinoModel {
+  static override readonly accepts: readonly DinoSpec['flavour'][] = ['dinov3'];
+}
+
 /** DINO v1 (facebook/dino-vits8/16, dino-vitb8/16: ViTModel checkpoints). */
 export class Dino extends DinoModel {
   static override readonly accepts: readonly DinoSpec['flavour'][] = ['vit'];
 }
 
+const USER_CLASS: Record<DinoSpec['flavour'], string> = {
+  vit: 'Dino',
+  dinov2: 'Dinov2',
+  dinov2_with_registers: 'Dinov2',
+  dinov3: 'Dinov3',
+};
+
 /** HF's processor classes for these checkpoints, with their constructor defaults. */
 export function dinoDefaultProcessor(flavour: DinoSpec['flavour']): PreprocessorConfig {
-  return { image_processor_type: flavour === 'vit' ? 'ViTImageProcessor' : 'BitImageProcessor' };
+  const type = flavour === 'vit' ? 'ViTImageProcessor' : flavour === 'dinov3' ? 'DINOv3ViTImageProcessorFast' : 'BitImageProcessor';
+  return { image_processor_type: type };
+}
+
+/** The flavour a config.json is (by its class, else its `model_type`), for the default processor before any weights are read. */
+export function flavourOfConfig(config: RawConfig): DinoSpec['flavour'] {
+  const architectures = config.architectures;
+  const arch = Array.isArray(architectures) ? architectures[0] : undefined;
+  if (arch === 'DINOv3ViTModel' || config.model_type === 'dinov3_vit') return 'dinov3';
+  if (arch === 'ViTModel' || config.model_type === 'vit') return 'vit';
+  return 'dinov2';
 }
 
 function selectHead(maps: Float32Array, heads: number, size: number, head?: number): Float32Array {

@@ -1,6 +1,6 @@
 import type { ModelFamily } from '@vitkit/core';
 import { processorInputSize } from '@vitkit/core/internal';
-import { DinoModel, dinoDefaultProcessor } from './dino-model.js';
+import { DinoModel, dinoDefaultProcessor, flavourOfConfig } from './dino-model.js';
 import { DINO_ARCHITECTURES, DINO_MODEL_TYPES } from './model.js';
 import { dinoStateDict } from './state-dict.js';
 
@@ -11,6 +11,6 @@ export const dinoFamily: ModelFamily = {
   modelTypes: DINO_MODEL_TYPES,
   create: (files, options) => new DinoModel(files, options),
   defaultInputSize: processorInputSize,
-  defaultProcessor: (config) => dinoDefaultProcessor(config.model_type === 'vit' ? 'vit' : 'dinov2'),
+  defaultProcessor: (config) => dinoDefaultProcessor(flavourOfConfig(config)),
   stateDictSpec: dinoStateDict,
 };

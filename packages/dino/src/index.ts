@@ -7,6 +7,7 @@ export {
   type DinoLoadOptions,
   DinoModel,
   Dinov2,
+  Dinov3,
 } from './dino-model.js';
 export { dinoFamily } from './family.js';
 export { KnnClassifier, type KnnOptions, type KnnPrediction } from './knn.js';

@@ -20,12 +20,17 @@ import {
   VitkitError,
   type WeightStore,
 } from '@vitkit/core/internal';
+import { ropeRotation } from './rope.js';
 
 /**
  * The DINO family as Hugging Face implements it: ViTModel (DINO v1), Dinov2Model,
- * Dinov2WithRegistersModel, and their image-classification heads. One graph builder serves all:
+ * Dinov2WithRegistersModel, their image-classification heads, and DINOv3ViTModel. One graph
+ * builder serves all:
  *
  *   patch embedding → [CLS (+ registers)] + position embeddings → N pre-norm blocks → layernorm → head
+ *
+ * DINOv3 has no position embeddings: [CLS, registers, patches] go through blocks whose attention
+ * rotates the patch tokens' queries and keys (2-D RoPE, see rope.ts).
  */
 export const DINO_ARCHITECTURES = [
   'ViTModel',
@@ -33,12 +38,13 @@ export const DINO_ARCHITECTURES = [
   'Dinov2ForImageClassification',
   'Dinov2WithRegistersModel',
   'Dinov2WithRegistersForImageClassification',
+  'DINOv3ViTModel',
 ] as const;
 export type DinoArchitecture = (typeof DINO_ARCHITECTURES)[number];
 
 export interface DinoSpec {
   architecture: DinoArchitecture;
-  flavour: 'vit' | 'dinov2' | 'dinov2_with_registers';
+  flavour: 'vit' | 'dinov2' | 'dinov2_with_registers' | 'dinov3';
   hiddenSize: number;
   layers: number;
   heads: number;
@@ -51,6 +57,8 @@ export interface DinoSpec {
   prefix: string;
   classifier: boolean;
   pooler: 'vit-dense-tanh' | 'cls-after-norm';
+  /** DINOv3's `rope_theta` (absent for the other flavours, which add learned position embeddings). */
+  ropeTheta?: number;
 }
 
 export function readDinoSpec(raw: RawConfig, weights: WeightStore): DinoSpec {
@@ -62,6 +70,7 @@ export function readDinoSpec(raw: RawConfig, weights: WeightStore): DinoSpec {
       `@vitkit/dino cannot build "${architecture}". Supported: ${DINO_ARCHITECTURES.join(', ')}.`,
     );
   }
+  if (architecture === 'DINOv3ViTModel') return readDinov3Spec(c);
   const flavour = architecture === 'ViTModel' ? 'vit' : architecture.startsWith('Dinov2WithRegisters') ? 'dinov2_with_registers' : 'dinov2';
   const classifier = architecture.endsWith('ForImageClassification');
   // Heads keep the backbone under the base model's attribute name (`dinov2.`, `dinov2_with_registers.`, `vit.`).
@@ -82,11 +91,54 @@ export function readDinoSpec(raw: RawConfig, weights: WeightStore): DinoSpec {
   };
 }
 
+/** DINOv3ViTConfig. The sizes are required (as for DINOv2); the switches default as transformers' config does. */
+function readDinov3Spec(c: ConfigReader): DinoSpec {
+  const act = c.string('hidden_act', 'gelu');
+  if (act !== 'gelu' && act !== 'silu' && act !== 'swish') {
+    throw new VitkitError('CONFIG_INVALID', `DINOv3: hidden_act "${act}" is not supported; vitkit builds "gelu" (exact) and "silu".`);
+  }
+  const hiddenSize = c.int('hidden_size');
+  const heads = c.int('num_attention_heads');
+  if (hiddenSize % heads !== 0 || (hiddenSize / heads) % 4 !== 0) {
+    throw new VitkitError(
+      'CONFIG_INVALID',
+      `DINOv3: hidden_size ${hiddenSize} / num_attention_heads ${heads} must be a head size divisible by 4 (the 2-D rotary embedding splits it in quarters).`,
+    );
+  }
+  return {
+    architecture: 'DINOv3ViTModel',
+    flavour: 'dinov3',
+    hiddenSize,
+    layers: c.int('num_hidden_layers'),
+    heads,
+    eps: c.number('layer_norm_eps', 1e-5),
+    patch: c.pair('patch_size'),
+    registers: c.int('num_register_tokens', 0),
+    layout: {
+      naming: 'dinov3',
+      ffn: c.bool('use_gated_mlp', false) ? 'gated' : 'mlp',
+      act: act === 'gelu' ? 'gelu' : 'silu',
+      biases: {
+        query: c.bool('query_bias', true),
+        key: c.bool('key_bias', false),
+        value: c.bool('value_bias', true),
+        proj: c.bool('proj_bias', true),
+        mlp: c.bool('mlp_bias', true),
+      },
+    },
+    prefix: '',
+    classifier: false,
+    pooler: 'cls-after-norm',
+    ropeTheta: c.number('rope_theta', 100),
+  };
+}
+
 /** The class a config.json without `architectures` is, by its `model_type`. */
 export const DINO_MODEL_TYPES: Readonly<Record<string, DinoArchitecture>> = {
   vit: 'ViTModel',
   dinov2: 'Dinov2Model',
   dinov2_with_registers: 'Dinov2WithRegistersModel',
+  dinov3_vit: 'DINOv3ViTModel',
 };
 
 function defaultArchitecture(modelType: string): string {
@@ -102,20 +154,35 @@ export function buildDinoGraph(
 ): GraphOutputs {
   const [, , height, width] = pixels.shape as number[];
   const w = weights.scoped(spec.prefix);
+  const v3 = spec.flavour === 'dinov3';
 
-  const x = g.scope('embeddings', () => embeddings(g, spec, w, pixels, height, width));
+  const x = g.scope('embeddings', () => (v3 ? dinov3Embeddings(g, spec, w, pixels) : embeddings(g, spec, w, pixels, height, width)));
+  // DINOv3's rotary tables follow this graph's own patch grid, built once and shared by every layer.
+  const rotate =
+    spec.ropeTheta === undefined
+      ? undefined
+      : ropeRotation(g, {
+          prefixTokens: 1 + spec.registers,
+          gridH: Math.floor(height / spec.patch[0]),
+          gridW: Math.floor(width / spec.patch[1]),
+          heads: spec.heads,
+          headDim: spec.hiddenSize / spec.heads,
+          theta: spec.ropeTheta,
+        });
   const { hidden, hiddenStates, attentions } = encoderStack(
     g,
     x,
     spec.layers,
-    (i) => readEncoderLayer(w, `encoder.layer.${i}.`, spec.hiddenSize, spec.layout),
+    (i) => readEncoderLayer(w, v3 ? `layer.${i}.` : `encoder.layer.${i}.`, spec.hiddenSize, spec.layout),
     {
       numHeads: spec.heads,
       eps: spec.eps,
       wantProbs: req.outputAttentions,
+      rotate,
     },
   );
-  const sequence = norm(g, hidden, readNorm(w, 'layernorm', spec.hiddenSize), spec.eps, 'layernorm');
+  const normName = v3 ? 'norm' : 'layernorm';
+  const sequence = norm(g, hidden, readNorm(w, normName, spec.hiddenSize), spec.eps, normName);
 
   const outputs = spec.classifier
     ? { logits: classifierHead(g, spec, weights, sequence) }
@@ -156,9 +223,19 @@ function embeddings(g: GraphBuilder, spec: DinoSpec, w: WeightStore, pixels: Val
   return x;
 }
 
-/** The patch projection conv: weight [C, 3, ph, pw], bias [C]. */
+/** DINOv3: [CLS, registers, patches], no position embedding (the rotary one acts inside attention). */
+function dinov3Embeddings(g: GraphBuilder, spec: DinoSpec, w: WeightStore, pixels: Value): Value {
+  const patches = patchEmbedding(g, pixels, readPatchProjection(w, spec), spec.patch);
+  const tokens = [broadcastToken(g, w.get('embeddings.cls_token', [1, 1, spec.hiddenSize]), patches, 'cls_token')];
+  if (spec.registers > 0) {
+    tokens.push(broadcastToken(g, w.get('embeddings.register_tokens', [1, spec.registers, spec.hiddenSize]), patches, 'register_tokens'));
+  }
+  return ops.concat(g, [...tokens, patches], 1);
+}
+
+/** The patch projection conv: weight [C, 3, ph, pw], bias [C] (DINOv3's conv is `patch_embeddings` itself). */
 function readPatchProjection(w: WeightStore, spec: DinoSpec) {
-  const name = 'embeddings.patch_embeddings.projection';
+  const name = spec.flavour === 'dinov3' ? 'embeddings.patch_embeddings' : 'embeddings.patch_embeddings.projection';
   return { weight: w.get(`${name}.weight`, [spec.hiddenSize, 3, ...spec.patch]), bias: readVector(w, `${name}.bias`, spec.hiddenSize) };
 }
 

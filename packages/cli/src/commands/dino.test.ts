@@ -54,4 +54,23 @@ describe('vitkit attention / pca / embed', () => {
     expect(t.get('cls')?.shape).toEqual([2, 32]);
     expect(t.get('patches')?.shape).toEqual([2, 4, 4, 32]);
   });
+
+  it('embed, attention and pca take a DINOv3 checkpoint (registers written; its fast processor: 224x224, no crop)', async () => {
+    const model = fixturePath('dinov3/default-res');
+    const emb = join(workDir, 'dinov3.safetensors');
+    await vitkit('embed', CATS, '--model', model, '--out', emb);
+    const t = readSafetensors(readFileSync(emb)).tensors;
+    expect(t.get('cls')?.shape).toEqual([1, 32]);
+    expect(t.get('registers')?.shape).toEqual([1, 4, 32]);
+    expect(t.get('patches')?.shape).toEqual([1, 28, 28, 32]);
+    const heat = join(workDir, 'dinov3-heat.png');
+    await vitkit('attention', CATS, '--model', model, '--out', heat);
+    const h = await pngStats(heat);
+    expect([h.width, h.height]).toEqual([224, 224]);
+    expect(h.distinct).toBeGreaterThan(30);
+    const pca = join(workDir, 'dinov3-pca.png');
+    await vitkit('pca', CATS, '--model', model, '--out', pca);
+    const p = await pngStats(pca);
+    expect([p.width, p.height, p.min, p.max]).toEqual([224, 224, 0, 255]);
+  });
 });

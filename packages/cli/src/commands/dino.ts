@@ -16,7 +16,7 @@ const deviceOption = () => new Option('--device <device>', 'where to run').choic
 export function registerDino(program: Command): void {
   program
     .command('embed')
-    .description('Embed images (CLS, patch grid, pooled) with any checkpoint that embeds (DINO, DINOv2)')
+    .description('Embed images (CLS, patch grid, pooled, registers) with any checkpoint that embeds (DINO, DINOv2, DINOv3)')
     .argument('<images...>', 'image paths or URLs')
     .option('--model <dir-or-id>', 'checkpoint', 'facebook/dinov2-small')
     .option('--out <file>', 'write cls, patches and pooled to this safetensors file')

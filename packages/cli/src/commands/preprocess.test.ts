@@ -47,6 +47,20 @@ describe('vitkit preprocess', () => {
     expect(readdirSync(dir).sort()).toEqual(['int64.safetensors', 'uint8.safetensors']);
   });
 
+  it('runs DINOv3ViTImageProcessorFast (float resize) within its 2e-6 of the reference', async () => {
+    const dinov3 = join(FIXTURES, 'DINOv3ViTImageProcessorFast/batch-cats-synthetic');
+    const out = join(dir, 'dinov3.safetensors');
+    await cli([...IMAGES, '--config', join(dinov3, 'preprocessor_config.json'), '--out', out]);
+    const expected = readSafetensors(readFileSync(join(dinov3, 'expected.safetensors'))).tensors.get('pixel_values');
+    const pixels = readSafetensors(readFileSync(out)).tensors.get('pixel_values');
+    expect(pixels?.shape).toEqual([2, 3, 224, 224]);
+    const ref = expected?.data as Float32Array;
+    const actual = pixels?.data as Float32Array;
+    let max = 0;
+    for (let i = 0; i < ref.length; i++) max = Math.max(max, Math.abs(actual[i] - ref[i]));
+    expect(max).toBeLessThanOrEqual(2e-6);
+  });
+
   it('leaves no file behind when an image cannot be decoded', async () => {
     const bad = join(dir, 'bad.png');
     writeFileSync(bad, 'not a png');

@@ -1,4 +1,4 @@
-import { type AttentionArgs, attention } from '../attention/attention.js';
+import { type AttentionArgs, attention, type RotateQueryKey } from '../attention/attention.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import { Tensor, toFloat32Array } from '../tensor/tensor.js';
 import type { GraphBuilder } from './graph-builder.js';
@@ -81,9 +81,21 @@ export function norm(g: GraphBuilder, x: Value, w: NormWeights, eps: number, nam
   return layerNorm(g, x, g.constant(f32(w.weight), `${name}.weight`), g.constant(f32(w.bias), `${name}.bias`), eps);
 }
 
-/** fc1 → exact GELU → fc2. */
-export function mlp(g: GraphBuilder, x: Value, fc1: LinearWeights, fc2: LinearWeights): Value {
-  return linear(g, gelu(g, linear(g, x, fc1, 'fc1')), fc2, 'fc2');
+/** A feed-forward activation as config.json's `hidden_act` names it: exact (erf) GELU, or SiLU. */
+export type FfnActivation = 'gelu' | 'silu';
+
+function activate(g: GraphBuilder, x: Value, act: FfnActivation): Value {
+  return act === 'gelu' ? gelu(g, x) : mul(g, x, sigmoid(g, x));
+}
+
+/** fc1 → activation (exact GELU unless told) → fc2. */
+export function mlp(g: GraphBuilder, x: Value, fc1: LinearWeights, fc2: LinearWeights, act: FfnActivation = 'gelu'): Value {
+  return linear(g, activate(g, linear(g, x, fc1, 'fc1'), act), fc2, 'fc2');
+}
+
+/** DINOv3's gated MLP: down(act(gate(x)) * up(x)). */
+function gatedMlp(g: GraphBuilder, x: Value, gate: LinearWeights, up: LinearWeights, down: LinearWeights, act: FfnActivation): Value {
+  return linear(g, mul(g, activate(g, linear(g, x, gate, 'gate_proj'), act), linear(g, x, up, 'up_proj')), down, 'down_proj');
 }
 
 /** DINOv2's SwiGLU: weights_in gives [x1, x2]; silu(x1) * x2 → weights_out. */
@@ -113,7 +125,10 @@ export interface EncoderBlockWeights extends QkvWeights {
   norm1: NormWeights;
   attnOut: LinearWeights;
   norm2: NormWeights;
-  ffn: { kind: 'mlp'; fc1: LinearWeights; fc2: LinearWeights } | { kind: 'swiglu'; weightsIn: LinearWeights; weightsOut: LinearWeights };
+  ffn:
+    | { kind: 'mlp'; fc1: LinearWeights; fc2: LinearWeights; act?: FfnActivation }
+    | { kind: 'swiglu'; weightsIn: LinearWeights; weightsOut: LinearWeights }
+    | { kind: 'gated'; gate: LinearWeights; up: LinearWeights; down: LinearWeights; act: FfnActivation };
   /** Per-channel layer-scale gammas (DINOv2, CaiT); absent means 1. */
   layerScale1?: Tensor;
   layerScale2?: Tensor;
@@ -125,6 +140,8 @@ export interface EncoderBlockOptions {
   wantProbs?: boolean;
   attentionBias?: Value;
   keyPaddingMask?: Value;
+  /** Rewrites the biased q and k before attention (DINOv3's rotary embedding); the kernel stays the graph's. */
+  rotate?: RotateQueryKey;
 }
 
 /**
@@ -144,14 +161,17 @@ export function encoderBlock(g: GraphBuilder, x: Value, w: EncoderBlockWeights, 
     bias: o.attentionBias,
     keyPaddingMask: o.keyPaddingMask,
     wantProbs: o.wantProbs,
+    rotate: o.rotate,
   });
   const a = linear(g, attn.output, scaleOutputs(w.attnOut, w.layerScale1), 'attn_out');
   const x1 = add(g, x, a);
   const h2 = norm(g, x1, w.norm2, o.eps, 'norm2');
   const f =
     w.ffn.kind === 'mlp'
-      ? mlp(g, h2, w.ffn.fc1, scaleOutputs(w.ffn.fc2, w.layerScale2))
-      : swiGlu(g, h2, w.ffn.weightsIn, scaleOutputs(w.ffn.weightsOut, w.layerScale2));
+      ? mlp(g, h2, w.ffn.fc1, scaleOutputs(w.ffn.fc2, w.layerScale2), w.ffn.act)
+      : w.ffn.kind === 'gated'
+        ? gatedMlp(g, h2, w.ffn.gate, w.ffn.up, scaleOutputs(w.ffn.down, w.layerScale2), w.ffn.act)
+        : swiGlu(g, h2, w.ffn.weightsIn, scaleOutputs(w.ffn.weightsOut, w.layerScale2));
   return { hidden: add(g, x1, f), probs: attn.probs };
 }
 

@@ -38,3 +38,35 @@ describe.each(testDevices())('ViT encoder layer on %s', (device) => {
     expect(cmp.maxAbs).toBeLessThanOrEqual(1e-4);
   });
 });
+
+describe('readEncoderLayer with DINOv3 names', () => {
+  const GATED = 'dinov3/gated-mlp';
+  const weights = new WeightStore(readFixtureTensors(`${GATED}/model.safetensors`), GATED);
+  const biases = { query: true, key: false, value: true, proj: true, mlp: true };
+
+  it('reads q/k/v/o_proj, the gated MLP and both layer scales, biases as config.json switches them', () => {
+    const layer = readEncoderLayer(weights, 'layer.0.', 32, { naming: 'dinov3', ffn: 'gated', act: 'silu', biases });
+    expect(layer.key.bias).toBeUndefined();
+    expect(layer.query.bias?.shape).toEqual([32]);
+    expect(layer.ffn.kind).toBe('gated');
+    if (layer.ffn.kind === 'gated') {
+      expect([layer.ffn.gate.weight.shape, layer.ffn.up.weight.shape, layer.ffn.down.weight.shape]).toEqual([
+        [48, 32],
+        [48, 32],
+        [32, 48],
+      ]);
+      expect(layer.ffn.act).toBe('silu');
+    }
+    expect(layer.layerScale1?.shape).toEqual([32]);
+    expect(layer.layerScale2?.shape).toEqual([32]);
+  });
+
+  it('names the tensor a switched-on bias lacks, and refuses a gated MLP under other names', () => {
+    expect(() => readEncoderLayer(weights, 'layer.0.', 32, { naming: 'dinov3', ffn: 'gated', biases: { ...biases, key: true } })).toThrow(
+      expect.objectContaining({ code: 'WEIGHTS_MISSING_TENSOR', message: expect.stringContaining('layer.0.attention.k_proj.bias') }),
+    );
+    expect(() => readEncoderLayer(weights, 'layer.0.', 32, { naming: 'dinov2', ffn: 'gated' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+  });
+});

@@ -12,6 +12,7 @@ import { build } from 'esbuild';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createImageProcessor } from '../preprocess/image-processor.js';
+import { readSafetensors } from '../weights/safetensors.js';
 import { loadImage } from './load-image.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -24,6 +25,7 @@ interface PngCase {
   name: string;
   config: string; // path under FIXTURES
   images: string[]; // paths under FIXTURES
+  atol: number; // the case's tolerance against its reference output
 }
 
 function pngCases(): PngCase[] {
@@ -32,11 +34,15 @@ function pngCases(): PngCase[] {
     if (processor === 'images') continue;
     for (const name of readdirSync(join(FIXTURES, processor)).sort()) {
       const dir = join(FIXTURES, processor, name);
-      const images = (JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')).images as string[]).map((p) =>
-        normalize(join(processor, name, p)),
-      );
+      const meta = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as { images: string[]; atol?: number };
+      const images = meta.images.map((p) => normalize(join(processor, name, p)));
       if (images.every((p) => p.endsWith('.png')))
-        cases.push({ name: `${processor}/${name}`, config: join(processor, name, 'preprocessor_config.json'), images });
+        cases.push({
+          name: `${processor}/${name}`,
+          config: join(processor, name, 'preprocessor_config.json'),
+          images,
+          atol: meta.atol ?? 1e-6,
+        });
     }
   }
   return cases;
@@ -189,6 +195,13 @@ describe('browser preprocessing equals Node preprocessing', () => {
           'pixel_values bytes',
         ).toBe(true);
         expect(browser.mask).toEqual(node.pixel_mask ? Array.from(node.pixel_mask.data, Number) : null);
+        // And the browser's own pixel values against the transformers reference, within the case's atol.
+        const got = new Float32Array(Uint8Array.from(Buffer.from(browser.pixelValues, 'base64')).buffer);
+        const caseDir = join(FIXTURES, c.config, '..');
+        const want = readSafetensors(readFileSync(join(caseDir, 'expected.safetensors'))).tensors.get('pixel_values')?.data as Float32Array;
+        let max = 0;
+        for (let i = 0; i < want.length; i++) max = Math.max(max, Math.abs(got[i] - want[i]));
+        expect(max, `${c.name} in the browser vs transformers`).toBeLessThanOrEqual(c.atol);
       } finally {
         await page.close();
       }

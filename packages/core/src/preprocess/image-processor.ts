@@ -11,8 +11,9 @@ import {
   shortestEdgeOutputSize,
   toSizeDict,
 } from './output-size.js';
+import { resampleFloat } from './resample-float.js';
 import { Resample, resizeRgb } from './resample-pillow.js';
-import { centerCropRgb, type RescaleNormalize, writeChwFloat32 } from './transforms.js';
+import { centerCropRgb, type RescaleNormalize, rgbToFloatPlanes, writeChwFloat32, writeFloatPlanes } from './transforms.js';
 
 /** `preprocessor_config.json` as transformers writes it; unknown keys are ignored, as HF does. */
 export interface PreprocessorConfig {
@@ -340,7 +341,72 @@ export class DetrImageProcessor extends ImageProcessor {
   }
 }
 
+/**
+ * DINOv3's processor as its checkpoints ship it, transformers' torchvision-based
+ * `DINOv3ViTImageProcessorFast`: rescale to float first, resize the float image (torch's antialiased
+ * filter: Pillow's weights in float32, no rounding or clamping), then normalize; no crop. About one
+ * grey level away from the Pillow (uint8) processors, hence its own resampler.
+ */
+export class DINOv3ViTImageProcessorFast extends ImageProcessor {
+  readonly type = 'DINOv3ViTImageProcessorFast';
+  constructor(config: PreprocessorConfig = {}) {
+    super(config, {
+      size: { height: 224, width: 224 },
+      sizeDefaultsToSquare: true,
+      resample: Resample.BILINEAR,
+      doCenterCrop: false,
+      cropSize: { height: 224, width: 224 },
+      mean: IMAGENET_DEFAULT_MEAN,
+      std: IMAGENET_DEFAULT_STD,
+      doPad: false,
+    });
+    if (this.options.doCenterCrop) throw invalid(`${this.type}: do_center_crop is not supported (DINOv3 checkpoints do not crop).`);
+    if (this.options.doPad) throw invalid(`${this.type}: do_pad is not supported.`);
+    if (this.options.doResize) {
+      requireHeightWidth(this.options.size, this.type);
+      if (this.options.resample !== Resample.BILINEAR && this.options.resample !== Resample.BICUBIC) {
+        throw invalid(
+          `${this.type} resizes with BILINEAR (2) or BICUBIC (3), as torch antialiases only those; got ${this.options.resample}.`,
+        );
+      }
+    }
+  }
+  protected resizeOutputSize(): [number, number] {
+    return requireHeightWidth(this.options.size, this.type);
+  }
+  override processImages(images: RgbImage | RgbImage[]): ProcessorOutput {
+    const list = Array.isArray(images) ? images : [images];
+    if (list.length === 0) throw new VitkitError('INVALID_ARGUMENT', 'No images to preprocess.');
+    const o = this.options;
+    const prepared = list.map((image) => {
+      const float = {
+        planes: rgbToFloatPlanes(image, o.doRescale ? o.rescaleFactor : undefined),
+        width: image.width,
+        height: image.height,
+      };
+      if (!o.doResize) return float;
+      const [h, w] = this.resizeOutputSize();
+      checkOutputSize(h, w, `Resizing a ${image.width}x${image.height} image`);
+      return resampleFloat(float, w, h, o.resample);
+    });
+    const { height, width } = prepared[0];
+    if (prepared.some((p) => p.height !== height || p.width !== width)) {
+      throw new VitkitError(
+        'INPUT_SHAPE_INVALID',
+        'Preprocessed images differ in size and this config does not resize; process them one at a time.',
+      );
+    }
+    const perImage = 3 * height * width;
+    const data = new Float32Array(list.length * perImage);
+    prepared.forEach((p, i) =>
+      writeFloatPlanes(p.planes, data, i * perImage, o.doNormalize ? o.imageMean : undefined, o.doNormalize ? o.imageStd : undefined),
+    );
+    return { pixel_values: new Tensor('float32', data, [list.length, 3, height, width]) };
+  }
+}
+
 const PROCESSORS: Record<string, new (config: PreprocessorConfig) => ImageProcessor> = {
+  DINOv3ViTImageProcessorFast,
   BitImageProcessor,
   ViTImageProcessor,
   DeiTImageProcessor,
@@ -350,7 +416,8 @@ const PROCESSORS: Record<string, new (config: PreprocessorConfig) => ImageProces
 /**
  * `AutoImageProcessor` for the supported families: dispatches on `image_processor_type` (or a legacy
  * `feature_extractor_type`, whose `XFeatureExtractor` maps to `XImageProcessor` as in transformers).
- * A `...Fast` type is served by its slow (PIL) counterpart, which is what this library reproduces.
+ * A `...Fast` type is served by its slow (PIL) counterpart, which is what this library reproduces,
+ * unless the fast one is a processor of its own (DINOv3's, which has no slow counterpart).
  */
 export function createImageProcessor(config: PreprocessorConfig): ImageProcessor {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
@@ -362,7 +429,7 @@ export function createImageProcessor(config: PreprocessorConfig): ImageProcessor
   if (typeof declared !== 'string') {
     throw invalid('The preprocessor config names no image_processor_type (or feature_extractor_type).');
   }
-  const name = declared.replace(/Fast$/, '');
+  const name = Object.hasOwn(PROCESSORS, declared) ? declared : declared.replace(/Fast$/, '');
   // Own keys only: "constructor" or "toString" must not reach Object.prototype.
   const Processor = Object.hasOwn(PROCESSORS, name) ? PROCESSORS[name] : undefined;
   if (!Processor) {

@@ -61,6 +61,60 @@ const FILTERS: Partial<Record<Resample, Filter>> = {
 const PRECISION_BITS = 32 - 8 - 2;
 const HALF = 1 << (PRECISION_BITS - 1);
 
+/** Per output sample: the first input index it reads, how many, and its normalised weights (`ksize` slots each, unused zero). */
+export interface FilterTaps {
+  ksize: number;
+  bounds: Int32Array; // [start0, count0, start1, count1, ...]
+  weights: Float64Array; // outSize * ksize
+}
+
+/**
+ * The filter taps along one axis, as Pillow's `precompute_coeffs` computes them: when shrinking, the
+ * kernel is widened by the scale (antialiasing), and each output's weights are normalised to sum 1.
+ * `arithmetic` is the float type the steps are evaluated in: Pillow uses C doubles (with the source
+ * box `in0`/`in1` as C floats); torch's antialiased interpolate (aten `_upsample_*_aa`) the same
+ * formula in float32 for float32 input, which moves the weights by a few ulps.
+ */
+export function filterTaps(
+  inSize: number,
+  outSize: number,
+  filter: Resample,
+  arithmetic: 'float64' | 'float32' = 'float64',
+  in0 = 0,
+  in1 = inSize,
+): FilterTaps {
+  const f = FILTERS[filter];
+  if (!f) throw new VitkitError('INVALID_ARGUMENT', `Resample filter ${filter} has no convolution kernel (NEAREST is resampled by index).`);
+  const r = arithmetic === 'float32' ? Math.fround : (x: number) => x;
+  const scale = r(Math.fround(Math.fround(in1) - Math.fround(in0)) / outSize);
+  const filterScale = Math.max(scale, 1);
+  const support = r(f.support * filterScale);
+  const ksize = Math.ceil(support) * 2 + 1;
+  const bounds = new Int32Array(outSize * 2);
+  const weights = new Float64Array(outSize * ksize);
+  const invScale = r(1 / filterScale);
+  for (let xx = 0; xx < outSize; xx++) {
+    const center = r(in0 + (xx + 0.5) * scale);
+    // C's (int) cast truncates toward zero; the clamp below makes that equal to floor for our range.
+    let xmin = Math.trunc(r(center - support) + 0.5);
+    if (xmin < 0) xmin = 0;
+    let xmax = Math.trunc(r(center + support) + 0.5);
+    if (xmax > inSize) xmax = inSize;
+    xmax -= xmin;
+    const base = xx * ksize;
+    let total = 0;
+    for (let x = 0; x < xmax; x++) {
+      const w = r(f.kernel(r((r(x + xmin - center) + 0.5) * invScale)));
+      weights[base + x] = w;
+      total = r(total + w);
+    }
+    if (total !== 0) for (let x = 0; x < xmax; x++) weights[base + x] = r(weights[base + x] / total);
+    bounds[xx * 2] = xmin;
+    bounds[xx * 2 + 1] = xmax;
+  }
+  return { ksize, bounds, weights };
+}
+
 /**
  * Per output sample: the first input index it reads, how many it reads, and the fixed-point
  * weights (`ksize` slots per output, unused slots zero).
@@ -72,45 +126,18 @@ export interface ResizeCoefficients {
 }
 
 /**
- * Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc`: when shrinking, the kernel is widened by the
- * scale (antialiasing); weights are normalised in float64, then rounded half away from zero to
- * 22-bit fixed point. `in0`/`in1` is the source box along this axis (Pillow keeps it as C float).
+ * Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc`: the float64 taps rounded half away from
+ * zero to 22-bit fixed point.
  */
 export function computeResizeCoefficients(inSize: number, outSize: number, filter: Resample, in0 = 0, in1 = inSize): ResizeCoefficients {
-  const f = FILTERS[filter];
-  if (!f) throw new VitkitError('INVALID_ARGUMENT', `Resample filter ${filter} has no convolution kernel (NEAREST is resampled by index).`);
-  const scale = Math.fround(Math.fround(in1) - Math.fround(in0)) / outSize;
-  const filterScale = Math.max(scale, 1);
-  const support = f.support * filterScale;
-  const ksize = Math.ceil(support) * 2 + 1;
-  const bounds = new Int32Array(outSize * 2);
-  const weights = new Int32Array(outSize * ksize);
-  const row = new Float64Array(ksize);
-  const invScale = 1 / filterScale;
-  for (let xx = 0; xx < outSize; xx++) {
-    const center = in0 + (xx + 0.5) * scale;
-    // C's (int) cast truncates toward zero; the clamp below makes that equal to floor for our range.
-    let xmin = Math.trunc(center - support + 0.5);
-    if (xmin < 0) xmin = 0;
-    let xmax = Math.trunc(center + support + 0.5);
-    if (xmax > inSize) xmax = inSize;
-    xmax -= xmin;
-    let total = 0;
-    for (let x = 0; x < xmax; x++) {
-      const w = f.kernel((x + xmin - center + 0.5) * invScale);
-      row[x] = w;
-      total += w;
-    }
-    const base = xx * ksize;
-    for (let x = 0; x < xmax; x++) {
-      const w = total !== 0 ? row[x] / total : row[x];
-      const scaled = w * (1 << PRECISION_BITS);
-      weights[base + x] = w < 0 ? Math.trunc(-0.5 + scaled) : Math.trunc(0.5 + scaled);
-    }
-    bounds[xx * 2] = xmin;
-    bounds[xx * 2 + 1] = xmax;
+  const taps = filterTaps(inSize, outSize, filter, 'float64', in0, in1);
+  const weights = new Int32Array(taps.weights.length);
+  for (let i = 0; i < weights.length; i++) {
+    const w = taps.weights[i];
+    const scaled = w * (1 << PRECISION_BITS);
+    weights[i] = w < 0 ? Math.trunc(-0.5 + scaled) : Math.trunc(0.5 + scaled);
   }
-  return { ksize, bounds, weights };
+  return { ksize: taps.ksize, bounds: taps.bounds, weights };
 }
 
 // Pillow's clip8 drops the fraction bits with an arithmetic shift and clamps to a byte. The passes

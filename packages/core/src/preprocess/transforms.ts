@@ -72,3 +72,40 @@ export function writeChwFloat32(
     }
   }
 }
+
+/**
+ * An RGB image as three float32 planes, rescaled as torch does for a uint8 tensor times a Python
+ * float (float32 product of the value and the float32 factor); unscaled values when no factor.
+ */
+export function rgbToFloatPlanes(image: RgbImage, rescaleFactor?: number): Float32Array[] {
+  const { width, height, data } = image;
+  const factor = rescaleFactor === undefined ? 1 : Math.fround(rescaleFactor);
+  const table = Float32Array.from({ length: 256 }, (_, v) => v * factor);
+  const planes = [0, 1, 2].map(() => new Float32Array(width * height));
+  for (let i = 0, p = 0; i < width * height; i++, p += 3) {
+    planes[0][i] = table[data[p]];
+    planes[1][i] = table[data[p + 1]];
+    planes[2][i] = table[data[p + 2]];
+  }
+  return planes;
+}
+
+/** Copies float planes into `out` at `offset` ([3, H, W]), normalised as torchvision's float32 `(x - mean) / std` when given. */
+export function writeFloatPlanes(
+  planes: readonly Float32Array[],
+  out: Float32Array,
+  offset: number,
+  mean?: readonly number[],
+  std?: readonly number[],
+): void {
+  planes.forEach((plane, c) => {
+    const base = offset + c * plane.length;
+    if (!mean || !std) {
+      out.set(plane, base);
+      return;
+    }
+    const m = Math.fround(mean[c]);
+    const s = Math.fround(std[c]);
+    for (let i = 0; i < plane.length; i++) out[base + i] = Math.fround(plane[i] - m) / s;
+  });
+}
