@@ -1,5 +1,7 @@
 // The same decode + preprocessing, bundled for the browser (createImageBitmap path, no sharp), run in
-// headless Chromium, must give the same bytes as Node (sharp path) on every PNG fixture case.
+// headless Chromium, must give the same bytes as Node (sharp path) on every fixture case: PNGs, and
+// cats.jpg, which Chromium's libjpeg-turbo decodes to the same pixels as Pillow's libjpeg (checked
+// here through the preprocessed output; a decoder that differed by one level would fail every case).
 // Needs /usr/bin/chromium (Debian package `chromium`) or CHROMIUM_PATH. Without it the suite skips
 // locally and fails under CI=true.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -21,22 +23,22 @@ const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 const SRC = fileURLToPath(new URL('../', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../../../fixtures/preprocess/', import.meta.url));
 
-interface PngCase {
+interface FixtureCase {
   name: string;
   config: string; // path under FIXTURES
   images: string[]; // paths under FIXTURES
   atol: number; // the case's tolerance against its reference output
 }
 
-function pngCases(): PngCase[] {
-  const cases: PngCase[] = [];
+function fixtureCases(): FixtureCase[] {
+  const cases: FixtureCase[] = [];
   for (const processor of readdirSync(FIXTURES).sort()) {
     if (processor === 'images') continue;
     for (const name of readdirSync(join(FIXTURES, processor)).sort()) {
       const dir = join(FIXTURES, processor, name);
       const meta = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as { images: string[]; atol?: number };
       const images = meta.images.map((p) => normalize(join(processor, name, p)));
-      if (images.every((p) => p.endsWith('.png')))
+      if (images.every((p) => p.endsWith('.png') || p.endsWith('.jpg')))
         cases.push({
           name: `${processor}/${name}`,
           config: join(processor, name, 'preprocessor_config.json'),
@@ -118,7 +120,7 @@ function serve(script: string): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-const cases = pngCases();
+const cases = fixtureCases();
 
 describe('browser preprocessing equals Node preprocessing', () => {
   if (!HAVE_CHROMIUM) {
@@ -168,8 +170,9 @@ describe('browser preprocessing equals Node preprocessing', () => {
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
-  it('has PNG cases to compare', () => {
+  it('has cases to compare, JPEG among them', () => {
     expect(cases.length).toBeGreaterThanOrEqual(10);
+    expect(cases.some((c) => c.images.some((p) => p.endsWith('.jpg')))).toBe(true);
   });
 
   for (const c of cases) {
