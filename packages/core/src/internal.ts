@@ -10,9 +10,11 @@ export {
 } from './attention/attention.js';
 export { ConfigReader, type RawConfig, readId2Label } from './config/model-config.js';
 export * from './graph/blocks.js';
+export { type ExternalDataLayout, layoutExternalData } from './graph/external-data.js';
 export { GraphBuilder, type GraphBuilderOptions } from './graph/graph-builder.js';
-export type { GraphParts } from './graph/graph-parts.js';
+export { encodeModel, type GraphParts } from './graph/graph-parts.js';
 export { type EncoderLayerLayout, readEncoderLayer } from './graph/hf-encoder-layer.js';
+export { onnx } from './graph/onnx-proto.js';
 export * as ops from './graph/ops.js';
 export { type LinearShape, readLinear, readNorm, readVector } from './graph/read-weights.js';
 export { type SerializeOptions, serializeGraph, servedGraphParts } from './graph/serialize-graph.js';
