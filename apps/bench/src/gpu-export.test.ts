@@ -16,6 +16,7 @@ import { exportSkeletons, type SkeletonManifest } from './gpu-export.js';
 const ort = ortModule;
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SCRIPT = join(ROOT, 'apps/bench/gpu/run_gpu.py');
+const WEBGPU_SCRIPT = join(ROOT, 'apps/bench/gpu/run_webgpu.mjs');
 const PYTHON = process.env.PYTHON ?? 'python3';
 
 function pythonWithNumpy(): boolean {
@@ -97,6 +98,33 @@ describe.skipIf(!havePython)('the GPU script, CPU path', () => {
         }
       }
       await session.release();
+    }
+  }, 60_000);
+
+  it("runs run_webgpu.mjs's loop (here on --device cpu): placement read from onnxruntime's log, timed rows per batch", async () => {
+    const dir = join(out, 'webgpu');
+    await promisify(execFile)(process.execPath, [
+      WEBGPU_SCRIPT,
+      '--skeletons',
+      out,
+      '--out',
+      dir,
+      '--models',
+      'dinov2-fp32',
+      '--device',
+      'cpu',
+      '--runs',
+      '2',
+      '--warmup',
+      '1',
+    ]);
+    const r = JSON.parse(readFileSync(join(dir, 'webgpu-results.json'), 'utf8')) as { rows: Record<string, unknown>[]; skipped: unknown[] };
+    expect(r.skipped).toEqual([]);
+    expect(r.rows.map((row) => row.batch)).toEqual([1, 2]);
+    for (const row of r.rows) {
+      expect(row).toMatchObject({ model: 'dinov2', dtype: 'fp32', runs: 2, fused_attention_in_graph: true, outputs_finite: true });
+      expect((row.placement as Record<string, number>).CPUExecutionProvider).toBeGreaterThan(0);
+      expect(row.p50_ms as number).toBeGreaterThan(0);
     }
   }, 60_000);
 });
