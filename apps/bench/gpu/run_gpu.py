@@ -188,7 +188,7 @@ def run_pytorch(folder, manifest, args, results):
         if device == "cpu" and "fp16" in variant:
             continue
         try:
-            model = cls._from_config(config).eval().to(device)
+            model = cls(config).eval().to(device)
             dtype = torch.float16 if "fp16" in variant else torch.float32
             if "fp16" in variant:
                 model = model.half()
