@@ -112,6 +112,15 @@ describe('ViT-S/14 block stack (real size, synthesized weights) in each precisio
     expect(cos).toBeGreaterThanOrEqual(0.998);
   });
 
+  it('int8 on wasm (onnxruntime-web): the same DynamicQuantizeMatMul graph, cosine ≥ 0.998', async () => {
+    const { out, ops } = await runStack(vitsStack(4), 'int8', 'wasm');
+    expect(ops.get('DynamicQuantizeMatMul')).toBe(6 * 4);
+    const fp32 = (await runStack(vitsStack(4), 'fp32', 'wasm')).out;
+    const cos = cosineSimilarity(out, fp32);
+    console.log(`ViT-S x4 int8 vs fp32 on wasm: cosine ${cos.toFixed(6)}`);
+    expect(cos).toBeGreaterThanOrEqual(0.998);
+  });
+
   it('int4 on cpu: MatMulNBits (4 bits, blocks of 32) on every Linear, cosine ≥ 0.99', async () => {
     const { out, ops } = await runStack(vitsStack(layers), 'int4', 'cpu');
     expect(ops.get('MatMulNBits')).toBe(6 * layers);
@@ -196,11 +205,13 @@ describe('DINOv2 fixture (dinov2/default-res) in each precision vs fp32', () => 
   // Hidden size 32 and random weights: each Linear has few inputs to average rounding over, so the
   // error per weight shows more than in a real model. Measured here: int8 0.9999, int4 0.998.
   it.each([
-    ['int8', 0.999],
-    ['int4', 0.99],
-  ] as const)('%s on cpu: cosine ≥ %s', async (dtype, min) => {
-    const cos = cosineSimilarity(await run({ device: 'cpu', dtype }), await reference());
-    console.log(`dinov2/default-res ${dtype} vs fp32: cosine ${cos.toFixed(6)}`);
+    ['int8', 'cpu', 0.999],
+    ['int4', 'cpu', 0.99],
+    ['int8', 'wasm', 0.999],
+    ['int4', 'wasm', 0.99],
+  ] as const)('%s on %s: cosine ≥ %s', async (dtype, device, min) => {
+    const cos = cosineSimilarity(await run({ device, dtype }), await reference());
+    console.log(`dinov2/default-res ${dtype} (${device}) vs fp32: cosine ${cos.toFixed(6)}`);
     expect(cos).toBeGreaterThanOrEqual(min);
   });
 
@@ -228,8 +239,9 @@ describe('DINOv2 fixture (dinov2/default-res) in each precision vs fp32', () => 
 
   it('refuses a precision on a device it is not built for, saying where it runs', () => {
     expect(() => new TinyDinov2(files as PretrainedFiles, { device: 'webgpu', dtype: 'int8' })).toThrow(
-      /int8.*not available on the "webgpu".*cpu/,
+      /int8.*not available on the "webgpu".*cpu or wasm/,
     );
     expect(() => new TinyDinov2(files as PretrainedFiles, { device: 'cpu', dtype: 'fp16' })).toThrow(/fp16.*webgpu or cuda/);
+    expect(() => new TinyDinov2(files as PretrainedFiles, { device: 'wasm', dtype: 'fp16' })).toThrow(/fp16.*webgpu or cuda/);
   });
 });

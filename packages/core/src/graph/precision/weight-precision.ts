@@ -12,9 +12,9 @@ import { quantizeInt4Blockwise, quantizeInt8PerChannel } from './quantize.js';
  *   outputs so callers still pass and get float32 (GPU backends). LayerNormalization keeps its fp32
  *   statistics (`stash_type` default); Softmax and attention accumulate as the backend's kernels do.
  * - `int8`: Linear weights (MatMul with a 2-D constant) quantized per output channel, symmetric, run by
- *   com.microsoft DynamicQuantizeMatMul (activations quantized per tensor at run time) (cpu).
+ *   com.microsoft DynamicQuantizeMatMul (activations quantized per tensor at run time) (cpu, wasm).
  * - `int4`: Linear weights quantized in blocks of 32 along the input axis, asymmetric, run by
- *   com.microsoft MatMulNBits (cpu).
+ *   com.microsoft MatMulNBits (cpu, wasm).
  * Convolutions, embeddings, norms and biases stay float in int8/int4.
  */
 export type WeightPrecision = 'fp32' | 'fp16' | 'int8' | 'int4';
