@@ -38,6 +38,7 @@ export const relu = unary('Relu');
 export const tanh = unary('Tanh');
 export const sigmoid = unary('Sigmoid');
 export const identity = unary('Identity');
+export const sqrt = unary('Sqrt');
 /** Exact (erf) GELU, as Hugging Face's "gelu" activation. */
 export const gelu = (g: GraphBuilder, x: Value) => unary('Gelu')(g, x, { approximate: 'none' });
 export const softmax = (g: GraphBuilder, x: Value, axis = -1) => unary('Softmax')(g, x, { axis });
@@ -138,6 +139,22 @@ function inferDim(x: Value, out: Dim[], at: number): Dim {
     throw shapeError('Reshape', `cannot infer -1 for target [${out.join(', ')}]`, x);
   }
   return formatProduct(total);
+}
+
+/** ONNX Flatten: [d0, …, d(axis-1), d(axis), …] → [d0·…·d(axis-1), d(axis)·…] (no shape input, so no Shape op). */
+export function flatten(g: GraphBuilder, x: Value, axis: number): Value {
+  const ax = normAxis(axis, x.shape.length);
+  const product = (dims: readonly Dim[]): Dim => {
+    const total: Product = { names: [], num: 1, den: 1 };
+    for (const d of dims) {
+      const p = parseDim(d);
+      total.names.push(...p.names);
+      total.num *= p.num;
+      total.den *= p.den;
+    }
+    return formatProduct(total);
+  };
+  return g.node('Flatten', [x], { axis: ax }, [{ dtype: x.dtype, shape: [product(x.shape.slice(0, ax)), product(x.shape.slice(ax))] }])[0];
 }
 
 function checkSameSize(op: string, x: Value, out: readonly Dim[]): void {

@@ -39,9 +39,19 @@ const INT32 = 6; // ONNX TensorProto.INT32
  * indices would turn fp16 in fp16 graphs, and WebGPU's division is not correctly rounded).
  */
 export function downsampleMask(g: GraphBuilder, mask: Value, features: Value): Value {
-  const rows = nearestSourceIndices(g, positionsAlong(g, mask, 1).count, positionsAlong(g, features, 2));
-  const cols = nearestSourceIndices(g, positionsAlong(g, mask, 2).count, positionsAlong(g, features, 3));
-  return ops.gather(g, ops.gather(g, mask, rows, 1), cols, 2);
+  return nearestResizeTo(g, mask, [1, 2], features);
+}
+
+/**
+ * `F.interpolate(x, size=like.shape[-2:], mode="nearest")` along x's `axes` (its height and width),
+ * with the same integer source indices as `downsampleMask`: DETR's mask-head FPN upsamples each
+ * stage's map to the next larger stage this way (out = in·2 or in·2 - 1, where this is torch's rule).
+ */
+export function nearestResizeTo(g: GraphBuilder, x: Value, axes: readonly [number, number], like: Value): Value {
+  const rank = like.shape.length;
+  const rows = nearestSourceIndices(g, positionsAlong(g, x, axes[0]).count, positionsAlong(g, like, rank - 2));
+  const cols = nearestSourceIndices(g, positionsAlong(g, x, axes[1]).count, positionsAlong(g, like, rank - 1));
+  return ops.gather(g, ops.gather(g, x, rows, axes[0]), cols, axes[1]);
 }
 
 function nearestSourceIndices(g: GraphBuilder, inSize: Value, out: { index: Value; count: Value }): Value {
@@ -53,7 +63,7 @@ function nearestSourceIndices(g: GraphBuilder, inSize: Value, out: { index: Valu
  * 0, 1, …, n - 1 over the n positions along `axis` of x ([n] int32), and n ([] int32). Counted from
  * x itself rather than read with Shape: WebGPU runs Shape's int64 arithmetic on the CPU.
  */
-function positionsAlong(g: GraphBuilder, x: Value, axis: number): { index: Value; count: Value } {
+export function positionsAlong(g: GraphBuilder, x: Value, axis: number): { index: Value; count: Value } {
   // x[0, …, 0, :, 0, …, 0]: index 0 on every other axis, the last first so the axis numbers hold.
   let line = x;
   for (let i = x.shape.length - 1; i >= 0; i--) if (i !== axis) line = ops.gather(g, line, 0, i);
