@@ -55,7 +55,10 @@ export class Detr extends VisionModel {
   constructor(files: PretrainedFiles, options: ModelOptions & DetrBuildOptions = {}) {
     super(files, options);
     this.spec = readDetrSpec(files.config, files.weights);
-    this.buildOptions = { foldBatchNorm: options.foldBatchNorm ?? true };
+    this.buildOptions = {
+      foldBatchNorm: options.foldBatchNorm ?? true,
+      sineTrig: options.sineTrig ?? (this.device === 'webgpu' ? 'polynomial' : 'onnx'),
+    };
   }
 
   get architecture(): string {

@@ -19,7 +19,7 @@ import { resnetBackbone } from './backbone.js';
 import { BACKBONE_SCOPE, type BackboneSpec, readBackboneSpec } from './backbone-spec.js';
 import { type MaskHeadSpec, maskHeadGraph, readMaskHeadSpec } from './mask-head.js';
 import { downsampleMask } from './pixel-mask.js';
-import { sinePositionEmbeddingGraph } from './position-embedding.js';
+import { type SineTrig, sinePositionEmbeddingGraph } from './position-embedding.js';
 import { type Activation, DETR_LN_EPS, decoderLayer, encoderLayer } from './transformer.js';
 
 /**
@@ -127,6 +127,8 @@ export function readDetrSpec(raw: RawConfig, weights: WeightStore): DetrSpec {
 export interface DetrBuildOptions {
   /** Fold frozen batch norms into the backbone convolutions (default true). */
   foldBatchNorm?: boolean;
+  /** Sin / cos of the position embedding (default 'onnx'; `Detr` picks 'polynomial' on WebGPU, see `SineTrig`). */
+  sineTrig?: SineTrig;
 }
 
 /**
@@ -172,7 +174,7 @@ export function buildDetrGraph(
 
   // 3. Mask downsampled to the feature map (nearest) → sine position embedding and key padding.
   const m = g.scope('mask', () => downsampleMask(g, pixelMask, features));
-  const pos = g.scope('position_embedding', () => sinePositionEmbeddingGraph(g, m, d));
+  const pos = g.scope('position_embedding', () => sinePositionEmbeddingGraph(g, m, d, options.sineTrig));
   const keyMask = ops.reshape(g, m, [0, -1]);
 
   // 4. Encoder.
