@@ -45,3 +45,14 @@ export {
   postProcessObjectDetection,
   type TargetSize,
 } from './postprocess/object-detection.js';
+export {
+  type DetrSegmentationOutputs,
+  type ImageSegmentation,
+  type PostProcessInstanceOptions,
+  type PostProcessPanopticOptions,
+  type PostProcessSemanticOptions,
+  postProcessInstanceSegmentation,
+  postProcessPanopticSegmentation,
+  postProcessSemanticSegmentation,
+  type SegmentInfo,
+} from './postprocess/segmentation.js';
