@@ -411,3 +411,49 @@ describe('detect', () => {
     await model.dispose();
   });
 });
+
+describe('Detr.segment on a DetrForSegmentation checkpoint', () => {
+  const CATS = fixturePath('preprocess/images/cats.png');
+  const SYNTHETIC = fixturePath('preprocess/images/synthetic_97x61.png');
+
+  it.each(['panoptic', 'instance', 'semantic'] as const)('%s: maps at each original size, segments named and counted', async (task) => {
+    const model = await load('detr_panoptic/resnet-basic');
+    try {
+      const results = await model.segment([CATS, SYNTHETIC], { task, threshold: 0.3 });
+      expect(results.map((r) => r.segmentation.shape)).toEqual([
+        [480, 640],
+        [61, 97],
+      ]);
+      for (const r of results) {
+        expect(r.task).toBe(task);
+        const map = r.segmentation.data as Int32Array;
+        for (const s of r.segments) {
+          expect(s.label).toBe(model.spec.id2label?.[s.labelId]);
+          expect(s.area).toBe(map.filter((v) => v === s.id).length);
+          if (task !== 'semantic') expect(s.score).toBeGreaterThan(0.3);
+        }
+        if (task === 'semantic') expect(r.segments.reduce((n, s) => n + s.area, 0)).toBe(map.length);
+      }
+      expect(results[0].segments.length, 'segments on the photo').toBeGreaterThan(0);
+      // Each image runs on its own (no padding): the same result as segmenting it alone.
+      const [alone] = await model.segment(SYNTHETIC, { task, threshold: 0.3 });
+      expect(Array.from(alone.segmentation.data)).toEqual(Array.from(results[1].segmentation.data));
+      expect(alone.segments).toEqual(results[1].segments);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('refuses a detection checkpoint, an unknown task and thresholds outside 0..1', async () => {
+    const detection = await load('detr/resnet-basic');
+    const segmentation = await load('detr_panoptic/resnet-basic');
+    try {
+      await expect(detection.segment(CATS)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(segmentation.segment(CATS, { task: 'depth' as 'panoptic' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(segmentation.segment(CATS, { maskThreshold: 1.5 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    } finally {
+      await detection.dispose();
+      await segmentation.dispose();
+    }
+  });
+});

@@ -1,4 +1,14 @@
-export { type DetectOptions, type DetectPixelsOptions, Detr, type DetrDetection, type DetrLoadOptions } from './detr-model.js';
+export {
+  type DetectOptions,
+  type DetectPixelsOptions,
+  Detr,
+  type DetrDetection,
+  type DetrImageSegmentation,
+  type DetrLoadOptions,
+  type DetrSegment,
+  type SegmentOptions,
+  type SegmentTask,
+} from './detr-model.js';
 export {
   type CocoDetection,
   type CocoEvaluation,
