@@ -448,7 +448,7 @@ describe('Detr.segment on a DetrForSegmentation checkpoint', () => {
     const detection = await load('detr/resnet-basic');
     const segmentation = await load('detr_panoptic/resnet-basic');
     try {
-      await expect(detection.segment(CATS)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(detection.segment(CATS)).rejects.toMatchObject({ code: 'MODEL_TYPE_UNSUPPORTED' });
       await expect(segmentation.segment(CATS, { task: 'depth' as 'panoptic' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       await expect(segmentation.segment(CATS, { maskThreshold: 1.5 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     } finally {

@@ -188,7 +188,10 @@ export class Detr extends VisionModel {
    */
   async segment(images: ImageSource | ImageSource[], options: SegmentOptions = {}): Promise<DetrImageSegmentation[]> {
     if (!this.spec.maskHead) {
-      throw new VitkitError('INVALID_ARGUMENT', `${this.spec.architecture} has no mask head; load a DetrForSegmentation checkpoint.`);
+      throw new VitkitError(
+        'MODEL_TYPE_UNSUPPORTED',
+        `${this.spec.architecture} has no mask head; load a DetrForSegmentation checkpoint (e.g. facebook/detr-resnet-50-panoptic).`,
+      );
     }
     const task = options.task ?? 'panoptic';
     if (!['panoptic', 'semantic', 'instance'].includes(task)) {

@@ -6,6 +6,7 @@ import { registerDino } from './dino.js';
 import { registerDownload } from './download.js';
 import { registerPreprocess } from './preprocess.js';
 import { registerRun } from './run.js';
+import { registerSegment } from './segment.js';
 
 /** Each command lives in its own file and registers itself here, one line each. */
 const commands: ((program: Command) => void)[] = [
@@ -16,6 +17,7 @@ const commands: ((program: Command) => void)[] = [
   registerBench,
   registerClassify,
   registerDetect,
+  registerSegment,
 ];
 
 export function registerCommands(program: Command): void {
