@@ -157,6 +157,23 @@ export function flatten(g: GraphBuilder, x: Value, axis: number): Value {
   return g.node('Flatten', [x], { axis: ax }, [{ dtype: x.dtype, shape: [product(x.shape.slice(0, ax)), product(x.shape.slice(ax))] }])[0];
 }
 
+/** Inserts size-1 axes (positions in the output), as ONNX Unsqueeze. */
+export function unsqueeze(g: GraphBuilder, x: Value, axes: readonly number[]): Value {
+  const rank = x.shape.length + axes.length;
+  const at = axes.map((a) => normAxis(a, rank));
+  const shape: Dim[] = [];
+  let next = 0;
+  for (let i = 0; i < rank; i++) shape.push(at.includes(i) ? 1 : x.shape[next++]);
+  return g.node('Unsqueeze', [x, int64s(g, axes, 'axes')], {}, [{ dtype: x.dtype, shape }])[0];
+}
+
+/** Removes size-1 axes, as ONNX Squeeze. */
+export function squeeze(g: GraphBuilder, x: Value, axes: readonly number[]): Value {
+  const at = axes.map((a) => normAxis(a, x.shape.length));
+  for (const a of at) if (x.shape[a] !== 1) throw shapeError('Squeeze', `axis ${a} is not of size 1`, x);
+  return g.node('Squeeze', [x, int64s(g, axes, 'axes')], {}, [{ dtype: x.dtype, shape: x.shape.filter((_, i) => !at.includes(i)) }])[0];
+}
+
 function checkSameSize(op: string, x: Value, out: readonly Dim[]): void {
   const a = knownSize(x.shape);
   const b = knownSize(out);

@@ -39,19 +39,23 @@ const INT32 = 6; // ONNX TensorProto.INT32
  * indices would turn fp16 in fp16 graphs, and WebGPU's division is not correctly rounded).
  */
 export function downsampleMask(g: GraphBuilder, mask: Value, features: Value): Value {
-  return nearestResizeTo(g, mask, [1, 2], features);
+  return nearestResizeTo(g, mask, features);
 }
 
 /**
- * `F.interpolate(x, size=like.shape[-2:], mode="nearest")` along x's `axes` (its height and width),
- * with the same integer source indices as `downsampleMask`: DETR's mask-head FPN upsamples each
- * stage's map to the next larger stage this way (out = in·2 or in·2 - 1, where this is torch's rule).
+ * `F.interpolate(x, size=like.shape[-2:], mode="nearest")` over x's last two axes, with the same
+ * integer source indices as the mask: one Gather of the flattened plane at `row·w + col` (no
+ * intermediate half-resized tensor). DETR's mask-head FPN upsamples each stage's map to the next
+ * larger stage this way (out = 2·in or 2·in - 1, where this is torch's rule).
  */
-export function nearestResizeTo(g: GraphBuilder, x: Value, axes: readonly [number, number], like: Value): Value {
-  const rank = like.shape.length;
-  const rows = nearestSourceIndices(g, positionsAlong(g, x, axes[0]).count, positionsAlong(g, like, rank - 2));
-  const cols = nearestSourceIndices(g, positionsAlong(g, x, axes[1]).count, positionsAlong(g, like, rank - 1));
-  return ops.gather(g, ops.gather(g, x, rows, axes[0]), cols, axes[1]);
+export function nearestResizeTo(g: GraphBuilder, x: Value, like: Value): Value {
+  const rank = x.shape.length;
+  const cols = positionsAlong(g, x, rank - 1);
+  const rows = nearestSourceIndices(g, positionsAlong(g, x, rank - 2).count, positionsAlong(g, like, like.shape.length - 2));
+  const colIndex = nearestSourceIndices(g, cols.count, positionsAlong(g, like, like.shape.length - 1));
+  const grid = ops.add(g, ops.mul(g, ops.reshape(g, rows, [-1, 1]), cols.count), ops.reshape(g, colIndex, [1, -1]));
+  const flat = ops.reshape(g, x, [...new Array(rank - 2).fill(0), -1]);
+  return ops.gather(g, flat, grid, rank - 2);
 }
 
 function nearestSourceIndices(g: GraphBuilder, inSize: Value, out: { index: Value; count: Value }): Value {
