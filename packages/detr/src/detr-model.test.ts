@@ -373,7 +373,19 @@ describe('bad checkpoints', () => {
       'CONFIG_MISSING_KEY',
     ],
     ['learned position embeddings', 'detr/resnet-basic', (c) => (c.position_embedding_type = 'learned'), 'MODEL_TYPE_UNSUPPORTED'],
-    ['another architecture', 'detr/resnet-basic', (c) => (c.architectures = ['DetrForSegmentation']), 'MODEL_TYPE_UNSUPPORTED'],
+    [
+      'another architecture',
+      'detr/resnet-basic',
+      (c) => (c.architectures = ['ConditionalDetrForObjectDetection']),
+      'MODEL_TYPE_UNSUPPORTED',
+    ],
+    // A detection checkpoint has no detr.model.* nor mask head: refused by name, not mis-built.
+    [
+      'DetrForSegmentation on detection weights',
+      'detr/resnet-basic',
+      (c) => (c.architectures = ['DetrForSegmentation']),
+      'WEIGHTS_MISSING_TENSOR',
+    ],
     ['missing d_model', 'detr/resnet-basic', (c) => delete c.d_model, 'CONFIG_MISSING_KEY'],
   ];
   it.each(cases)('%s → %s', async (_name, id, edit, code) => {
