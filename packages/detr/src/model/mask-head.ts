@@ -96,9 +96,10 @@ export interface MaskHeadInputs {
 }
 
 /**
- * `pred_masks` [B, Q, h1, w1] (raw logits at stage 1's resolution). Every [B·Q, …] tensor is
- * reached by Gather with int32 indices counted from the tensors (no Shape op), so the graph keeps
- * running entirely on WebGPU and serves every input size.
+ * `pred_masks` [B, Q, h1, w1] (raw logits at stage 1's resolution). Per-image tensors meet the
+ * [B·Q, …] per-query ones by broadcasting in [B, Q, …] (Reshape with 0 / -1 only), and resampling
+ * uses int32 indices counted from the tensors: no Shape op, so the graph runs entirely on WebGPU
+ * and serves every input size.
  */
 export function maskHeadGraph(
   g: GraphBuilder,
@@ -115,27 +116,42 @@ export function maskHeadGraph(
       `DetrForSegmentation needs four backbone stages (its FPN reads stages 1–3), the backbone has ${x.stages.length}.`,
     );
   }
-  const int = (v: number, name: string) => g.constant(new Tensor('int32', Int32Array.of(v), []), name);
-  // Image of each (image, query) row n = b·Q + q: floor(n / Q), counted over the flattened queries.
-  const perQuery = ops.reshape(g, x.sequence, [-1, dModel]);
-  const imageOf = ops.div(g, positionsAlong(g, perQuery, 0).index, int(numQueries, 'num_queries'));
-  const perRow = (v: Value) => ops.gather(g, v, imageOf, 0);
+  /** [B·Q, …] per query + [B, …] per image, broadcast over the queries in [B, Q, …] (no per-query copy of the image's tensor). */
+  const addPerImage = (perQuery: Value, perImage: Value) => {
+    const split = ops.reshape(g, ops.unsqueeze(g, perQuery, [1]), [-1, numQueries, 0, 0, 0]);
+    const sum = ops.add(g, split, ops.unsqueeze(g, perImage, [1]));
+    return ops.squeeze(g, ops.reshape(g, sum, [-1, 1, 0, 0, 0]), [1]);
+  };
+  const act = (v: Value) => (activation === 'relu' ? ops.relu(g, v) : ops.gelu(g, v));
+  const normAct = (v: Value, i: number) => act(groupNorm(g, v, w, `mask_head.gn${i}`, spec.widths[i - 1]));
+  const block = (v: Value, i: number) => g.scope(`mask_head.lay${i}`, () => normAct(conv(g, v, w, `mask_head.lay${i}`, 1), i));
 
   const maps = g.scope('bbox_attention', () => attentionMaps(g, x, spec.heads, w, numQueries, dModel));
-  let h = ops.concat(g, [perRow(x.projected), maps], 1);
-  const act = (v: Value) => (activation === 'relu' ? ops.relu(g, v) : ops.gelu(g, v));
-  const block = (v: Value, i: number) =>
-    g.scope(`mask_head.lay${i}`, () => act(groupNorm(g, conv(g, v, w, `mask_head.lay${i}`, 1), w, `mask_head.gn${i}`, spec.widths[i - 1])));
-  h = block(block(h, 1), 2);
+  // lay1 over cat(projection repeated per query, maps) is a conv of the projection, once per image,
+  // plus a conv of the maps: the same sum, with 1/Q of the projection's FLOPs (a quarter of the head's).
+  let h = g.scope('mask_head.lay1', () => {
+    const [projectionPart, mapsPart] = splitInputChannels(w.get('mask_head.lay1.weight').toFloat32(), dModel);
+    const bias = readVector(w, 'mask_head.lay1.bias', spec.widths[0]).toFloat32();
+    const pads: [number, number, number, number] = [1, 1, 1, 1];
+    const fromProjection = ops.conv2d(
+      g,
+      x.projected,
+      g.constant(projectionPart, 'mask_head.lay1.weight'),
+      g.constant(bias, 'mask_head.lay1.bias'),
+      { pads },
+    );
+    // A zero bias rather than none: onnxruntime-node's WebGPU Conv crashed the process on this bias-free one.
+    const zeroBias = g.constant(Tensor.zeros('float32', [spec.widths[0]]), 'mask_head.lay1.zero_bias');
+    const fromMaps = ops.conv2d(g, maps, g.constant(mapsPart, 'mask_head.lay1.weight'), zeroBias, { pads });
+    return normAct(addPerImage(fromMaps, fromProjection), 1);
+  });
+  h = block(h, 2);
   for (let i = 1; i <= ADAPTERS; i++) {
     const feature = x.stages[x.stages.length - 1 - i];
+    // adapter(feature) [B, c, H, W] + x upsampled to it [B·Q, c, H, W].
     h = g.scope(`mask_head.adapter${i}`, () => {
-      // adapter(feature) [B, c, H, W] + upsampled x [B·Q, c, H, W], broadcast over the queries in
-      // [B, Q, c, H, W] rather than gathered per query: one full-size tensor less (684 MB at 800x1066).
       const adapted = conv(g, feature, w, `mask_head.adapter${i}`, 0);
-      const up = ops.reshape(g, ops.unsqueeze(g, nearestResizeTo(g, h, adapted), [1]), [-1, numQueries, 0, 0, 0]);
-      const sum = ops.add(g, up, ops.unsqueeze(g, adapted, [1]));
-      return ops.squeeze(g, ops.reshape(g, sum, [-1, 1, 0, 0, 0]), [1]);
+      return addPerImage(nearestResizeTo(g, h, adapted), adapted);
     });
     h = block(h, i + 2);
   }
@@ -171,6 +187,19 @@ function attentionMaps(g: GraphBuilder, x: MaskHeadInputs, heads: number, w: Wei
   const cols = positionsAlong(g, x.projected, 3);
   const grid = ops.add(g, ops.mul(g, ops.reshape(g, rows.index, [-1, 1]), cols.count), ops.reshape(g, cols.index, [1, -1]));
   return ops.gather(g, perHead, grid, 2); // [B·Q, n, h, w]
+}
+
+/** A conv weight [out, in, kh, kw] cut along its input channels at `at`: [out, at, …] and [out, in - at, …]. */
+function splitInputChannels(weight: Tensor<'float32'>, at: number): [Tensor<'float32'>, Tensor<'float32'>] {
+  const [out, cin, kh, kw] = weight.shape;
+  const k = kh * kw;
+  const first = new Float32Array(out * at * k);
+  const second = new Float32Array(out * (cin - at) * k);
+  for (let o = 0; o < out; o++) {
+    first.set(weight.data.subarray(o * cin * k, (o * cin + at) * k), o * at * k);
+    second.set(weight.data.subarray((o * cin + at) * k, (o + 1) * cin * k), o * (cin - at) * k);
+  }
+  return [new Tensor('float32', first, [out, at, kh, kw]), new Tensor('float32', second, [out, cin - at, kh, kw])];
 }
 
 function conv(g: GraphBuilder, x: Value, w: WeightStore, name: string, padding: number): Value {
