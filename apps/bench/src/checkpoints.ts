@@ -31,6 +31,8 @@ export const DEFAULT_MODELS: DefaultModel[] = [
   { name: 'swin-tiny-patch4-window7-224', hubId: 'microsoft/swin-tiny-patch4-window7-224', batches: [1, 8], runs: 10 },
   { name: 'swinv2-tiny-patch4-window8-256', hubId: 'microsoft/swinv2-tiny-patch4-window8-256', batches: [1, 8], runs: 10 },
   { name: 'detr-resnet-50', hubId: 'facebook/detr-resnet-50', batches: [1, 2], runs: 10, size: [800, 1066] },
+  // DetrForSegmentation: detr-resnet-50 plus the mask head; id2label names the 133 COCO-panoptic categories at their ids ("N/A" elsewhere).
+  { name: 'detr-resnet-50-panoptic', hubId: 'facebook/detr-resnet-50-panoptic', batches: [1, 2], runs: 10, size: [800, 1066] },
 ];
 
 export function defaultCacheDir(): string {

@@ -1,5 +1,14 @@
 import { type ModelOptions, type RgbImage, type VisionModel, VitkitError } from '@vitkit/core';
-import { type AttentionMaps, AutoModel, type DetectOptions, type DetrDetection, type DinoEmbeddings, type DinoInput } from '@vitkit/models';
+import {
+  type AttentionMaps,
+  AutoModel,
+  type DetectOptions,
+  type DetrDetection,
+  type DetrImageSegmentation,
+  type DinoEmbeddings,
+  type DinoInput,
+  type SegmentOptions,
+} from '@vitkit/models';
 
 // What the task commands ask of a model, by method rather than by class, so a family registered
 // later (DINOv3 embeds, Grounding DINO detects) serves `vitkit embed` or `detect` with no edit here.
@@ -17,11 +26,16 @@ export interface Detector extends VisionModel {
   detect(images: Parameters<VisionModel['preprocess']>[0], options?: DetectOptions): Promise<DetrDetection[][]>;
 }
 
+export interface Segmenter extends VisionModel {
+  segment(images: Parameters<VisionModel['preprocess']>[0], options?: SegmentOptions): Promise<DetrImageSegmentation[]>;
+}
+
 interface Capabilities {
   embed: Embedder;
   attentionMaps: AttentionMapper;
   pcaImage: PcaPicturer;
   detect: Detector;
+  segment: Segmenter;
 }
 
 /** Loads any registered checkpoint and checks it can do what the command needs (MODEL_TYPE_UNSUPPORTED otherwise). */

@@ -373,7 +373,19 @@ describe('bad checkpoints', () => {
       'CONFIG_MISSING_KEY',
     ],
     ['learned position embeddings', 'detr/resnet-basic', (c) => (c.position_embedding_type = 'learned'), 'MODEL_TYPE_UNSUPPORTED'],
-    ['another architecture', 'detr/resnet-basic', (c) => (c.architectures = ['DetrForSegmentation']), 'MODEL_TYPE_UNSUPPORTED'],
+    [
+      'another architecture',
+      'detr/resnet-basic',
+      (c) => (c.architectures = ['ConditionalDetrForObjectDetection']),
+      'MODEL_TYPE_UNSUPPORTED',
+    ],
+    // A detection checkpoint has no detr.model.* nor mask head: refused by name, not mis-built.
+    [
+      'DetrForSegmentation on detection weights',
+      'detr/resnet-basic',
+      (c) => (c.architectures = ['DetrForSegmentation']),
+      'WEIGHTS_MISSING_TENSOR',
+    ],
     ['missing d_model', 'detr/resnet-basic', (c) => delete c.d_model, 'CONFIG_MISSING_KEY'],
   ];
   it.each(cases)('%s → %s', async (_name, id, edit, code) => {
@@ -409,5 +421,51 @@ describe('detect', () => {
     const [byHand] = await model.detectPixels(inputs.pixel_values, inputs.pixel_mask, { threshold: 0, targetSizes: [[480, 640]] });
     expect(detections).toEqual(byHand);
     await model.dispose();
+  });
+});
+
+describe('Detr.segment on a DetrForSegmentation checkpoint', () => {
+  const CATS = fixturePath('preprocess/images/cats.png');
+  const SYNTHETIC = fixturePath('preprocess/images/synthetic_97x61.png');
+
+  it.each(['panoptic', 'instance', 'semantic'] as const)('%s: maps at each original size, segments named and counted', async (task) => {
+    const model = await load('detr_panoptic/resnet-basic');
+    try {
+      const results = await model.segment([CATS, SYNTHETIC], { task, threshold: 0.3 });
+      expect(results.map((r) => r.segmentation.shape)).toEqual([
+        [480, 640],
+        [61, 97],
+      ]);
+      for (const r of results) {
+        expect(r.task).toBe(task);
+        const map = r.segmentation.data as Int32Array;
+        for (const s of r.segments) {
+          expect(s.label).toBe(model.spec.id2label?.[s.labelId]);
+          expect(s.area).toBe(map.filter((v) => v === s.id).length);
+          if (task !== 'semantic') expect(s.score).toBeGreaterThan(0.3);
+        }
+        if (task === 'semantic') expect(r.segments.reduce((n, s) => n + s.area, 0)).toBe(map.length);
+      }
+      expect(results[0].segments.length, 'segments on the photo').toBeGreaterThan(0);
+      // Each image runs on its own (no padding): the same result as segmenting it alone.
+      const [alone] = await model.segment(SYNTHETIC, { task, threshold: 0.3 });
+      expect(Array.from(alone.segmentation.data)).toEqual(Array.from(results[1].segmentation.data));
+      expect(alone.segments).toEqual(results[1].segments);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('refuses a detection checkpoint, an unknown task and thresholds outside 0..1', async () => {
+    const detection = await load('detr/resnet-basic');
+    const segmentation = await load('detr_panoptic/resnet-basic');
+    try {
+      await expect(detection.segment(CATS)).rejects.toMatchObject({ code: 'MODEL_TYPE_UNSUPPORTED' });
+      await expect(segmentation.segment(CATS, { task: 'depth' as 'panoptic' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(segmentation.segment(CATS, { maskThreshold: 1.5 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    } finally {
+      await detection.dispose();
+      await segmentation.dispose();
+    }
   });
 });

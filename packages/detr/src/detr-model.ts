@@ -19,6 +19,12 @@ import {
 import { buildDetrGraph, type DetrBuildOptions, type DetrSpec, readDetrSpec } from './model/detr-graph.js';
 import type { Box } from './postprocess/boxes.js';
 import { postProcessObjectDetection, type TargetSize } from './postprocess/object-detection.js';
+import {
+  type ImageSegmentation,
+  postProcessInstanceSegmentation,
+  postProcessPanopticSegmentation,
+  postProcessSemanticSegmentation,
+} from './postprocess/segmentation.js';
 
 export type DetrLoadOptions = ModelOptions & PretrainedOptions & DetrBuildOptions;
 
@@ -43,8 +49,45 @@ export interface DetectOptions {
   threshold?: number;
 }
 
+export type SegmentTask = 'panoptic' | 'semantic' | 'instance';
+
+export interface SegmentOptions {
+  /** Default 'panoptic'. */
+  task?: SegmentTask;
+  /** Panoptic / instance: keep queries scoring strictly above this (default 0.9, as transformers' image-segmentation pipeline). */
+  threshold?: number;
+  /** Panoptic / instance: a pixel is in a query's own mask when `sigmoid(mask) · score >= maskThreshold` (default 0.5). */
+  maskThreshold?: number;
+  /** Panoptic / instance: minimum won / own mask area for a segment (default 0.5, as the pipeline). */
+  overlapMaskAreaThreshold?: number;
+  /** Panoptic: "stuff" label ids merged into one segment per label (default none, as the pipeline). */
+  labelIdsToFuse?: Iterable<number>;
+}
+
+/** One segment of an image: a query's region (panoptic, instance) or a class's (semantic). */
+export interface DetrSegment {
+  /** Its value in `segmentation`: a segment id, or the class id for semantic maps. */
+  id: number;
+  labelId: number;
+  /** `id2label[labelId]`, else the id as text. */
+  label: string;
+  /** The query's score (panoptic, instance). */
+  score?: number;
+  /** Panoptic: the label is one of `labelIdsToFuse` (its queries share one id). */
+  wasFused?: boolean;
+  /** Pixels of `segmentation` holding `id`. */
+  area: number;
+}
+
+export interface DetrImageSegmentation {
+  task: SegmentTask;
+  /** `[height, width]` of the original image: segment ids (0 none, -1 everywhere when nothing passed) or, semantic, class ids. */
+  segmentation: Tensor<'int32'>;
+  segments: DetrSegment[];
+}
+
 /**
- * A DETR checkpoint (`DetrForObjectDetection` or `DetrModel`) ready to run: one graph and session for
+ * A DETR checkpoint (`DetrForObjectDetection`, `DetrForSegmentation` or `DetrModel`) ready to run: one graph and session for
  * every input size, with the backbone's batch norms folded and the position embedding built from the
  * pixel mask in the graph. `detect` goes image → DetrImageProcessor → model → post-processing.
  */
@@ -55,7 +98,10 @@ export class Detr extends VisionModel {
   constructor(files: PretrainedFiles, options: ModelOptions & DetrBuildOptions = {}) {
     super(files, options);
     this.spec = readDetrSpec(files.config, files.weights);
-    this.buildOptions = { foldBatchNorm: options.foldBatchNorm ?? true };
+    this.buildOptions = {
+      foldBatchNorm: options.foldBatchNorm ?? true,
+      sineTrig: options.sineTrig ?? (this.device === 'webgpu' ? 'polynomial' : 'onnx'),
+    };
   }
 
   get architecture(): string {
@@ -103,10 +149,10 @@ export class Detr extends VisionModel {
 
   /** Detections per image from preprocessed pixels (+ mask), through `postProcessObjectDetection`. */
   async detectPixels(pixelValues: Tensor, pixelMask?: Tensor, options: DetectPixelsOptions = {}): Promise<DetrDetection[][]> {
-    if (this.spec.architecture !== 'DetrForObjectDetection') {
+    if (this.spec.architecture === 'DetrModel') {
       throw new VitkitError(
         'INVALID_ARGUMENT',
-        `${this.spec.architecture} has no detection heads; load a DetrForObjectDetection checkpoint.`,
+        `${this.spec.architecture} has no detection heads; load a DetrForObjectDetection (or DetrForSegmentation) checkpoint.`,
       );
     }
     const out = await this.run({ pixel_values: pixelValues, pixel_mask: pixelMask });
@@ -133,6 +179,73 @@ export class Detr extends VisionModel {
       targetSizes: decoded.map((im) => [im.height, im.width] as const),
     });
   }
+
+  /**
+   * Segments images with a DetrForSegmentation checkpoint (e.g. facebook/detr-resnet-50-panoptic):
+   * panoptic, instance or semantic maps on each original image. Each image runs on its own: the
+   * post-processing resizes the whole (padded) canvas to the target size, as transformers does, so
+   * only an unpadded canvas lands exactly on the image.
+   */
+  async segment(images: ImageSource | ImageSource[], options: SegmentOptions = {}): Promise<DetrImageSegmentation[]> {
+    if (!this.spec.maskHead) {
+      throw new VitkitError(
+        'MODEL_TYPE_UNSUPPORTED',
+        `${this.spec.architecture} has no mask head; load a DetrForSegmentation checkpoint (e.g. facebook/detr-resnet-50-panoptic).`,
+      );
+    }
+    const task = options.task ?? 'panoptic';
+    if (!['panoptic', 'semantic', 'instance'].includes(task)) {
+      throw new VitkitError('INVALID_ARGUMENT', `segment: task must be 'panoptic', 'semantic' or 'instance', got ${JSON.stringify(task)}.`);
+    }
+    for (const key of ['threshold', 'maskThreshold', 'overlapMaskAreaThreshold'] as const) {
+      const v = options[key];
+      if (v !== undefined && !(v >= 0 && v <= 1))
+        throw new VitkitError('INVALID_ARGUMENT', `segment: ${key} must be between 0 and 1, got ${v}.`);
+    }
+    const list = Array.isArray(images) ? images : [images];
+    const decoded = await Promise.all(list.map((s) => loadImage(s)));
+    const results: DetrImageSegmentation[] = [];
+    for (const image of decoded) {
+      const inputs = this.imageProcessor.processImages([image]);
+      const out = await this.run({ pixel_values: inputs.pixel_values, pixel_mask: inputs.pixel_mask });
+      const heads = { logits: out.logits, pred_masks: out.pred_masks };
+      const targetSizes = [[image.height, image.width] as const];
+      const name = (id: number) => this.spec.id2label?.[id] ?? String(id);
+      if (task === 'semantic') {
+        const [map] = postProcessSemanticSegmentation(heads, { targetSizes });
+        const segments = [...pixelCounts(map)].sort(([a], [b]) => a - b).map(([id, area]) => ({ id, labelId: id, label: name(id), area }));
+        results.push({ task, segmentation: map, segments });
+        continue;
+      }
+      const settings = {
+        threshold: options.threshold ?? 0.9,
+        maskThreshold: options.maskThreshold ?? 0.5,
+        overlapMaskAreaThreshold: options.overlapMaskAreaThreshold ?? 0.5,
+        targetSizes,
+      };
+      const [segmented]: ImageSegmentation[] =
+        task === 'panoptic'
+          ? postProcessPanopticSegmentation(heads, { ...settings, labelIdsToFuse: options.labelIdsToFuse })
+          : postProcessInstanceSegmentation(heads, settings);
+      const counts = pixelCounts(segmented.segmentation);
+      const segments = segmented.segmentsInfo.map((s) => ({
+        id: s.id,
+        labelId: s.labelId,
+        label: name(s.labelId),
+        score: s.score,
+        ...(task === 'panoptic' ? { wasFused: s.wasFused } : {}),
+        area: counts.get(s.id) ?? 0,
+      }));
+      results.push({ task, segmentation: segmented.segmentation, segments });
+    }
+    return results;
+  }
+}
+
+function pixelCounts(map: Tensor<'int32'>): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const v of map.data) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return counts;
 }
 
 /** HF's DetrImageProcessor with its constructor defaults, for checkpoints without preprocessor_config.json. */

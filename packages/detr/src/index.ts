@@ -1,4 +1,14 @@
-export { type DetectOptions, type DetectPixelsOptions, Detr, type DetrDetection, type DetrLoadOptions } from './detr-model.js';
+export {
+  type DetectOptions,
+  type DetectPixelsOptions,
+  Detr,
+  type DetrDetection,
+  type DetrImageSegmentation,
+  type DetrLoadOptions,
+  type DetrSegment,
+  type SegmentOptions,
+  type SegmentTask,
+} from './detr-model.js';
 export {
   type CocoCategoryMetrics,
   type CocoDetection,
@@ -47,3 +57,14 @@ export {
   postProcessObjectDetection,
   type TargetSize,
 } from './postprocess/object-detection.js';
+export {
+  type DetrSegmentationOutputs,
+  type ImageSegmentation,
+  type PostProcessInstanceOptions,
+  type PostProcessPanopticOptions,
+  type PostProcessSemanticOptions,
+  postProcessInstanceSegmentation,
+  postProcessPanopticSegmentation,
+  postProcessSemanticSegmentation,
+  type SegmentInfo,
+} from './postprocess/segmentation.js';

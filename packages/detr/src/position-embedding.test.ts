@@ -24,34 +24,40 @@ describe('sine position embedding', () => {
     expect(pos[last]).toBeCloseTo(Math.sin(2 * Math.PI), 4);
   });
 
-  it('the graph (CumSum, Sin/Cos) matches the build-time computation on padded masks, one session for every size', async () => {
-    const d = 16;
-    const g = new GraphBuilder();
-    const m = g.input('mask', 'float32', ['batch', 'h', 'w']);
-    g.output(sinePositionEmbeddingGraph(g, m, d), 'pos');
-    const session = await ModelSession.create(g.toModelProto(), { device: 'cpu' });
-    try {
-      for (const [b, h, w] of [
-        [2, 5, 7],
-        [1, 1, 1],
-        [3, 9, 2],
-      ]) {
-        // Image i keeps the top-left (h - i) x (w - i) (at least 1x1); the rest is padding.
-        const mask = new Float32Array(b * h * w);
-        for (let i = 0; i < b; i++) {
-          for (let y = 0; y < Math.max(1, h - i); y++) for (let x = 0; x < Math.max(1, w - i); x++) mask[(i * h + y) * w + x] = 1;
+  it.each([
+    ['onnx', 1e-6],
+    ['polynomial', 1e-6],
+  ] as const)(
+    'the graph (CumSum, %s sin/cos) matches the build-time computation on padded masks, one session for every size',
+    async (trig, atol) => {
+      const d = 16;
+      const g = new GraphBuilder();
+      const m = g.input('mask', 'float32', ['batch', 'h', 'w']);
+      g.output(sinePositionEmbeddingGraph(g, m, d, trig), 'pos');
+      const session = await ModelSession.create(g.toModelProto(), { device: 'cpu' });
+      try {
+        for (const [b, h, w] of [
+          [2, 5, 7],
+          [1, 1, 1],
+          [3, 9, 2],
+        ]) {
+          // Image i keeps the top-left (h - i) x (w - i) (at least 1x1); the rest is padding.
+          const mask = new Float32Array(b * h * w);
+          for (let i = 0; i < b; i++) {
+            for (let y = 0; y < Math.max(1, h - i); y++) for (let x = 0; x < Math.max(1, w - i); x++) mask[(i * h + y) * w + x] = 1;
+          }
+          const { pos } = await session.run({ mask: new Tensor('float32', mask, [b, h, w]) });
+          expect(pos.shape).toEqual([b, h * w, d]);
+          for (let i = 0; i < b; i++) {
+            const expected = sinePositionEmbedding(mask.subarray(i * h * w, (i + 1) * h * w), h, w, d);
+            const actual = (pos.data as Float32Array).subarray(i * h * w * d, (i + 1) * h * w * d);
+            const cmp = compareArrays(actual, expected, atol);
+            expect(cmp.ok, `${h}x${w} image ${i}: max |diff| ${cmp.maxAbs}`).toBe(true);
+          }
         }
-        const { pos } = await session.run({ mask: new Tensor('float32', mask, [b, h, w]) });
-        expect(pos.shape).toEqual([b, h * w, d]);
-        for (let i = 0; i < b; i++) {
-          const expected = sinePositionEmbedding(mask.subarray(i * h * w, (i + 1) * h * w), h, w, d);
-          const actual = (pos.data as Float32Array).subarray(i * h * w * d, (i + 1) * h * w * d);
-          const cmp = compareArrays(actual, expected, 1e-6);
-          expect(cmp.ok, `${h}x${w} image ${i}: max |diff| ${cmp.maxAbs}`).toBe(true);
-        }
+      } finally {
+        await session.dispose();
       }
-    } finally {
-      await session.dispose();
-    }
-  });
+    },
+  );
 });

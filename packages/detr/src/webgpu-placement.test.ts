@@ -29,7 +29,7 @@ function placements(log: string): Record<string, number> {
 const dir = mkdtempSync(join(tmpdir(), 'vitkit-detr-placement-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const CASES = ['detr/resnet-basic-padded', 'detr/timm-resnet50-tiny'];
+const CASES = ['detr/resnet-basic-padded', 'detr/timm-resnet50-tiny', 'detr_panoptic/resnet-basic-padded'];
 
 describe.skipIf(!testDevices().includes('webgpu'))('DETR on webgpu: every node on the GPU', () => {
   it.each(CASES)('%s (the one graph of every input size)', async (id) => {

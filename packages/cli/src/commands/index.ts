@@ -7,6 +7,7 @@ import { registerDownload } from './download.js';
 import { registerEvalCoco } from './eval-coco.js';
 import { registerPreprocess } from './preprocess.js';
 import { registerRun } from './run.js';
+import { registerSegment } from './segment.js';
 
 /** Each command lives in its own file and registers itself here, one line each. */
 const commands: ((program: Command) => void)[] = [
@@ -18,6 +19,7 @@ const commands: ((program: Command) => void)[] = [
   registerClassify,
   registerDetect,
   registerEvalCoco,
+  registerSegment,
 ];
 
 export function registerCommands(program: Command): void {

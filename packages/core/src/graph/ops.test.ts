@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '../tensor/tensor.js';
 import { GraphBuilder } from './graph-builder.js';
-import { conv2d, cumSum, gather, maxPool2d, reduceSum, reshape } from './ops.js';
+import { conv2d, cumSum, flatten, gather, maxPool2d, reduceSum, reshape, squeeze, unsqueeze } from './ops.js';
 
 /** A conv weight [cout, cin, k, k] (values do not matter for shapes). */
 const weight = (g: GraphBuilder, cout: number, cin: number, k: number) => g.constant(Tensor.zeros('float32', [cout, cin, k, k]));
@@ -25,6 +25,11 @@ describe('symbolic spatial sizes', () => {
     ).toEqual([1, 4, 400, 533]);
     // Flattening the map infers the token count as a product of the two names.
     expect(reshape(g, h, [0, 4, -1]).shape).toEqual(['batch', 4, 'ceil(height/32)*ceil(width/32)']);
+    expect(flatten(g, h, 2).shape).toEqual(['batch*4', 'ceil(height/32)*ceil(width/32)']);
+    const u = unsqueeze(g, h, [1]);
+    expect(u.shape).toEqual(['batch', 1, 4, 'ceil(height/32)', 'ceil(width/32)']);
+    expect(squeeze(g, u, [1]).shape).toEqual(h.shape);
+    expect(() => squeeze(g, h, [1])).toThrowError(expect.objectContaining({ code: 'GRAPH_SHAPE_MISMATCH' }));
   });
 
   it('gather takes a runtime index tensor, whose shape replaces the axis; cumSum and reduceSum keep their shapes', () => {

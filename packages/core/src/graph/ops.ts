@@ -39,6 +39,7 @@ export const relu = unary('Relu');
 export const tanh = unary('Tanh');
 export const sigmoid = unary('Sigmoid');
 export const identity = unary('Identity');
+export const sqrt = unary('Sqrt');
 /** Exact (erf) GELU, as Hugging Face's "gelu" activation. */
 export const gelu = (g: GraphBuilder, x: Value) => unary('Gelu')(g, x, { approximate: 'none' });
 export const softmax = (g: GraphBuilder, x: Value, axis = -1) => unary('Softmax')(g, x, { axis });
@@ -139,6 +140,39 @@ function inferDim(x: Value, out: Dim[], at: number): Dim {
     throw shapeError('Reshape', `cannot infer -1 for target [${out.join(', ')}]`, x);
   }
   return formatProduct(total);
+}
+
+/** ONNX Flatten: [d0, …, d(axis-1), d(axis), …] → [d0·…·d(axis-1), d(axis)·…] (no shape input, so no Shape op). */
+export function flatten(g: GraphBuilder, x: Value, axis: number): Value {
+  const ax = normAxis(axis, x.shape.length);
+  const product = (dims: readonly Dim[]): Dim => {
+    const total: Product = { names: [], num: 1, den: 1 };
+    for (const d of dims) {
+      const p = parseDim(d);
+      total.names.push(...p.names);
+      total.num *= p.num;
+      total.den *= p.den;
+    }
+    return formatProduct(total);
+  };
+  return g.node('Flatten', [x], { axis: ax }, [{ dtype: x.dtype, shape: [product(x.shape.slice(0, ax)), product(x.shape.slice(ax))] }])[0];
+}
+
+/** Inserts size-1 axes (positions in the output), as ONNX Unsqueeze. */
+export function unsqueeze(g: GraphBuilder, x: Value, axes: readonly number[]): Value {
+  const rank = x.shape.length + axes.length;
+  const at = axes.map((a) => normAxis(a, rank));
+  const shape: Dim[] = [];
+  let next = 0;
+  for (let i = 0; i < rank; i++) shape.push(at.includes(i) ? 1 : x.shape[next++]);
+  return g.node('Unsqueeze', [x, int64s(g, axes, 'axes')], {}, [{ dtype: x.dtype, shape }])[0];
+}
+
+/** Removes size-1 axes, as ONNX Squeeze. */
+export function squeeze(g: GraphBuilder, x: Value, axes: readonly number[]): Value {
+  const at = axes.map((a) => normAxis(a, x.shape.length));
+  for (const a of at) if (x.shape[a] !== 1) throw shapeError('Squeeze', `axis ${a} is not of size 1`, x);
+  return g.node('Squeeze', [x, int64s(g, axes, 'axes')], {}, [{ dtype: x.dtype, shape: x.shape.filter((_, i) => !at.includes(i)) }])[0];
 }
 
 function checkSameSize(op: string, x: Value, out: readonly Dim[]): void {

@@ -62,7 +62,20 @@ function kernelOf(w: WeightStore, key: string): number {
  */
 export function readBackboneSpec(raw: RawConfig, w: WeightStore): BackboneSpec {
   const c = new ConfigReader(raw);
-  return c.bool('use_timm_backbone', true) ? readTimmResNet(c, w) : readHfResNet(c, w);
+  return usesTimmBackbone(raw) ? readTimmResNet(c, w) : readHfResNet(c, w);
+}
+
+/**
+ * `use_timm_backbone` as written; transformers 5.x no longer stores it and describes an HF
+ * backbone by `backbone_config` alone, so without the key an object there means the HF ResNet
+ * (4.x's default, timm, otherwise).
+ */
+export function usesTimmBackbone(raw: RawConfig): boolean {
+  const c = new ConfigReader(raw);
+  const explicit = c.optional<boolean>('use_timm_backbone');
+  if (explicit !== undefined && explicit !== null) return c.bool('use_timm_backbone');
+  const backboneConfig = raw.backbone_config;
+  return !(typeof backboneConfig === 'object' && backboneConfig !== null);
 }
 
 // ---------------------------------------------------------------------------------------------

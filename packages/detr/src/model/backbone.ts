@@ -51,14 +51,19 @@ export interface BackboneOptions {
   foldBatchNorm: boolean;
 }
 
-/** ResNet, stem → stages of residual blocks; returns the last stage's feature map [B, C, h, w]. */
-export function resnetBackbone(g: GraphBuilder, pixels: Value, spec: BackboneSpec, w: WeightStore, o: BackboneOptions): Value {
+/**
+ * ResNet, stem → stages of residual blocks; returns every stage's feature map [B, C_s, h_s, w_s]
+ * (the last one feeds the transformer, the earlier ones DETR's segmentation FPN).
+ */
+export function resnetBackbone(g: GraphBuilder, pixels: Value, spec: BackboneSpec, w: WeightStore, o: BackboneOptions): Value[] {
   let x = g.scope('stem', () => ops.relu(g, convBn(g, pixels, spec.stem, w, o)));
   if (spec.stemPool) x = ops.maxPool2d(g, x, { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+  const stages: Value[] = [];
   for (const stage of spec.stages) {
     for (const block of stage) x = g.scope(block.name, () => residualBlock(g, x, block, w, o));
+    stages.push(x);
   }
-  return x;
+  return stages;
 }
 
 function residualBlock(g: GraphBuilder, x: Value, block: ResidualBlockSpec, w: WeightStore, o: BackboneOptions): Value {

@@ -17,8 +17,9 @@ import {
 } from '@vitkit/core/internal';
 import { resnetBackbone } from './backbone.js';
 import { BACKBONE_SCOPE, type BackboneSpec, readBackboneSpec } from './backbone-spec.js';
+import { type MaskHeadSpec, maskHeadGraph, readMaskHeadSpec } from './mask-head.js';
 import { downsampleMask } from './pixel-mask.js';
-import { sinePositionEmbeddingGraph } from './position-embedding.js';
+import { type SineTrig, sinePositionEmbeddingGraph } from './position-embedding.js';
 import { type Activation, DETR_LN_EPS, decoderLayer, encoderLayer } from './transformer.js';
 
 /**
@@ -27,13 +28,20 @@ import { type Activation, DETR_LN_EPS, decoderLayer, encoderLayer } from './tran
  *   ResNet (frozen BN) → 1x1 input projection → + sine position embedding of the (downsampled) mask
  *   → post-norm transformer encoder → decoder over learned object queries → class and box heads
  */
-export const DETR_ARCHITECTURES = ['DetrForObjectDetection', 'DetrModel'] as const;
+export const DETR_ARCHITECTURES = ['DetrForObjectDetection', 'DetrForSegmentation', 'DetrModel'] as const;
 export type DetrArchitecture = (typeof DETR_ARCHITECTURES)[number];
 
 export interface DetrSpec {
   architecture: DetrArchitecture;
-  /** Key prefix of the DetrModel part ('model.' under the detection head, '' for a bare DetrModel). */
+  /**
+   * Key prefix of the DetrModel part ('model.' under the detection head, 'detr.model.' under the
+   * segmentation head, '' for a bare DetrModel).
+   */
   prefix: string;
+  /** Key prefix of the class and box heads ('detr.' in DetrForSegmentation, else ''). */
+  headPrefix: string;
+  /** DetrForSegmentation's bbox attention and mask head. */
+  maskHead?: MaskHeadSpec;
   backbone: BackboneSpec;
   dModel: number;
   encoderLayers: number;
@@ -57,7 +65,11 @@ export function readDetrSpec(raw: RawConfig, weights: WeightStore): DetrSpec {
     throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `@vitkit/detr builds DETR checkpoints (model_type "detr"), not "${modelType}".`);
   }
   const architecture = (c.optional<string[]>('architectures')?.[0] ??
-    (weights.has('class_labels_classifier.weight') ? 'DetrForObjectDetection' : 'DetrModel')) as DetrArchitecture;
+    (weights.has('mask_head.lay1.weight')
+      ? 'DetrForSegmentation'
+      : weights.has('class_labels_classifier.weight')
+        ? 'DetrForObjectDetection'
+        : 'DetrModel')) as DetrArchitecture;
   if (!DETR_ARCHITECTURES.includes(architecture)) {
     throw new VitkitError(
       'MODEL_TYPE_UNSUPPORTED',
@@ -72,11 +84,12 @@ export function readDetrSpec(raw: RawConfig, weights: WeightStore): DetrSpec {
   if (activation !== 'relu' && activation !== 'gelu') {
     throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `DETR activation_function "${activation}" is not supported (relu, gelu).`);
   }
-  const prefix = weights.findPrefix('input_projection.weight', ['model.', '']);
+  const segmentation = architecture === 'DetrForSegmentation';
+  const prefix = weights.findPrefix('input_projection.weight', segmentation ? ['detr.model.'] : ['model.', '']);
   if (prefix === undefined) {
     throw new VitkitError(
       'WEIGHTS_MISSING_TENSOR',
-      `${weights.source} has no input_projection.weight (nor model.input_projection.weight): is it a DETR checkpoint?`,
+      `${weights.source} has no ${segmentation ? 'detr.model.input_projection.weight' : 'input_projection.weight (nor model.input_projection.weight)'}: is it a ${architecture} checkpoint?`,
     );
   }
   const backbone = readBackboneSpec(raw, weights.scoped(prefix + BACKBONE_SCOPE));
@@ -87,17 +100,21 @@ export function readDetrSpec(raw: RawConfig, weights: WeightStore): DetrSpec {
       `d_model ${dModel} must be a multiple of 4 (the sine embedding interleaves sin/cos over d_model / 2 features).`,
     );
   }
+  const headPrefix = segmentation ? 'detr.' : '';
   let bboxLayers = 0;
-  while (weights.has(`bbox_predictor.layers.${bboxLayers}.weight`)) bboxLayers++;
+  while (weights.has(`${headPrefix}bbox_predictor.layers.${bboxLayers}.weight`)) bboxLayers++;
+  const encoderHeads = c.int('encoder_attention_heads');
   const labels = readId2Label(raw);
   return {
     architecture,
     prefix,
+    headPrefix,
+    maskHead: segmentation ? readMaskHeadSpec(weights, dModel, encoderHeads) : undefined,
     backbone,
     dModel,
     encoderLayers: c.int('encoder_layers'),
     decoderLayers: c.int('decoder_layers'),
-    encoderHeads: c.int('encoder_attention_heads'),
+    encoderHeads,
     decoderHeads: c.int('decoder_attention_heads'),
     numQueries: c.int('num_queries'),
     activation,
@@ -110,6 +127,8 @@ export function readDetrSpec(raw: RawConfig, weights: WeightStore): DetrSpec {
 export interface DetrBuildOptions {
   /** Fold frozen batch norms into the backbone convolutions (default true). */
   foldBatchNorm?: boolean;
+  /** Sin / cos of the position embedding (default 'onnx'; `Detr` picks 'polynomial' on WebGPU, see `SineTrig`). */
+  sineTrig?: SineTrig;
 }
 
 /**
@@ -130,9 +149,10 @@ export function buildDetrGraph(
   if (!pixelMask) throw new VitkitError('GRAPH_INVALID', 'The DETR graph needs a pixel_mask input (all ones when nothing is padded).');
 
   // 1. Backbone → feature map [B, Cb, h, w].
-  const features = g.scope('backbone', () =>
+  const stages = g.scope('backbone', () =>
     resnetBackbone(g, pixels, spec.backbone, w.scoped(BACKBONE_SCOPE), { foldBatchNorm: options.foldBatchNorm ?? true }),
   );
+  const features = stages[stages.length - 1];
   const [, , fh, fw] = features.shape;
   if (typeof fh === 'number' && typeof fw === 'number' && !(fh > 0 && fw > 0)) {
     const [, , height, width] = pixels.shape;
@@ -154,7 +174,7 @@ export function buildDetrGraph(
 
   // 3. Mask downsampled to the feature map (nearest) → sine position embedding and key padding.
   const m = g.scope('mask', () => downsampleMask(g, pixelMask, features));
-  const pos = g.scope('position_embedding', () => sinePositionEmbeddingGraph(g, m, d));
+  const pos = g.scope('position_embedding', () => sinePositionEmbeddingGraph(g, m, d, options.sineTrig));
   const keyMask = ops.reshape(g, m, [0, -1]);
 
   // 4. Encoder.
@@ -204,7 +224,8 @@ export function buildDetrGraph(
   decoderStates.push(sequence);
 
   // 6. Heads.
-  const detection = spec.architecture === 'DetrForObjectDetection';
+  const detection = spec.architecture !== 'DetrModel';
+  const heads = weights.scoped(spec.headPrefix);
   const tuples: Record<string, Value[]> = {};
   if (req.outputHiddenStates) {
     tuples.decoder_hidden_states = decoderStates;
@@ -221,11 +242,14 @@ export function buildDetrGraph(
         ? linear(
             g,
             sequence,
-            readLinear(weights, 'class_labels_classifier', { inFeatures: spec.dModel, bias: 'required' }),
+            readLinear(heads, 'class_labels_classifier', { inFeatures: spec.dModel, bias: 'required' }),
             'class_labels_classifier',
           )
         : undefined,
-      pred_boxes: detection ? boxHead(g, sequence, spec, weights) : undefined,
+      pred_boxes: detection ? boxHead(g, sequence, spec, heads) : undefined,
+      pred_masks: spec.maskHead
+        ? maskHeadGraph(g, { sequence, memory, projected, mask: m, stages }, spec.maskHead, weights, spec.numQueries, d, spec.activation)
+        : undefined,
       last_hidden_state: sequence,
       encoder_last_hidden_state: memory,
     },

@@ -39,9 +39,23 @@ const INT32 = 6; // ONNX TensorProto.INT32
  * indices would turn fp16 in fp16 graphs, and WebGPU's division is not correctly rounded).
  */
 export function downsampleMask(g: GraphBuilder, mask: Value, features: Value): Value {
-  const rows = nearestSourceIndices(g, positionsAlong(g, mask, 1).count, positionsAlong(g, features, 2));
-  const cols = nearestSourceIndices(g, positionsAlong(g, mask, 2).count, positionsAlong(g, features, 3));
-  return ops.gather(g, ops.gather(g, mask, rows, 1), cols, 2);
+  return nearestResizeTo(g, mask, features);
+}
+
+/**
+ * `F.interpolate(x, size=like.shape[-2:], mode="nearest")` over x's last two axes, with the same
+ * integer source indices as the mask: one Gather of the flattened plane at `row·w + col` (no
+ * intermediate half-resized tensor). DETR's mask-head FPN upsamples each stage's map to the next
+ * larger stage this way (out = 2·in or 2·in - 1, where this is torch's rule).
+ */
+export function nearestResizeTo(g: GraphBuilder, x: Value, like: Value): Value {
+  const rank = x.shape.length;
+  const cols = positionsAlong(g, x, rank - 1);
+  const rows = nearestSourceIndices(g, positionsAlong(g, x, rank - 2).count, positionsAlong(g, like, like.shape.length - 2));
+  const colIndex = nearestSourceIndices(g, cols.count, positionsAlong(g, like, like.shape.length - 1));
+  const grid = ops.add(g, ops.mul(g, ops.reshape(g, rows, [-1, 1]), cols.count), ops.reshape(g, colIndex, [1, -1]));
+  const flat = ops.reshape(g, x, [...new Array(rank - 2).fill(0), -1]);
+  return ops.gather(g, flat, grid, rank - 2);
 }
 
 function nearestSourceIndices(g: GraphBuilder, inSize: Value, out: { index: Value; count: Value }): Value {
@@ -53,7 +67,7 @@ function nearestSourceIndices(g: GraphBuilder, inSize: Value, out: { index: Valu
  * 0, 1, …, n - 1 over the n positions along `axis` of x ([n] int32), and n ([] int32). Counted from
  * x itself rather than read with Shape: WebGPU runs Shape's int64 arithmetic on the CPU.
  */
-function positionsAlong(g: GraphBuilder, x: Value, axis: number): { index: Value; count: Value } {
+export function positionsAlong(g: GraphBuilder, x: Value, axis: number): { index: Value; count: Value } {
   // x[0, …, 0, :, 0, …, 0]: index 0 on every other axis, the last first so the axis numbers hold.
   let line = x;
   for (let i = x.shape.length - 1; i >= 0; i--) if (i !== axis) line = ops.gather(g, line, 0, i);

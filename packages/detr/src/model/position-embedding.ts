@@ -52,10 +52,18 @@ export function sinePositionEmbedding(mask: ArrayLike<number>, h: number, w: num
 }
 
 /**
+ * How the graph takes sin / cos: ONNX Sin and Cos (correctly rounded on cpu and wasm), or Taylor
+ * polynomials of Mul / Add. WGSL lets sin / cos be off by 2^-11 (absolute), and SwiftShader is:
+ * DETR's decoder multiplies the embedding into attention logits, so on WebGPU that error alone
+ * moved pred_masks by 3e-3 on the panoptic fixture; the polynomials keep it near 5e-7.
+ */
+export type SineTrig = 'onnx' | 'polynomial';
+
+/**
  * The same embedding in the graph, for a runtime mask `[B, h, w]` (float 0/1) of any size:
  * `[B, h * w, d_model]`. The running counts are CumSums (exact for 0/1 counts).
  */
-export function sinePositionEmbeddingGraph(g: GraphBuilder, mask: Value, dModel: number): Value {
+export function sinePositionEmbeddingGraph(g: GraphBuilder, mask: Value, dModel: number, trig: SineTrig = 'onnx'): Value {
   const features = dModel / 2;
   const scalar = (v: number, name: string) => g.constant(Tensor.fromFloat32([v], []), name);
   // y_embed[b, i, j] = Σ_{i' ≤ i} m[b, i', j];  x_embed[b, i, j] = Σ_{j' ≤ j} m[b, i, j'].
@@ -73,10 +81,37 @@ export function sinePositionEmbeddingGraph(g: GraphBuilder, mask: Value, dModel:
   const even = new Float32Array(dModel);
   for (let k = 0; k < dModel; k++) even[k] = (k % features) % 2 === 0 ? 1 : 0;
   const odd = even.map((v) => 1 - v);
+  const [sin, cos] = trig === 'onnx' ? [ops.sin(g, phase), ops.cos(g, phase)] : [taylorSin(g, phase), taylorCos(g, phase)];
   const pos = ops.add(
     g,
-    ops.mul(g, ops.sin(g, phase), g.constant(new Tensor('float32', even, [dModel]), 'sin_features')),
-    ops.mul(g, ops.cos(g, phase), g.constant(new Tensor('float32', odd, [dModel]), 'cos_features')),
+    ops.mul(g, sin, g.constant(new Tensor('float32', even, [dModel]), 'sin_features')),
+    ops.mul(g, cos, g.constant(new Tensor('float32', odd, [dModel]), 'cos_features')),
   );
   return ops.reshape(g, pos, [0, -1, dModel]);
 }
+
+/** float32 π split so that `(x - PI_HI) - PI_LO` reduces [0, 2π] to [-π, π] almost exactly (x - PI_HI is exact for x ≥ π/2). */
+const PI_HI = Math.fround(Math.PI);
+const PI_LO = Math.fround(Math.PI - PI_HI);
+
+/** `(-1)^k / n!` for the Taylor terms; the last kept term (degree 19 / 20) is below 3e-8 at |y| = π. */
+const taylorCoefficient = (n: number, k: number) => {
+  let factorial = 1;
+  for (let i = 2; i <= n; i++) factorial *= i;
+  return (k % 2 === 0 ? 1 : -1) / factorial;
+};
+
+/** Horner's rule in y² over the coefficients of degrees `first, first + 2, …, last`, multiplied by y when `first` is 1. */
+function taylor(g: GraphBuilder, phase: Value, first: 0 | 1, last: number): Value {
+  const scalar = (v: number, name: string) => g.constant(Tensor.fromFloat32([v], []), name);
+  // phase ∈ [0, 2π] (a normalised coordinate over dim_t ≥ 1); sin(x) = -sin(x - π), cos(x) = -cos(x - π).
+  const y = ops.sub(g, ops.sub(g, phase, scalar(PI_HI, 'pi_hi')), scalar(PI_LO, 'pi_lo'));
+  const y2 = ops.mul(g, y, y);
+  let acc = scalar(-taylorCoefficient(last, (last - first) / 2), 'taylor');
+  for (let n = last - 2; n >= first; n -= 2)
+    acc = ops.add(g, ops.mul(g, acc, y2), scalar(-taylorCoefficient(n, (n - first) / 2), 'taylor'));
+  return first === 1 ? ops.mul(g, acc, y) : acc;
+}
+
+const taylorSin = (g: GraphBuilder, phase: Value) => taylor(g, phase, 1, 19);
+const taylorCos = (g: GraphBuilder, phase: Value) => taylor(g, phase, 0, 20);
