@@ -89,6 +89,9 @@ interface Target {
   /** Run on webgpu (node and Chromium), at this input size if given. */
   webgpu: boolean;
   webgpuSize?: [number, number];
+  /** Only these precisions (else every one asked). */
+  dtypes?: string[];
+  nodeOnly?: boolean;
 }
 
 function list(value: string | undefined): string[] {
@@ -468,6 +471,8 @@ async function rowTargets(run: Run, o: MainOptions): Promise<Target[]> {
         size: size ?? m.size,
         webgpu,
         webgpuSize: swift ? m.swiftShaderWebgpu : undefined,
+        dtypes: m.dtypes,
+        nodeOnly: m.nodeOnly,
       });
     }
     if (swift) {
@@ -501,8 +506,18 @@ async function rowsRun(run: Run, targets: Target[], backends: Backend[], dtypes:
   }
   try {
     for (const t of targets) {
-      const graphs = await nodeRows(run, t, backends, dtypes, join(graphRoot, t.name.replace(/[^\w.-]+/g, '_')));
-      if (browser)
+      const asked = t.dtypes ? dtypes.filter((d) => t.dtypes?.includes(d)) : dtypes;
+      const graphs = await nodeRows(run, t, backends, asked, join(graphRoot, t.name.replace(/[^\w.-]+/g, '_')));
+      if (browser && t.nodeOnly)
+        for (const b of browserBackends)
+          run.skip({
+            model: t.name,
+            backend: b,
+            dtype: '*',
+            code: 'NOT_ASKED',
+            reason: 'left out of the default browser rows (one run takes minutes there)',
+          });
+      else if (browser)
         for (const b of browserBackends) {
           if (b === 'browser-webgpu' && !t.webgpu) {
             run.skip({ model: t.name, backend: b, dtype: '*', code: 'SKIPPED_ON_SWIFTSHADER', reason: SWIFTSHADER_SKIP });
@@ -521,7 +536,7 @@ async function rowsRun(run: Run, targets: Target[], backends: Backend[], dtypes:
             continue;
           }
           const g = b === 'browser-webgpu' && graphs.webgpu.length ? graphs.webgpu : graphs.cpu;
-          await browserRows(run, browser, t, b, g, dtypes);
+          await browserRows(run, browser, t, b, g, asked);
         }
       run.table.advance();
     }
