@@ -118,7 +118,7 @@ export class ImageIndex {
       .vectorSearch(Array.from(vector))
       .column('cls')
       .distanceType('cosine')
-      .select(['path', 'hash'])
+      .select(['path', 'hash', '_distance'])
       .limit(k)
       .toArray()) as { path: string; hash: string; _distance: number }[];
     return rows.map((r) => ({ path: r.path, hash: r.hash, similarity: 1 - r._distance }));
