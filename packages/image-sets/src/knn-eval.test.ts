@@ -1,8 +1,8 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixturePath } from '@vitkit/test-support';
 import { Dinov2 } from '@vitkit/dino';
+import { fixturePath } from '@vitkit/test-support';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { knnEval } from './knn-eval.js';
@@ -21,7 +21,10 @@ async function labelledFolder(root: string, classes: Record<string, string>): Pr
   for (const [label, photo] of Object.entries(classes)) {
     mkdirSync(join(root, label), { recursive: true });
     copyFileSync(join(PHOTOS, photo), join(root, label, '0.png'));
-    await sharp(join(PHOTOS, photo)).flop().png().toFile(join(root, label, '1.png'));
+    await sharp(join(PHOTOS, photo))
+      .flop()
+      .png()
+      .toFile(join(root, label, '1.png'));
   }
 }
 

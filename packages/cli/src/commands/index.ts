@@ -5,6 +5,7 @@ import { registerDetect } from './detect.js';
 import { registerDino } from './dino.js';
 import { registerDownload } from './download.js';
 import { registerEvalCoco } from './eval-coco.js';
+import { registerImageSets } from './image-sets.js';
 import { registerPreprocess } from './preprocess.js';
 import { registerRun } from './run.js';
 
@@ -18,6 +19,7 @@ const commands: ((program: Command) => void)[] = [
   registerClassify,
   registerDetect,
   registerEvalCoco,
+  registerImageSets,
 ];
 
 export function registerCommands(program: Command): void {
