@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Tensor, synthesizeWeights, writeSafetensors } from '@vitkit/core';
+import { synthesizeWeights, Tensor, writeSafetensors } from '@vitkit/core';
 import { findFamily } from '@vitkit/models';
 import sharp from 'sharp';
 import { buildImageIndex, loadEmbedder } from '../dist/index.js';
@@ -34,7 +34,7 @@ async function checkpoint() {
 /** Seeded, so every run measures the same files. */
 function random(seed) {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 async function photos(count) {
@@ -51,7 +51,12 @@ async function photos(count) {
     const meta = await sharp(src).metadata();
     const w = Math.max(8, Math.floor(meta.width * (0.4 + 0.6 * rnd())));
     const h = Math.max(8, Math.floor(meta.height * (0.4 + 0.6 * rnd())));
-    let img = sharp(src).extract({ left: Math.floor((meta.width - w) * rnd()), top: Math.floor((meta.height - h) * rnd()), width: w, height: h });
+    let img = sharp(src).extract({
+      left: Math.floor((meta.width - w) * rnd()),
+      top: Math.floor((meta.height - h) * rnd()),
+      width: w,
+      height: h,
+    });
     img = img.resize(Math.round(w * (0.5 + 2 * rnd())));
     if (rnd() < 0.5) img = img.flop();
     if (rnd() < 0.2) img = img.flip();
@@ -97,7 +102,9 @@ const [mode, ...args] = process.argv.slice(2);
 if (mode === 'child-model') {
   process.stdout.write(JSON.stringify(await modelOnly(args[0], Number(args[1]), Number(args[2]))));
 } else if (mode === 'child-e2e') {
-  process.stdout.write(JSON.stringify(await endToEnd(args[0], args[1], Number(args[2]), args[3] === undefined ? undefined : Number(args[3]))));
+  process.stdout.write(
+    JSON.stringify(await endToEnd(args[0], args[1], Number(args[2]), args[3] === undefined ? undefined : Number(args[3]))),
+  );
 } else {
   const images = Number(mode ?? 500);
   const batch = Number(args[0] ?? 16);
@@ -113,5 +120,7 @@ if (mode === 'child-model') {
   console.log(`dinov2-small, batch ${batch}, ${images} JPEGs of mixed sizes`);
   console.log(`model only:  ${m.imagesPerS.toFixed(1)} images/s (peak RSS ${m.peakMb} MiB)`);
   console.log(`end to end:  ${eAll.imagesPerS.toFixed(1)} images/s = ${(100 * ratio).toFixed(1)} % of model only (target ≥ 85 %)`);
-  console.log(`peak RSS:    ${e100.peakMb} MiB at 100 images, ${eAll.peakMb} MiB at ${images} (${e100.imagesPerS.toFixed(1)} images/s at 100)`);
+  console.log(
+    `peak RSS:    ${e100.peakMb} MiB at 100 images, ${eAll.peakMb} MiB at ${images} (${e100.imagesPerS.toFixed(1)} images/s at 100)`,
+  );
 }

@@ -1,9 +1,12 @@
 import { type EmbedBatch, type EmbedImagesOptions, embedImages, type FailedImage, loadEmbedder } from './embed-images.js';
 import { ImageIndex } from './image-index.js';
+import { NpyImageStore } from './npy-store.js';
 
 export interface BuildIndexOptions extends Omit<EmbedImagesOptions, 'skip'> {
   /** The index folder (created if missing; resumed if present). */
   out: string;
+  /** `lance` (default): a LanceDB table, searchable; `npy`: cls.npy, pooled.npy and rows.jsonl. */
+  format?: 'lance' | 'npy';
   /** Called after every batch (a progress bar). */
   onProgress?: (batch: EmbedBatch) => void;
   /** Row count from which an ANN index is built (default `ANN_MIN_ROWS`). */
@@ -36,9 +39,10 @@ export async function buildImageIndex(source: string | string[], options: BuildI
   const model = typeof options.model === 'string' ? await loadEmbedder(options.model, options.modelOptions) : options.model;
   const modelId = typeof options.model === 'string' ? options.model : model.files.source;
   const summary = { total: 0, embedded: 0, skipped: 0, failed: [] as FailedImage[] };
-  let index: ImageIndex | undefined;
+  let index: ImageIndex | NpyImageStore | undefined;
   try {
-    index = await ImageIndex.open(options.out, { modelId, create: true });
+    index =
+      options.format === 'npy' ? NpyImageStore.open(options.out, modelId) : await ImageIndex.open(options.out, { modelId, create: true });
     const stored = await index.storedHashes();
     for await (const batch of embedImages(source, { ...options, model, skip: (hash) => stored.has(hash) })) {
       await index.add(batch.embedded);

@@ -11,3 +11,4 @@ export {
 } from './embed-images.js';
 export { ANN_MIN_ROWS, ImageIndex, type SearchHit } from './image-index.js';
 export { type KnnEvalOptions, type KnnEvalResult, knnEval } from './knn-eval.js';
+export { NpyImageStore } from './npy-store.js';

@@ -15,6 +15,7 @@ const deviceOption = () => new Option('--device <device>', 'where to run').choic
 
 /** `vitkit embed`, `vitkit attention`, `vitkit pca`: image-level tools for any registered model that embeds (DINO family). */
 export function registerDino(program: Command): void {
+  const folder = imageSetOptions();
   program
     .command('embed')
     .description(
@@ -28,9 +29,10 @@ export function registerDino(program: Command): void {
     )
     .addOption(deviceOption())
     .addOption(cacheOption())
-    .addOption(imageSetOptions()[0])
-    .addOption(imageSetOptions()[1])
-    .addOption(imageSetOptions()[2])
+    .addOption(folder[0])
+    .addOption(folder[1])
+    .addOption(folder[2])
+    .addOption(folder[3])
     .action(async (images: string[], o: Common & ImageSetFlags & { out?: string }) => {
       if (isImageSet(images)) return embedImageSet(images[0], o);
       const model = await loadModelFor('embed', 'embed', o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });

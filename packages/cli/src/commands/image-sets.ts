@@ -13,6 +13,7 @@ export interface ImageSetFlags extends CacheFlag {
   batchSize: number;
   workers?: number;
   patches?: boolean;
+  format?: 'lance' | 'npy';
 }
 
 const positiveInt = (name: string) => (v: string) => {
@@ -27,7 +28,10 @@ export const imageSetOptions = () => [
   new Option('--workers <n>', 'decode worker threads (folders; default: cores - 1, 0 = decode in the main thread)').argParser(
     positiveInt('--workers'),
   ),
-  new Option('--patches', 'also store each image’s patch features in the index (large)'),
+  new Option('--patches', 'also store each image’s patch features in the index (large; lance only)'),
+  new Option('--format <format>', 'folders: a LanceDB index (searchable) or cls.npy + pooled.npy + rows.jsonl')
+    .choices(['lance', 'npy'])
+    .default('lance'),
 ];
 
 /** One argument that names many images: a folder, a glob or a .txt list. */
@@ -74,6 +78,7 @@ export async function embedImageSet(source: string, o: ImageSetFlags): Promise<v
       batchSize: o.batchSize,
       decodeWorkers: o.workers,
       patches: o.patches === true,
+      format: o.format,
       signal: stop.signal,
       onProgress: (b) => {
         if (started === 0) {
