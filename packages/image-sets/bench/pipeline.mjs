@@ -34,7 +34,10 @@ async function checkpoint() {
 /** Seeded, so every run measures the same files. */
 function random(seed) {
   let s = seed >>> 0;
-  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 
 async function photos(count) {
