@@ -18,6 +18,11 @@ import { buildImageIndex, loadEmbedder } from '../dist/index.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const WORK = join(tmpdir(), 'vitkit-image-sets-bench');
 const peakMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+/** CPU time of every thread of this process (workers, onnxruntime's pool) since `from`: load from other processes does not count. */
+const cpuMs = (from) => {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1000;
+};
 
 async function checkpoint() {
   const dir = join(WORK, 'dinov2-small');
@@ -79,8 +84,9 @@ async function modelOnly(model, images, batch) {
     await embedder.embed(input); // session made, warm
     const runs = Math.ceil(images / batch);
     const t = performance.now();
+    const cpu = process.cpuUsage();
     for (let i = 0; i < runs; i++) await embedder.embed(input);
-    return { imagesPerS: (runs * batch) / ((performance.now() - t) / 1000), peakMb: peakMb() };
+    return { imagesPerS: (runs * batch) / ((performance.now() - t) / 1000), cpuMsPerImage: cpuMs(cpu) / (runs * batch), peakMb: peakMb() };
   } finally {
     await embedder.dispose();
   }
@@ -93,8 +99,15 @@ async function endToEnd(model, folder, batch, workers) {
   const embedder = await loadEmbedder(model);
   await embedder.warmup(224, 224);
   try {
+    const cpu = process.cpuUsage();
     const s = await buildImageIndex(folder, { model: embedder, out, batchSize: batch, decodeWorkers: workers });
-    return { imagesPerS: s.embedded / s.seconds, embedded: s.embedded, failed: s.failed.length, peakMb: peakMb() };
+    return {
+      imagesPerS: s.embedded / s.seconds,
+      cpuMsPerImage: cpuMs(cpu) / s.embedded,
+      embedded: s.embedded,
+      failed: s.failed.length,
+      peakMb: peakMb(),
+    };
   } finally {
     await embedder.dispose();
     rmSync(out, { recursive: true, force: true });
@@ -128,7 +141,9 @@ if (mode === 'child-model') {
     eAll = child(...e2eArgs(all));
     ratios.push(eAll.imagesPerS / m.imagesPerS);
     console.log(
-      `round ${r + 1}: model only ${m.imagesPerS.toFixed(2)} images/s, end to end ${eAll.imagesPerS.toFixed(2)} images/s = ${(100 * ratios.at(-1)).toFixed(1)} % (peak RSS ${m.peakMb} / ${eAll.peakMb} MiB)`,
+      `round ${r + 1}: model only ${m.imagesPerS.toFixed(2)} images/s (${m.cpuMsPerImage.toFixed(0)} CPU ms/image), ` +
+        `end to end ${eAll.imagesPerS.toFixed(2)} images/s (${eAll.cpuMsPerImage.toFixed(0)} CPU ms/image) = ${(100 * ratios.at(-1)).toFixed(1)} % ` +
+        `(peak RSS ${m.peakMb} / ${eAll.peakMb} MiB)`,
     );
   }
   const e100 = child(...e2eArgs(small));

@@ -24,6 +24,8 @@ export interface SearchHit {
  */
 export class ImageIndex {
   private pending: EmbeddedImage[] = [];
+  /** LanceDB commits made through this handle (each adds a fragment and a version). */
+  private commits = 0;
 
   private constructor(
     readonly dir: string,
@@ -93,6 +95,7 @@ export class ImageIndex {
       this.table = await this.db.createEmptyTable(TABLE, imageSchema(rows[0].cls.length), { mode: 'create', existOk: true });
     }
     await this.table.add(records);
+    this.commits++;
   }
 
   /** Commits what is buffered and, once the table is large, builds the ANN index search then uses. */
@@ -103,6 +106,9 @@ export class ImageIndex {
     if (this.table) {
       const indices = await this.table.listIndices();
       annIndex = indices.some((i) => i.columns.includes('cls'));
+      // LanceDB's rule of thumb: compact after about 20 commits; an ANN index also needs the new rows folded in.
+      if (this.commits >= 20 || (annIndex && this.commits > 0)) await this.table.optimize();
+      this.commits = 0;
       if (!annIndex && rows >= (options.annMinRows ?? ANN_MIN_ROWS)) {
         await this.table.createIndex('cls', { config: lancedb.Index.ivfPq({ distanceType: 'cosine' }) });
         annIndex = true;
