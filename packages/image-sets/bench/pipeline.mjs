@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { synthesizeWeights, Tensor, writeSafetensors } from '@vitkit/core';
 import { findFamily } from '@vitkit/models';
 import sharp from 'sharp';
+import { PIPELINE_MODEL_OPTIONS } from '../dist/embed-images.js';
 import { buildImageIndex, loadEmbedder } from '../dist/index.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -96,7 +97,7 @@ async function endToEnd(model, folder, batch, workers) {
   const out = join(WORK, `index-${process.pid}`);
   rmSync(out, { recursive: true, force: true });
   // Warm the session first, as the model-only run is, so both time steady state.
-  const embedder = await loadEmbedder(model);
+  const embedder = await loadEmbedder(model, PIPELINE_MODEL_OPTIONS);
   await embedder.warmup(224, 224);
   try {
     const cpu = process.cpuUsage();

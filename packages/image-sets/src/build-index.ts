@@ -1,4 +1,11 @@
-import { type EmbedBatch, type EmbedImagesOptions, embedImages, type FailedImage, loadEmbedder } from './embed-images.js';
+import {
+  type EmbedBatch,
+  type EmbedImagesOptions,
+  embedImages,
+  type FailedImage,
+  loadEmbedder,
+  PIPELINE_MODEL_OPTIONS,
+} from './embed-images.js';
 import { ImageIndex } from './image-index.js';
 import { NpyImageStore } from './npy-store.js';
 
@@ -36,7 +43,10 @@ export interface BuildIndexSummary {
  */
 export async function buildImageIndex(source: string | string[], options: BuildIndexOptions): Promise<BuildIndexSummary> {
   const started = performance.now();
-  const model = typeof options.model === 'string' ? await loadEmbedder(options.model, options.modelOptions) : options.model;
+  const model =
+    typeof options.model === 'string'
+      ? await loadEmbedder(options.model, { ...PIPELINE_MODEL_OPTIONS, ...options.modelOptions })
+      : options.model;
   const modelId = typeof options.model === 'string' ? options.model : model.files.source;
   const summary = { total: 0, embedded: 0, skipped: 0, failed: [] as FailedImage[] };
   let index: ImageIndex | NpyImageStore | undefined;

@@ -2,7 +2,7 @@ import { relative, sep } from 'node:path';
 import { VitkitError } from '@vitkit/core';
 import { KnnClassifier } from '@vitkit/dino';
 import { discoverImages } from './discover-images.js';
-import { type EmbedImagesOptions, embedImages, type FailedImage, loadEmbedder } from './embed-images.js';
+import { type EmbedImagesOptions, embedImages, type FailedImage, loadEmbedder, PIPELINE_MODEL_OPTIONS } from './embed-images.js';
 
 export interface KnnEvalOptions extends Omit<EmbedImagesOptions, 'skip' | 'patches'> {
   /** Neighbours that vote (DINO: 20). */
@@ -27,7 +27,10 @@ export interface KnnEvalResult {
  * by the weighted vote of its k most similar (cosine) train images (`KnnClassifier`).
  */
 export async function knnEval(trainDir: string, valDir: string, options: KnnEvalOptions): Promise<KnnEvalResult> {
-  const model = typeof options.model === 'string' ? await loadEmbedder(options.model, options.modelOptions) : options.model;
+  const model =
+    typeof options.model === 'string'
+      ? await loadEmbedder(options.model, { ...PIPELINE_MODEL_OPTIONS, ...options.modelOptions })
+      : options.model;
   try {
     const classifier = new KnnClassifier({ k: options.k, temperature: options.temperature });
     const failed: FailedImage[] = [];
