@@ -4,6 +4,7 @@ import { type CacheFlag, cacheOption, optimizedModelCache } from '../model-cache
 import { loadModelFor } from '../model-capabilities.js';
 import { writeFileAtomic } from '../output-file.js';
 import { writePng } from '../png.js';
+import { embedImageSet, type ImageSetFlags, imageSetOptions, isImageSet } from './image-sets.js';
 
 interface Common extends CacheFlag {
   model: string;
@@ -14,15 +15,26 @@ const deviceOption = () => new Option('--device <device>', 'where to run').choic
 
 /** `vitkit embed`, `vitkit attention`, `vitkit pca`: image-level tools for any registered model that embeds (DINO family). */
 export function registerDino(program: Command): void {
+  const folder = imageSetOptions();
   program
     .command('embed')
-    .description('Embed images (CLS, patch grid, pooled, registers) with any checkpoint that embeds (DINO, DINOv2, DINOv3)')
-    .argument('<images...>', 'image paths or URLs')
+    .description(
+      'Embed images (CLS, patch grid, pooled, registers) with any checkpoint that embeds (DINO, DINOv2, DINOv3); a folder, glob or .txt list goes into a vector index',
+    )
+    .argument('<images...>', 'image paths or URLs, or one folder / glob / list.txt')
     .option('--model <dir-or-id>', 'checkpoint', 'facebook/dinov2-small')
-    .option('--out <file>', 'write cls, patches and pooled to this safetensors file')
+    .option(
+      '--out <file>',
+      'images: write cls, patches and pooled to this safetensors file; a folder: the LanceDB index to build or resume',
+    )
     .addOption(deviceOption())
     .addOption(cacheOption())
-    .action(async (images: string[], o: Common & { out?: string }) => {
+    .addOption(folder[0])
+    .addOption(folder[1])
+    .addOption(folder[2])
+    .addOption(folder[3])
+    .action(async (images: string[], o: Common & ImageSetFlags & { out?: string }) => {
+      if (isImageSet(images)) return embedImageSet(images[0], o);
       const model = await loadModelFor('embed', 'embed', o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
       try {
         const e = await model.embed(images);

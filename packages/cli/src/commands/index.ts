@@ -5,6 +5,7 @@ import { registerDetect } from './detect.js';
 import { registerDino } from './dino.js';
 import { registerDownload } from './download.js';
 import { registerEvalCoco } from './eval-coco.js';
+import { registerImageSets } from './image-sets.js';
 import { registerPreprocess } from './preprocess.js';
 import { registerRun } from './run.js';
 import { registerSegment } from './segment.js';
@@ -20,6 +21,7 @@ const commands: ((program: Command) => void)[] = [
   registerDetect,
   registerEvalCoco,
   registerSegment,
+  registerImageSets,
 ];
 
 export function registerCommands(program: Command): void {

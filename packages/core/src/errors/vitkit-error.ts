@@ -43,6 +43,9 @@ export type VitkitErrorCode =
   | 'PROCESSOR_CONFIG_INVALID'
   // evaluation
   | 'COCO_JSON_INVALID'
+  // image sets and vector indexes
+  | 'INDEX_INVALID'
+  | 'INDEX_MODEL_MISMATCH'
   // hub and files
   | 'HUB_NOT_FOUND'
   | 'HUB_UNAUTHORIZED'

@@ -28,6 +28,12 @@ export interface ModelOptions {
   device?: Device;
   dtype?: ModelDtype;
   threads?: number;
+  /**
+   * cpu: whether onnxruntime's idle intra-op threads spin-wait for the next op (onnxruntime's
+   * default, true). false lets them sleep, leaving the cores to other work in the process between
+   * ops (image decoding alongside inference, as @vitkit/image-sets does).
+   */
+  spinning?: boolean;
   /** Override the backend's default attention kernel. */
   attentionKernel?: AttentionKernelName;
   /**
@@ -288,8 +294,8 @@ export abstract class VisionModel {
   }
 
   protected sessionOptions(): SessionOptions {
-    const { threads, optimizedModelCache, externalDataThreshold } = this.options;
-    return { device: this.device, threads, optimizedModelCache, externalDataThreshold };
+    const { threads, spinning, optimizedModelCache, externalDataThreshold } = this.options;
+    return { device: this.device, threads, spinning, optimizedModelCache, externalDataThreshold };
   }
 
   private requiredInputs(): string[] {

@@ -26,6 +26,21 @@ describe('ModelSession in Node', () => {
     expect(nodeRuntime.availableCores()).toBe(availableParallelism());
   });
 
+  it('spinning: false (idle threads sleep) is a setting onnxruntime takes, and the outputs do not change', async () => {
+    const model = smallGraph();
+    const x = new Tensor('float32', randomArray(2 * 4 * 64, 4), [2, 4, 64]);
+    const spinning = await ModelSession.create(model, { device: 'cpu', threads: 2 });
+    const sleeping = await ModelSession.create(model, { device: 'cpu', threads: 2, spinning: false });
+    try {
+      expect(Array.from((await sleeping.run({ x })).y.data as Float32Array)).toEqual(
+        Array.from((await spinning.run({ x })).y.data as Float32Array),
+      );
+    } finally {
+      await spinning.dispose();
+      await sleeping.dispose();
+    }
+  });
+
   it('optimizedModelCache writes the optimized graph once, atomically, and loads it on the next cold start', async () => {
     const model = smallGraph();
     const x = new Tensor('float32', randomArray(2 * 4 * 64, 3), [2, 4, 64]);

@@ -19,6 +19,8 @@ export interface SessionOptions {
   device?: Device;
   /** Intra-op threads for cpu (default: every core, os.availableParallelism() in Node) and wasm (default: 1 in Node). */
   threads?: number;
+  /** cpu: false makes onnxruntime's idle threads sleep rather than spin-wait between ops (default: spin). */
+  spinning?: boolean;
   /** onnxruntime graph optimization level (default 'all'). */
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Write onnxruntime's JSON profile with this file prefix. */
@@ -83,6 +85,8 @@ export class ModelSession {
       logSeverityLevel: options.logSeverity ?? 3,
     };
     if (device === 'cpu') sessionOptions.intraOpNumThreads = options.threads ?? availableCores();
+    // onnxruntime's session config keys (session.intra_op.allow_spinning), strings as it takes them.
+    if (device === 'cpu' && options.spinning === false) sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' } } };
     if (options.profilePrefix) {
       sessionOptions.enableProfiling = true;
       sessionOptions.profileFilePrefix = options.profilePrefix;
