@@ -17,7 +17,7 @@ export function defaultAttentionKernel(_device: Device): AttentionKernelName {
 /**
  * Devices each precision is built for and tested on (others are refused with a pointer to these).
  * wasm runs the same com.microsoft int8/int4 kernels as cpu (onnxruntime-web's build has them): on a
- * ViT-S block stack int8 ran 2.6× fp32's speed there, int4 about half of it (its MLAS path is not built for wasm).
+ * ViT-S block stack in Node's onnxruntime-web int8 ran 2.6× fp32's speed, int4 about half of fp32's.
  */
 const PRECISION_DEVICES: Record<WeightPrecision, readonly Device[]> = {
   fp32: ['cpu', 'wasm', 'webgpu', 'cuda'],
