@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cosineSimilarity } from '@vitkit/core/internal';
 import { Dinov2 } from '@vitkit/dino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildImageIndex } from './build-index.js';
@@ -24,18 +25,6 @@ async function storedPaths(out: string): Promise<string[]> {
   } finally {
     index.close();
   }
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
 }
 
 describe('buildImageIndex', () => {
@@ -81,7 +70,7 @@ describe('ImageIndex.search', () => {
       const stored = await index.vectors();
       const query = (await model.embed(join(dir, 'a', 'cats.jpg'))).cls.data;
       const expected = stored
-        .map((s) => ({ path: s.path, similarity: cosine(query, s.cls) }))
+        .map((s) => ({ path: s.path, similarity: cosineSimilarity(query, s.cls) }))
         .sort((a, b) => b.similarity - a.similarity)
         .slice(0, 3);
       const hits = await index.search(query, 3);
