@@ -215,7 +215,14 @@ const TYPES = {
 };
 
 /** Serves `mounts` (URL prefix -> folder) from 127.0.0.1 on a free port. */
-export async function serveStatic(mounts) {
+/**
+ * A static server on 127.0.0.1. `crossOriginIsolated` sends COOP/COEP, as a page must for
+ * SharedArrayBuffer (onnxruntime-web's wasm threads).
+ */
+export async function serveStatic(mounts, { crossOriginIsolated = false } = {}) {
+  const isolation = crossOriginIsolated
+    ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }
+    : {};
   const entries = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
@@ -225,7 +232,7 @@ export async function serveStatic(mounts) {
       if (!file.startsWith(resolve(dir))) break;
       if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
       if (!existsSync(file)) break;
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...isolation });
       res.end(readFileSync(file));
       return;
     }

@@ -87,7 +87,8 @@ await main('consumer test 2: Vite build in headless Chromium (wasm)', async (cle
 
   const fixture = join(work, 'fixture');
   copyFixture(fixture);
-  const server = await serveStatic({ '/fixture/': fixture, '/': join(project, 'dist') });
+  // Cross-origin isolated, as a page that wants wasm threads is: vitkit's default then uses every core.
+  const server = await serveStatic({ '/fixture/': fixture, '/': join(project, 'dist') }, { crossOriginIsolated: true });
   cleanup(() => server.close());
   const userDataDir = join(work, 'chromium-profile');
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -119,4 +120,9 @@ await main('consumer test 2: Vite build in headless Chromium (wasm)', async (cle
   const result = await page.evaluate(() => window.__VITKIT_RESULT__);
   if (!result?.ok) console.error(consoleLines.join('\n'));
   assertResult(result, 'browser (wasm)');
+  if (!result.isolated || result.threads !== result.cores)
+    throw new Error(
+      `the isolated page ran onnxruntime-web's wasm on ${result.threads} thread(s) of ${result.cores} cores (crossOriginIsolated: ${result.isolated}); vitkit's default is every core`,
+    );
+  log(`wasm threads: ${result.threads} of ${result.cores} cores (cross-origin isolated)`);
 });
