@@ -6,6 +6,8 @@ import sharp from 'sharp';
 import { type CacheFlag, cacheOption, optimizedModelCache } from '../model-cache.js';
 import { loadModelFor } from '../model-capabilities.js';
 import { writeFileAtomic } from '../output-file.js';
+import { detectImageSet } from './detect-image-set.js';
+import { isImageSet } from './image-sets.js';
 
 export interface DetectCommandOptions extends CacheFlag {
   model: string;
@@ -98,13 +100,28 @@ export function registerDetect(program: Command): void {
   program
     .command('detect')
     .description('Detect objects with a DETR checkpoint and print (or draw) labelled boxes')
-    .argument('<image...>', 'image files or URLs, run as one padded batch')
+    .argument('<image...>', 'image files or URLs, run as one padded batch; or one folder / glob / list.txt')
     .requiredOption('--model <dir-or-id>', 'DETR checkpoint folder or Hugging Face id (e.g. facebook/detr-resnet-50)')
     .option('--threshold <score>', 'keep detections scoring above this', (v) => Number(v), 0.9)
-    .option('--out <file.png>', 'draw the boxes onto the image and save a PNG (one file per image: <name>-<i>.png)')
+    .option(
+      '--out <file>',
+      'images: draw the boxes and save a PNG (one per image: <name>-<i>.png); a folder: the detections file (JSON Lines, or COCO results with --format coco)',
+    )
+    .addOption(
+      new Option('--format <format>', 'a folder: jsonl (one line per image) or coco (results for eval-coco)').choices(['jsonl', 'coco']),
+    )
+    .option('--gt <instances.json>', 'a folder with --format coco: take each file’s image_id from this ground truth’s file_name')
     .addOption(new Option('--device <device>', 'where to run').choices(DEVICES).default('cpu'))
     .addOption(cacheOption())
-    .action(async (images: string[], o: DetectCommandOptions) => {
+    .action(async (images: string[], o: DetectCommandOptions & { format?: 'jsonl' | 'coco'; gt?: string }) => {
+      if (isImageSet(images)) {
+        const s = await detectImageSet(images[0], o, (line) => process.stderr.write(`${line}\n`));
+        process.stdout.write(
+          `${s.images} images, ${s.detections} detections${s.skipped.length ? `, ${s.skipped.length} skipped (${s.skipped.map((x) => `${x.path}: ${x.code}`).join('; ')})` : ''} → ${s.out}\n`,
+        );
+        return;
+      }
+      if (o.format || o.gt) throw new VitkitError('INVALID_ARGUMENT', '--format and --gt are for a folder, glob or list.txt of images.');
       const results = await runDetect(images, o);
       process.stdout.write(`${results.map(formatResult).join('\n')}\n`);
     });
