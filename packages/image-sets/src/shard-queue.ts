@@ -145,10 +145,11 @@ export async function runShardWorker(options: ShardWorkerOptions): Promise<{ com
   await reachable(client, options.redis);
   const worker = new Worker<ShardJob, ShardResult>(options.queue ?? DEFAULT_QUEUE, processorFile(), {
     connection: client,
-    name: options.name,
     concurrency: options.concurrency ?? 1,
-    lockDuration: options.lockDuration,
-    stalledInterval: options.stalledInterval,
+    // Given only when set: an explicit undefined would replace BullMQ's defaults.
+    ...(options.name ? { name: options.name } : {}),
+    ...(options.lockDuration ? { lockDuration: options.lockDuration } : {}),
+    ...(options.stalledInterval ? { stalledInterval: options.stalledInterval } : {}),
     maxStalledCount: options.maxStalledCount ?? 3,
     useWorkerThreads: false,
     autorun: false,
