@@ -5,7 +5,10 @@ import type { ShardJob } from './shard-queue.js';
 import { type ShardResult, writeShard } from './shard-store.js';
 
 // The worker that forked this process is gone (killed): stop too, its shard's lock lapses and another worker redoes it.
+// It may have died while this module was still loading, before the listener existed: `connected` is then already false
+// (it is undefined in a process that was not forked).
 process.on('disconnect', () => process.exit(1));
+if (process.connected === false) process.exit(1);
 
 // Kept between jobs: the child process serves one shard after another with the same model.
 let loaded: { id: string; model: Embedder } | undefined;

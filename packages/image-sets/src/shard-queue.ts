@@ -11,6 +11,8 @@ import type { ShardResult } from './shard-store.js';
 /** The queue `vitkit queue add` fills and `vitkit worker` drains, unless named otherwise. */
 export const DEFAULT_QUEUE = 'vitkit-embed';
 const DEFAULT_SHARD_SIZE = 256;
+/** Jobs read per Redis round trip by `queueStatus`. */
+const STATUS_PAGE = 500;
 
 /** A shard: the images one job embeds, and where its rows go. */
 export interface ShardJob {
@@ -196,18 +198,29 @@ export async function queueStatus(options: QueueConnection): Promise<QueueStatus
   const queue = new Queue<ShardJob, ShardResult>(options.queue ?? DEFAULT_QUEUE, { connection: client });
   try {
     const c = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed');
-    const all = await queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed']);
-    const completed = await queue.getJobs(['completed']);
-    const failed = await queue.getJobs(['failed']);
+    const states = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'] as const;
+    let images = 0;
+    let embedded = 0;
+    const failures: QueueStatus['failures'] = [];
+    // Page by page, so a queue of many thousand shards (each with its paths) is never held at once.
+    for (const state of states) {
+      for (let start = 0; start < (c[state] ?? 0); start += STATUS_PAGE) {
+        for (const j of await queue.getJobs([state], start, start + STATUS_PAGE - 1)) {
+          images += j.data?.paths?.length ?? 0;
+          if (state === 'completed') embedded += j.returnvalue?.embedded ?? 0;
+          if (state === 'failed') failures.push({ shardId: j.id ?? '?', reason: j.failedReason, attempts: j.attemptsMade });
+        }
+      }
+    }
     return {
       waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
       active: c.active ?? 0,
       delayed: c.delayed ?? 0,
       completed: c.completed ?? 0,
       failed: c.failed ?? 0,
-      embedded: completed.reduce((n, j) => n + (j.returnvalue?.embedded ?? 0), 0),
-      images: all.reduce((n, j) => n + (j.data?.paths?.length ?? 0), 0),
-      failures: failed.map((j) => ({ shardId: j.id ?? '?', reason: j.failedReason, attempts: j.attemptsMade })),
+      embedded,
+      images,
+      failures,
     };
   } finally {
     await queue.close();
