@@ -12,3 +12,15 @@ export {
 export { ANN_MIN_ROWS, ImageIndex, type SearchHit } from './image-index.js';
 export { type KnnEvalOptions, type KnnEvalResult, knnEval } from './knn-eval.js';
 export { NpyImageStore } from './npy-store.js';
+export {
+  DEFAULT_QUEUE,
+  type EnqueueOptions,
+  enqueueShards,
+  type QueueConnection,
+  type QueueStatus,
+  queueStatus,
+  runShardWorker,
+  type ShardJob,
+  type ShardWorkerOptions,
+} from './shard-queue.js';
+export { completeShards, type MergeSummary, mergeShards, type ShardResult, writeShard } from './shard-store.js';

@@ -56,6 +56,21 @@ export class NpyImageStore {
     return new NpyImageStore(dir, modelId, rows, dim);
   }
 
+  /** Every row a store holds, vectors included (a shard folded into an index by `mergeShards`). */
+  static read(dir: string): { modelId: string | undefined; rows: EmbeddedImage[] } {
+    const store = NpyImageStore.open(dir, readFirstModel(dir) ?? '');
+    const cls = readNpy(join(dir, 'cls.npy'), store.rows.length);
+    const pooled = existsSync(join(dir, 'pooled.npy')) ? readNpy(join(dir, 'pooled.npy'), store.rows.length) : undefined;
+    const dim = store.dim;
+    const rows = store.rows.map((r, i) => ({
+      path: r.path,
+      hash: r.hash,
+      cls: cls.slice(i * dim, (i + 1) * dim),
+      ...(pooled ? { pooled: pooled.slice(i * dim, (i + 1) * dim) } : {}),
+    }));
+    return { modelId: store.rows[0]?.model, rows };
+  }
+
   async storedHashes(): Promise<Set<string>> {
     return new Set(this.rows.map((r) => r.hash));
   }
@@ -119,6 +134,22 @@ function appendNpy(path: string, dim: number, start: number, vectors: Float32Arr
   } finally {
     closeSync(fd);
   }
+}
+
+function readFirstModel(dir: string): string | undefined {
+  const rowsPath = join(dir, 'rows.jsonl');
+  if (!existsSync(rowsPath)) return undefined;
+  const first = readFileSync(rowsPath, 'utf8').split('\n', 1)[0];
+  return first ? (JSON.parse(first) as RowMeta).model : undefined;
+}
+
+/** The first `rows` rows of an [N, dim] float32 file this store wrote, flat. */
+function readNpy(path: string, rows: number): Float32Array {
+  if (rows === 0 || !existsSync(path)) return new Float32Array(0);
+  const bytes = readFileSync(path);
+  const body = bytes.subarray(HEADER_BYTES);
+  // `open` has already cut the file to the rows rows.jsonl names.
+  return new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
 }
 
 /** Cuts an npy file to `rows` rows (vectors a killed run wrote without their row line) and returns its width. */

@@ -7,6 +7,7 @@ import { registerDownload } from './download.js';
 import { registerEvalCoco } from './eval-coco.js';
 import { registerImageSets } from './image-sets.js';
 import { registerPreprocess } from './preprocess.js';
+import { registerQueue } from './queue.js';
 import { registerRun } from './run.js';
 import { registerSegment } from './segment.js';
 
@@ -22,6 +23,7 @@ const commands: ((program: Command) => void)[] = [
   registerEvalCoco,
   registerSegment,
   registerImageSets,
+  registerQueue,
 ];
 
 export function registerCommands(program: Command): void {

@@ -21,6 +21,7 @@ const WORKSPACE = {
   '@vitkit/detr': 'detr/src/index.ts',
   '@vitkit/swin': 'swin/src/index.ts',
   '@vitkit/image-sets': 'image-sets/src/index.ts',
+  '@vitkit/models': 'models/src/index.ts',
   '@vitkit/cli/bench': 'cli/src/commands/bench.ts',
   '#platform': 'core/src/platform/node.ts',
 };

@@ -46,6 +46,7 @@ export type VitkitErrorCode =
   // image sets and vector indexes
   | 'INDEX_INVALID'
   | 'INDEX_MODEL_MISMATCH'
+  | 'QUEUE_UNREACHABLE'
   // hub and files
   | 'HUB_NOT_FOUND'
   | 'HUB_UNAUTHORIZED'
