@@ -63,15 +63,11 @@ export interface CocoMetrics {
   arLarge: number;
 }
 
-/** One category's numbers, as detectron2 and mmdetection report them from COCOeval's arrays (-1: no ground truth). */
-export interface CocoCategoryMetrics {
-  /** AP@[.50:.95], all areas, the largest maxDet. */
-  ap: number;
-  ap50: number;
-  ap75: number;
-  apSmall: number;
-  apMedium: number;
-  apLarge: number;
+/**
+ * One category's numbers, as detectron2 and mmdetection report them from COCOeval's arrays (-1: no
+ * ground truth): its AP slices as in `CocoMetrics`, its recall at each maxDet.
+ */
+export interface CocoCategoryMetrics extends Pick<CocoMetrics, 'ap' | 'ap50' | 'ap75' | 'apSmall' | 'apMedium' | 'apLarge'> {
   /** Recall averaged over IoU 0.50:0.95, all areas, at each maxDet (in `maxDets` order). */
   ar: number[];
   /** Ground truths that count (not crowd), all areas. */
