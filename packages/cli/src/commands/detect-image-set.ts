@@ -2,7 +2,7 @@
 // (DETR keeps each photo's aspect ratio, so batching buys little), as JSON Lines or as COCO results
 // that `vitkit eval-coco` reads. An unreadable or undecodable file is reported and skipped.
 import { createWriteStream } from 'node:fs';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, relative } from 'node:path';
 import { type Device, isVitkitError, loadImage, VitkitError } from '@vitkit/core';
 import { discoverImages } from '@vitkit/image-sets';
@@ -56,7 +56,8 @@ export async function detectImageSet(
   if (!o.out) throw new VitkitError('INVALID_ARGUMENT', 'Detecting over a folder needs --out <detections.jsonl | results.json>.');
   const format = o.format ?? 'jsonl';
   const paths = await discoverImages(source);
-  const root = source.toLowerCase().endsWith('.txt') || /[*?[{]/.test(source) ? process.cwd() : source;
+  // A ground truth's file_name is relative to the folder given; for a glob or a list, to where the command runs.
+  const root = (await stat(source).catch(() => undefined))?.isDirectory() ? source : process.cwd();
   const imageId = format === 'coco' ? await imageIdsFor(paths, o.gt, root) : undefined;
   const model = await loadModelFor('detect', 'detect', o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
   // Written beside the target and renamed at the end: an interrupted run leaves no half file.
