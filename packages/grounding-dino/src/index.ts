@@ -1,2 +1,3 @@
-// The public surface of @vitkit/grounding-dino is filled in as its parts land (see issue 16).
-export {};
+export { groundingDinoFamily } from './family.js';
+export { type GroundingDinoLoadOptions, GroundingDinoModel } from './grounding-dino-model.js';
+export { GROUNDING_DINO_ARCHITECTURES, type GroundingDinoArchitecture } from './model/spec.js';
