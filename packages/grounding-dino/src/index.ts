@@ -1,4 +1,12 @@
 // The public surface of @vitkit/grounding-dino (issue 16). The model graph and family land separately.
+
+export {
+  type GroundedDetection,
+  type GroundedImageDetections,
+  type GroundingDinoDetectionOutputs,
+  type PostProcessGroundedOptions,
+  postProcessGroundedObjectDetection,
+} from './postprocess/grounded-detection.js';
 export {
   type GroundingPrompts,
   mergePhrases,
