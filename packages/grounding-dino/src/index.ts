@@ -7,6 +7,7 @@ export {
   type PostProcessGroundedOptions,
   postProcessGroundedObjectDetection,
 } from './postprocess/grounded-detection.js';
+export { GROUNDING_DINO_DEFAULT_PROCESSOR, groundingDinoImageProcessor } from './processor/image-processor.js';
 export {
   type GroundingPrompts,
   mergePhrases,
