@@ -1,6 +1,7 @@
 import type { ModelFamily } from '@vitkit/core';
-import { GROUNDING_DINO_DEFAULT_PROCESSOR, GroundingDinoModel } from './grounding-dino-model.js';
+import { GroundingDinoModel } from './grounding-dino-model.js';
 import { GROUNDING_DINO_ARCHITECTURES } from './model/spec.js';
+import { GROUNDING_DINO_DEFAULT_PROCESSOR } from './processor/image-processor.js';
 import { groundingDinoStateDict } from './state-dict.js';
 
 export const groundingDinoFamily: ModelFamily = {

@@ -12,11 +12,9 @@ import {
 } from '@vitkit/core/internal';
 import { buildGroundingDinoGraph } from './model/graph.js';
 import { type GroundingDinoSpec, readGroundingDinoSpec } from './model/spec.js';
+import { GROUNDING_DINO_DEFAULT_PROCESSOR } from './processor/image-processor.js';
 
 export type GroundingDinoLoadOptions = ModelOptions & PretrainedOptions;
-
-/** GroundingDinoImageProcessor's constructor defaults (shortest edge 800, longest 1333, pad + mask), for checkpoints without one. */
-export const GROUNDING_DINO_DEFAULT_PROCESSOR: PreprocessorConfig = { image_processor_type: 'GroundingDinoImageProcessor' };
 
 /**
  * A GroundingDinoForObjectDetection checkpoint as one graph per image size: it takes the image

@@ -1,3 +1,30 @@
+// The public surface of @vitkit/grounding-dino (issue 16).
+
 export { groundingDinoFamily } from './family.js';
 export { type GroundingDinoLoadOptions, GroundingDinoModel } from './grounding-dino-model.js';
 export { GROUNDING_DINO_ARCHITECTURES, type GroundingDinoArchitecture } from './model/spec.js';
+export {
+  type GroundedDetection,
+  type GroundedImageDetections,
+  type GroundingDinoDetectionOutputs,
+  type PostProcessGroundedOptions,
+  postProcessGroundedObjectDetection,
+} from './postprocess/grounded-detection.js';
+export { GROUNDING_DINO_DEFAULT_PROCESSOR, groundingDinoImageProcessor } from './processor/image-processor.js';
+export {
+  type GroundingPrompts,
+  mergePhrases,
+  promptTexts,
+  type TokenizedPrompts,
+  type TokenizePromptsOptions,
+  tokenizePrompts,
+} from './processor/prompts.js';
+export {
+  type AddedTokenSpec,
+  BertTokenizer,
+  type BertTokenizerConfig,
+  cleanUpTokenization,
+  type DecodeOptions,
+  type EncodeOptions,
+  type TokenSpec,
+} from './text/bert-tokenizer.js';

@@ -1,6 +1,5 @@
-import { type GraphBuilder, norm, ops, readNorm, type Value, type WeightStore } from '@vitkit/core/internal';
+import { type GraphBuilder, multiScaleDeformableAttention, norm, ops, readNorm, type Value, type WeightStore } from '@vitkit/core/internal';
 import { keyMaskedAttention, readAttention } from './attention.js';
-import { multiScaleDeformableAttention } from './deformable-attention.js';
 import { feedForward } from './feature-enhancer.js';
 import { contrastiveLogits, inverseSigmoid, predictionHead } from './heads.js';
 import { coordinateSineEmbedding } from './sine-embedding.js';

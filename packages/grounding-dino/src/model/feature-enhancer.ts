@@ -2,6 +2,7 @@ import {
   type GraphBuilder,
   type LinearWeights,
   linear,
+  multiScaleDeformableAttention,
   norm,
   ops,
   readLinear,
@@ -12,8 +13,7 @@ import {
   type WeightStore,
 } from '@vitkit/core/internal';
 import { maskedAttention, readAttention } from './attention.js';
-import { multiScaleDeformableAttention } from './deformable-attention.js';
-import { clip, reduceMax, scalar, toBool, where } from './onnx-ops.js';
+import { clip, reduceMax, scalar, toBool } from './onnx-ops.js';
 import { coordinateSineEmbedding } from './sine-embedding.js';
 import type { GroundingDinoSpec } from './spec.js';
 import type { TextFeatures } from './text-encoder.js';
@@ -134,8 +134,8 @@ function biAttention(
   const textScores = clip(g, ops.sub(g, transposed, reduceMax(g, transposed, [-1], true)), -FUSION_CLAMP, FUSION_CLAMP);
   const minusInf = scalar(g, Number.NEGATIVE_INFINITY, 'minus_inf');
   const keep = (mask: Value) => ops.reshape(g, toBool(g, mask), [0, 1, 1, -1]);
-  const textProbs = ops.softmax(g, where(g, keep(visionMask), textScores, minusInf), -1);
-  const visionProbs = ops.softmax(g, where(g, keep(textMask), scores, minusInf), -1);
+  const textProbs = ops.softmax(g, ops.where(g, keep(visionMask), textScores, minusInf), -1);
+  const visionProbs = ops.softmax(g, ops.where(g, keep(textMask), scores, minusInf), -1);
 
   const visionOut = linear(g, merge(ops.matMul(g, visionProbs, textValues)), lin('out_vision_proj', d, embed), 'out_vision_proj');
   const textOut = linear(g, merge(ops.matMul(g, textProbs, visionValues)), lin('out_text_proj', d, embed), 'out_text_proj');

@@ -1,5 +1,5 @@
 import { type GraphBuilder, linear, ops, readLinear, Tensor, type Value, type WeightStore } from '@vitkit/core/internal';
-import { clip, log, scalar, toBool, where } from './onnx-ops.js';
+import { clip, log, scalar, toBool } from './onnx-ops.js';
 
 /** GroundingDinoMLPPredictionHead at `prefix`: `layers.{i}` Linears with relu between them. */
 export function predictionHead(g: GraphBuilder, x: Value, w: WeightStore, prefix: string, dims: number[]): Value {
@@ -19,7 +19,7 @@ export function predictionHead(g: GraphBuilder, x: Value, w: WeightStore, prefix
 export function contrastiveLogits(g: GraphBuilder, queries: Value, text: Value, tokenMask: Value, maxTextLen: number): Value {
   const minusInf = scalar(g, Number.NEGATIVE_INFINITY, 'minus_inf');
   const scores = ops.matMul(g, queries, ops.transpose(g, text, [0, 2, 1])); // [B, N, T]
-  const masked = where(g, ops.unsqueeze(g, toBool(g, tokenMask), [1]), scores, minusInf);
+  const masked = ops.where(g, ops.unsqueeze(g, toBool(g, tokenMask), [1]), scores, minusInf);
   // T ≤ maxTextLen (the text was truncated): append maxTextLen columns of -inf and keep the first maxTextLen.
   const fill = ops.add(
     g,

@@ -1,7 +1,7 @@
 import { type Dim, type GraphBuilder, ops, Tensor, type Value } from '@vitkit/core/internal';
 
 // Typed helpers for the ONNX ops this model needs and core's ops.ts has no helper for yet
-// (comparisons, Where, TopK, GatherElements, …). Each works out its output shape like ops.ts does.
+// (comparisons, logic, TopK, GatherElements, …). Each works out its output shape like ops.ts does.
 
 /** Numpy broadcasting of two shapes; a symbolic dim wins over 1, and two symbols are taken as equal. */
 export function broadcastShape(a: readonly Dim[], b: readonly Dim[]): Dim[] {
@@ -15,11 +15,10 @@ export function broadcastShape(a: readonly Dim[], b: readonly Dim[]): Dim[] {
   return out;
 }
 
-function compare(op: 'Equal' | 'Less' | 'Greater' | 'And' | 'Or') {
+function compare(op: 'Less' | 'Greater' | 'And' | 'Or') {
   return (g: GraphBuilder, a: Value, b: Value): Value =>
     g.node(op, [a, b], {}, [{ dtype: 'bool', shape: broadcastShape(a.shape, b.shape) }])[0];
 }
-export const equal = compare('Equal');
 export const less = compare('Less');
 export const greater = compare('Greater');
 export const and = compare('And');
@@ -27,19 +26,12 @@ export const or = compare('Or');
 
 export const not = (g: GraphBuilder, x: Value): Value => g.node('Not', [x], {}, [{ dtype: 'bool', shape: x.shape }])[0];
 
-/** `cond ? a : b`, broadcast. */
-export function where(g: GraphBuilder, cond: Value, a: Value, b: Value): Value {
-  const shape = broadcastShape(cond.shape, broadcastShape(a.shape, b.shape));
-  return g.node('Where', [cond, a, b], {}, [{ dtype: a.dtype, shape }])[0];
-}
-
 const ONNX_TYPE = { float32: 1, int32: 6, int64: 7, bool: 9 } as const;
 export const toFloat = (g: GraphBuilder, x: Value): Value => (x.dtype === 'float32' ? x : ops.cast(g, x, 'float32', ONNX_TYPE.float32));
 export const toInt64 = (g: GraphBuilder, x: Value): Value => (x.dtype === 'int64' ? x : ops.cast(g, x, 'int64', ONNX_TYPE.int64));
 export const toBool = (g: GraphBuilder, x: Value): Value => (x.dtype === 'bool' ? x : ops.cast(g, x, 'bool', ONNX_TYPE.bool));
 
 export const log = (g: GraphBuilder, x: Value): Value => g.node('Log', [x], {}, [{ dtype: x.dtype, shape: x.shape }])[0];
-export const floor = (g: GraphBuilder, x: Value): Value => g.node('Floor', [x], {}, [{ dtype: x.dtype, shape: x.shape }])[0];
 
 export const scalar = (g: GraphBuilder, v: number, name = 'scalar'): Value => g.constant(Tensor.fromFloat32([v], []), name);
 

@@ -1,6 +1,6 @@
 import { type GraphBuilder, linear, norm, ops, readLinear, readNorm, Tensor, type Value, type WeightStore } from '@vitkit/core/internal';
 import { contrastiveLogits, predictionHead } from './heads.js';
-import { and, gatherElements, greater, less, log, reduceMax, reduceMin, scalar, toBool, toFloat, topK, where } from './onnx-ops.js';
+import { and, gatherElements, greater, less, log, reduceMax, reduceMin, scalar, toBool, toFloat, topK } from './onnx-ops.js';
 import type { GroundingDinoSpec } from './spec.js';
 import type { TextFeatures } from './text-encoder.js';
 import type { VisionFeatures } from './vision.js';
@@ -82,8 +82,8 @@ function outputProposals(
   const allInside = toBool(g, reduceMin(g, toFloat(g, inside), [-1], true)); // [B, S, 1]
   const keep = and(g, allInside, ops.unsqueeze(g, toBool(g, vision.mask), [2])); // valid pixel and proposal
   const logits = log(g, ops.div(g, boxes, ops.sub(g, scalar(g, 1, 'one'), boxes)));
-  const proposals = where(g, keep, logits, scalar(g, Number.POSITIVE_INFINITY, 'inf'));
-  const query = where(g, keep, encoded, scalar(g, 0, 'zero'));
+  const proposals = ops.where(g, keep, logits, scalar(g, Number.POSITIVE_INFINITY, 'inf'));
+  const query = ops.where(g, keep, encoded, scalar(g, 0, 'zero'));
   const d = spec.dModel;
   const projected = linear(
     g,

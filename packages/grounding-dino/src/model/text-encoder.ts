@@ -1,21 +1,6 @@
 import { type GraphBuilder, linear, norm, ops, readLinear, readNorm, Tensor, type Value, type WeightStore } from '@vitkit/core/internal';
 import { MASKED_SCORE, maskedAttention, readAttention } from './attention.js';
-import {
-  and,
-  equal,
-  exclusiveCumSum,
-  greater,
-  less,
-  not,
-  or,
-  reduceMax,
-  reduceMin,
-  scalar,
-  toBool,
-  toFloat,
-  toInt64,
-  where,
-} from './onnx-ops.js';
+import { and, exclusiveCumSum, greater, less, not, or, reduceMax, reduceMin, scalar, toBool, toFloat, toInt64 } from './onnx-ops.js';
 import type { GroundingDinoSpec } from './spec.js';
 
 /** [CLS], [SEP], '.' and '?' in bert-base-uncased: Grounding DINO hard-codes these ids to split a prompt into phrases. */
@@ -48,12 +33,12 @@ export interface TextFeatures {
  * both are in one and k is equal.
  */
 export function phraseMasks(g: GraphBuilder, inputIds: Value): { mask: Value; positionIds: Value } {
-  const isId = (id: number) => equal(g, inputIds, g.constant(new Tensor('int64', BigInt64Array.of(BigInt(id)), []), `token_${id}`));
+  const isId = (id: number) => ops.equal(g, inputIds, g.constant(new Tensor('int64', BigInt64Array.of(BigInt(id)), []), `token_${id}`));
   const [a, b, c, d] = SPECIAL_TOKEN_IDS.map(isId);
   const special = or(g, or(g, a, b), or(g, c, d)); // [B, L] bool
   const s = toFloat(g, special);
   const firstRow = ops.slice(g, inputIds, [0], [1], [0]);
-  const ones = toFloat(g, equal(g, firstRow, firstRow)); // [1, L] of 1
+  const ones = toFloat(g, ops.equal(g, firstRow, firstRow)); // [1, L] of 1
   const col = ops.sub(g, ops.cumSum(g, ones, 1), scalar(g, 1, 'one')); // [1, L]: 0 … L-1
   const lastCol = ops.sub(g, ops.reduceSum(g, ones, [1], true), scalar(g, 1, 'one')); // [1, 1]: L-1
   const none = scalar(g, -1, 'none');
@@ -63,28 +48,28 @@ export function phraseMasks(g: GraphBuilder, inputIds: Value): { mask: Value; po
   const colA = ops.reshape(g, col, [1, -1, 1]);
   const colC = ops.reshape(g, col, [1, 1, -1]);
   const specialC = ops.unsqueeze(g, special, [1]); // [B, 1, L]
-  const nextCol = reduceMin(g, where(g, and(g, specialC, not(g, less(g, colC, colA))), colC, scalar(g, 1e9, 'far')), [2], false);
-  const prevInRow = reduceMax(g, where(g, and(g, specialC, less(g, colC, colA)), colC, none), [2], false);
+  const nextCol = reduceMin(g, ops.where(g, and(g, specialC, not(g, less(g, colC, colA))), colC, scalar(g, 1e9, 'far')), [2], false);
+  const prevInRow = reduceMax(g, ops.where(g, and(g, specialC, less(g, colC, colA)), colC, none), [2], false);
 
   // The column carried into each row: the last special of the nearest earlier row that has one, else 0.
-  const rowLast = reduceMax(g, where(g, special, col, none), [1], true); // [B, 1]
+  const rowLast = reduceMax(g, ops.where(g, special, col, none), [1], true); // [B, 1]
   const rowOnes = ops.add(g, ops.mul(g, ops.slice(g, s, [0], [1], [1]), scalar(g, 0, 'zero')), scalar(g, 1, 'one')); // [B, 1]
   const row = ops.sub(g, ops.cumSum(g, rowOnes, 0), scalar(g, 1, 'one')); // [B, 1]: 0 … B-1
   const rowT = ops.reshape(g, row, [1, -1]);
   const earlierWithSpecial = and(g, less(g, rowT, row), ops.reshape(g, greater(g, total, scalar(g, 0, 'zero')), [1, -1]));
-  const sourceRow = reduceMax(g, where(g, earlierWithSpecial, rowT, none), [1], true); // [B, 1], -1 when none
-  const carriedFrom = reduceMax(g, where(g, equal(g, rowT, sourceRow), ops.reshape(g, rowLast, [1, -1]), none), [1], true);
+  const sourceRow = reduceMax(g, ops.where(g, earlierWithSpecial, rowT, none), [1], true); // [B, 1], -1 when none
+  const carriedFrom = reduceMax(g, ops.where(g, ops.equal(g, rowT, sourceRow), ops.reshape(g, rowLast, [1, -1]), none), [1], true);
   const carried = ops.max(g, carriedFrom, scalar(g, 0, 'zero'));
-  const prev = where(g, less(g, prevInRow, scalar(g, 0, 'zero')), carried, prevInRow); // [B, L]
+  const prev = ops.where(g, less(g, prevInRow, scalar(g, 0, 'zero')), carried, prevInRow); // [B, L]
 
   const inPhrase = and(
     g,
     and(g, less(g, kBefore, total), greater(g, col, prev)),
-    and(g, not(g, equal(g, nextCol, scalar(g, 0, 'zero'))), not(g, equal(g, nextCol, lastCol))),
+    and(g, not(g, ops.equal(g, nextCol, scalar(g, 0, 'zero'))), not(g, ops.equal(g, nextCol, lastCol))),
   );
   // transformers v5.2.0 gives the phrase's closing special token position 0 (not its index in the
   // phrase, as the loop above would): the fixture's encoder_logits match only so.
-  const positionIds = where(
+  const positionIds = ops.where(
     g,
     and(g, inPhrase, not(g, special)),
     ops.sub(g, ops.sub(g, col, prev), scalar(g, 1, 'one')),
@@ -93,9 +78,9 @@ export function phraseMasks(g: GraphBuilder, inputIds: Value): { mask: Value; po
   const samePhrase = and(
     g,
     and(g, ops.unsqueeze(g, inPhrase, [2]), ops.unsqueeze(g, inPhrase, [1])),
-    equal(g, ops.unsqueeze(g, kBefore, [2]), ops.unsqueeze(g, kBefore, [1])),
+    ops.equal(g, ops.unsqueeze(g, kBefore, [2]), ops.unsqueeze(g, kBefore, [1])),
   );
-  return { mask: or(g, equal(g, colA, colC), samePhrase), positionIds };
+  return { mask: or(g, ops.equal(g, colA, colC), samePhrase), positionIds };
 }
 
 /**
