@@ -15,20 +15,22 @@ export function broadcastShape(a: readonly Dim[], b: readonly Dim[]): Dim[] {
   return out;
 }
 
-function compare(op: 'Less' | 'Greater' | 'And' | 'Or') {
+function compare(op: 'Less' | 'Greater' | 'And') {
   return (g: GraphBuilder, a: Value, b: Value): Value =>
     g.node(op, [a, b], {}, [{ dtype: 'bool', shape: broadcastShape(a.shape, b.shape) }])[0];
 }
 export const less = compare('Less');
 export const greater = compare('Greater');
 export const and = compare('And');
-export const or = compare('Or');
 
 export const not = (g: GraphBuilder, x: Value): Value => g.node('Not', [x], {}, [{ dtype: 'bool', shape: x.shape }])[0];
 
+/** a ∨ b as ¬(¬a ∧ ¬b): WebGPU has And and Not but no Or kernel (an Or node would run on the CPU). */
+export const or = (g: GraphBuilder, a: Value, b: Value): Value => not(g, and(g, not(g, a), not(g, b)));
+
 const ONNX_TYPE = { float32: 1, int32: 6, int64: 7, bool: 9 } as const;
 export const toFloat = (g: GraphBuilder, x: Value): Value => (x.dtype === 'float32' ? x : ops.cast(g, x, 'float32', ONNX_TYPE.float32));
-export const toInt64 = (g: GraphBuilder, x: Value): Value => (x.dtype === 'int64' ? x : ops.cast(g, x, 'int64', ONNX_TYPE.int64));
+export const toInt32 = (g: GraphBuilder, x: Value): Value => (x.dtype === 'int32' ? x : ops.cast(g, x, 'int32', ONNX_TYPE.int32));
 export const toBool = (g: GraphBuilder, x: Value): Value => (x.dtype === 'bool' ? x : ops.cast(g, x, 'bool', ONNX_TYPE.bool));
 
 export const log = (g: GraphBuilder, x: Value): Value => g.node('Log', [x], {}, [{ dtype: x.dtype, shape: x.shape }])[0];

@@ -1,6 +1,6 @@
 import { type GraphBuilder, linear, norm, ops, readLinear, readNorm, Tensor, type Value, type WeightStore } from '@vitkit/core/internal';
 import { MASKED_SCORE, maskedAttention, readAttention } from './attention.js';
-import { and, exclusiveCumSum, greater, less, not, or, reduceMax, reduceMin, scalar, toBool, toFloat, toInt64 } from './onnx-ops.js';
+import { and, exclusiveCumSum, greater, less, not, or, reduceMax, reduceMin, scalar, toBool, toFloat, toInt32 } from './onnx-ops.js';
 import type { GroundingDinoSpec } from './spec.js';
 
 /** [CLS], [SEP], '.' and '?' in bert-base-uncased: Grounding DINO hard-codes these ids to split a prompt into phrases. */
@@ -32,13 +32,12 @@ export interface TextFeatures {
  * next(a) exists and is neither column 0 nor the last, and a > prev(a); two tokens share a phrase iff
  * both are in one and k is equal.
  */
-export function phraseMasks(g: GraphBuilder, inputIds: Value): { mask: Value; positionIds: Value } {
-  const isId = (id: number) => ops.equal(g, inputIds, g.constant(new Tensor('int64', BigInt64Array.of(BigInt(id)), []), `token_${id}`));
+export function phraseMasks(g: GraphBuilder, inputIds: Value /* int32 */): { mask: Value; positionIds: Value } {
+  const isId = (id: number) => ops.equal(g, inputIds, g.constant(new Tensor('int32', Int32Array.of(id), []), `token_${id}`));
   const [a, b, c, d] = SPECIAL_TOKEN_IDS.map(isId);
   const special = or(g, or(g, a, b), or(g, c, d)); // [B, L] bool
   const s = toFloat(g, special);
-  const firstRow = ops.slice(g, inputIds, [0], [1], [0]);
-  const ones = toFloat(g, ops.equal(g, firstRow, firstRow)); // [1, L] of 1
+  const ones = ops.add(g, ops.mul(g, ops.slice(g, s, [0], [1], [0]), scalar(g, 0, 'zero')), scalar(g, 1, 'one')); // [1, L] of 1
   const col = ops.sub(g, ops.cumSum(g, ones, 1), scalar(g, 1, 'one')); // [1, L]: 0 … L-1
   const lastCol = ops.sub(g, ops.reduceSum(g, ones, [1], true), scalar(g, 1, 'one')); // [1, 1]: L-1
   const none = scalar(g, -1, 'none');
@@ -93,7 +92,8 @@ export function textEncoder(
   spec: GroundingDinoSpec,
   weights: WeightStore,
 ): TextFeatures {
-  const { mask, positionIds } = phraseMasks(g, inputs.inputIds);
+  // int64 is cast to int32 at the input: WebGPU runs no int64 arithmetic (Equal, Slice, … would fall back to the CPU).
+  const { mask, positionIds } = phraseMasks(g, toInt32(g, inputs.inputIds));
   const m = spec.maxTextLen;
   const first = (x: Value, axes: number[]) =>
     ops.slice(
@@ -103,17 +103,14 @@ export function textEncoder(
       axes.map(() => m),
       axes,
     );
-  const ids = first(inputs.inputIds, [1]);
-  const tokenTypes = first(inputs.tokenTypeIds, [1]);
-  const positions = first(positionIds, [1]);
-  const phrase = first(mask, [1, 2]);
+  // The int64 inputs are truncated before their cast (both run on the CPU under WebGPU, side by side).
+  const ids = toInt32(g, first(inputs.inputIds, [1]));
+  const tokenTypes = toInt32(g, first(inputs.tokenTypeIds, [1]));
   const tokenMask = toFloat(g, toBool(g, first(inputs.attentionMask, [1])));
+  const positions = first(positionIds, [1]);
+  const phrase = first(toFloat(g, mask), [1, 2]);
   // 0 where the phrase mask attends, the most negative float elsewhere.
-  const selfAttentionBias = ops.unsqueeze(
-    g,
-    ops.mul(g, ops.sub(g, scalar(g, 1, 'one'), toFloat(g, phrase)), scalar(g, MASKED_SCORE, 'masked')),
-    [1],
-  );
+  const selfAttentionBias = ops.unsqueeze(g, ops.mul(g, ops.sub(g, scalar(g, 1, 'one'), phrase), scalar(g, MASKED_SCORE, 'masked')), [1]);
 
   const t = spec.text;
   const w = weights.scoped('model.text_backbone.');
@@ -121,7 +118,7 @@ export function textEncoder(
   let x = g.scope('text_backbone.embeddings', () => {
     const words = ops.gather(g, table('word_embeddings', t.vocabSize), ids, 0);
     const types = ops.gather(g, table('token_type_embeddings', t.typeVocabSize), tokenTypes, 0);
-    const pos = ops.gather(g, table('position_embeddings', t.maxPositions), toInt64(g, positions), 0);
+    const pos = ops.gather(g, table('position_embeddings', t.maxPositions), toInt32(g, positions), 0);
     return norm(g, ops.add(g, ops.add(g, words, types), pos), readNorm(w, 'embeddings.LayerNorm', t.hiddenSize), t.eps, 'LayerNorm');
   });
   for (let i = 0; i < t.layers; i++) {
