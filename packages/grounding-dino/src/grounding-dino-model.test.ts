@@ -54,4 +54,28 @@ describe('GroundingDinoForObjectDetection on the swin-bert-tiny fixture', () => 
       await model.dispose();
     }
   });
+
+  it('returns the hidden-state tuples when asked (the last of each is its top-level output) and refuses outputAttentions', async () => {
+    const model = new GroundingDinoModel(await loadPretrained(fixturePath(CASE)), { device: 'cpu' });
+    try {
+      const inputs = Object.fromEntries(readFixtureTensors(`${CASE}/input.safetensors`));
+      const out = await model.run(inputs, { outputHiddenStates: true });
+      const count = (prefix: string) => Object.keys(out).filter((k) => k.startsWith(prefix)).length;
+      expect([count('encoder_vision_hidden_states_'), count('encoder_text_hidden_states_'), count('decoder_hidden_states_')]).toEqual([
+        2, 2, 3,
+      ]);
+      expect(out.encoder_vision_hidden_states_1.data).toEqual(out.encoder_last_hidden_state_vision.data);
+      expect(out.encoder_text_hidden_states_1.data).toEqual(out.encoder_last_hidden_state_text.data);
+      expect(out.decoder_hidden_states_2.data).toEqual(out.last_hidden_state.data);
+      // decoder_hidden_states_1 is layer 1's input after the layer norm: intermediate_hidden_states[:, 0].
+      const [b, layers, q, d] = out.intermediate_hidden_states.shape;
+      const first = new Float32Array(b * q * d);
+      for (let i = 0; i < b; i++)
+        first.set(out.intermediate_hidden_states.data.subarray(i * layers * q * d, (i * layers + 1) * q * d) as Float32Array, i * q * d);
+      expect(out.decoder_hidden_states_1.data).toEqual(first);
+      await expect(model.run(inputs, { outputAttentions: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    } finally {
+      await model.dispose();
+    }
+  });
 });

@@ -49,7 +49,7 @@ export class GroundingDinoModel extends VisionModel {
     return GROUNDING_DINO_DEFAULT_PROCESSOR;
   }
 
-  protected buildGraph(g: GraphBuilder, inputs: Readonly<Record<string, Value>>, _request: GraphRequest): GraphOutputs {
-    return buildGroundingDinoGraph(g, inputs, this.spec, this.files.weights);
+  protected buildGraph(g: GraphBuilder, inputs: Readonly<Record<string, Value>>, request: GraphRequest): GraphOutputs {
+    return buildGroundingDinoGraph(g, inputs, this.spec, this.files.weights, request);
   }
 }

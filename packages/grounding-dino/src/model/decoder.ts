@@ -16,6 +16,8 @@ export interface DecoderOutputs {
   /** The last layer's heads: [B, Q, max_text_len] and [B, Q, 4]. */
   logits: Value;
   predBoxes: Value;
+  /** decoder_hidden_states: each layer's input after the layer norm, then the last output (as transformers collects them). */
+  hiddenStates: Value[];
 }
 
 /**
@@ -34,6 +36,7 @@ export function decoder(
   text: TextFeatures,
   spec: GroundingDinoSpec,
   weights: WeightStore,
+  wantHiddenStates = false,
 ): DecoderOutputs {
   const d = spec.dModel;
   const ratios4 = ops.unsqueeze(g, ops.concat(g, [vision.validRatios, vision.validRatios], 2), [1]); // [1→B, 1, L, 4]
@@ -43,8 +46,10 @@ export function decoder(
   let reference = initReferencePoints;
   const references: Value[] = [];
   const intermediate: Value[] = [];
+  const hiddenStates: Value[] = [];
   for (let i = 0; i < spec.decoderLayers; i++) {
     references.push(reference);
+    if (wantHiddenStates) hiddenStates.push(norm(g, hidden, layerNorm, spec.eps, 'layer_norm'));
     g.scope(`decoder.layers.${i}`, () => {
       const referenceInput = ops.mul(g, ops.unsqueeze(g, reference, [2]), ratios4); // [B, Q, L, 4]
       const level0 = ops.gather(g, referenceInput, 0, 2); // [B, Q, 4]
@@ -83,6 +88,7 @@ export function decoder(
     intermediateReferencePoints: stack(references.slice(1).concat(reference)),
     logits,
     predBoxes: ops.sigmoid(g, ops.add(g, delta, inverseSigmoid(g, lastInput))),
+    hiddenStates: wantHiddenStates ? [...hiddenStates, last] : [],
   };
 }
 

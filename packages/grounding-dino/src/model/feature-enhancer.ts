@@ -32,11 +32,13 @@ export function featureEnhancer(
   text: TextFeatures,
   spec: GroundingDinoSpec,
   weights: WeightStore,
-): { vision: Value; text: Value } {
+): { vision: Value; text: Value; visionStates: Value[]; textStates: Value[] } {
   const referencePoints = g.scope('encoder.reference_points', () => encoderReferencePoints(g, vision));
   const textPosition = coordinateSineEmbedding(g, ops.unsqueeze(g, text.positionIds, [2]), spec.dModel, false);
   let v = vision.source;
   let t = text.features;
+  const visionStates = [v];
+  const textStates = [t];
   for (let i = 0; i < spec.encoderLayers; i++) {
     const w = weights.scoped(`model.encoder.layers.${i}.`);
     g.scope(`encoder.layers.${i}`, () => {
@@ -47,8 +49,10 @@ export function featureEnhancer(
       );
       v = g.scope('deformable_layer', () => deformableLayer(g, v, vision, referencePoints, spec, w.scoped('deformable_layer.')));
     });
+    visionStates.push(v);
+    textStates.push(t);
   }
-  return { vision: v, text: t };
+  return { vision: v, text: t, visionStates, textStates };
 }
 
 /**

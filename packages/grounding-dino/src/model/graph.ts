@@ -1,4 +1,4 @@
-import type { GraphBuilder, GraphOutputs, Value, WeightStore } from '@vitkit/core/internal';
+import { type GraphBuilder, type GraphOutputs, type GraphRequest, type Value, VitkitError, type WeightStore } from '@vitkit/core/internal';
 import { decoder } from './decoder.js';
 import { featureEnhancer } from './feature-enhancer.js';
 import { selectQueries } from './query-selection.js';
@@ -21,7 +21,14 @@ export function buildGroundingDinoGraph(
   inputs: Readonly<Record<string, Value>>,
   spec: GroundingDinoSpec,
   weights: WeightStore,
+  request: Pick<GraphRequest, 'outputHiddenStates' | 'outputAttentions'>,
 ): GraphOutputs {
+  if (request.outputAttentions) {
+    throw new VitkitError(
+      'INVALID_ARGUMENT',
+      'GroundingDinoForObjectDetection: outputAttentions is not supported (its deformable and fusion attentions have no single probability map); ask without it.',
+    );
+  }
   const vision = g.scope('vision', () => visionFeatures(g, inputs.pixel_values, inputs.pixel_mask, spec, weights));
   const text = g.scope('text', () =>
     textEncoder(
@@ -33,7 +40,7 @@ export function buildGroundingDinoGraph(
   );
   const encoded = featureEnhancer(g, vision, text, spec, weights);
   const selected = g.scope('query_selection', () => selectQueries(g, encoded.vision, encoded.text, vision, text, spec, weights));
-  const decoded = decoder(g, selected.target, selected.referencePoints, encoded, vision, text, spec, weights);
+  const decoded = decoder(g, selected.target, selected.referencePoints, encoded, vision, text, spec, weights, request.outputHiddenStates);
   return {
     outputs: {
       logits: decoded.logits,
@@ -49,5 +56,12 @@ export function buildGroundingDinoGraph(
       encoder_logits: selected.encoderLogits,
       encoder_pred_boxes: selected.referencePoints,
     },
+    tuples: request.outputHiddenStates
+      ? {
+          encoder_vision_hidden_states: encoded.visionStates,
+          encoder_text_hidden_states: encoded.textStates,
+          decoder_hidden_states: decoded.hiddenStates,
+        }
+      : {},
   };
 }
