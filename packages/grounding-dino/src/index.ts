@@ -13,6 +13,7 @@ export {
   type GroundingDinoProcessorFiles,
 } from './processor/grounding-dino-processor.js';
 export { GROUNDING_DINO_DEFAULT_PROCESSOR, groundingDinoImageProcessor } from './processor/image-processor.js';
+export { loadGroundingDinoProcessor, type ReadCheckpointText } from './processor/load-processor.js';
 export {
   type GroundingPrompts,
   mergePhrases,
