@@ -10,7 +10,13 @@ export {
   type PostProcessGroundedOptions,
   postProcessGroundedObjectDetection,
 } from './postprocess/grounded-detection.js';
+export {
+  type GroundingDinoInputs,
+  GroundingDinoProcessor,
+  type GroundingDinoProcessorFiles,
+} from './processor/grounding-dino-processor.js';
 export { GROUNDING_DINO_DEFAULT_PROCESSOR, groundingDinoImageProcessor } from './processor/image-processor.js';
+export { loadGroundingDinoProcessor, type ReadCheckpointText } from './processor/load-processor.js';
 export {
   type GroundingPrompts,
   mergePhrases,

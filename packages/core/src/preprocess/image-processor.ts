@@ -432,7 +432,7 @@ export function createImageProcessor(config: PreprocessorConfig): ImageProcessor
   // transformers v5 saves a processor's parts together in processor_config.json, the image processor under "image_processor".
   const nested = config.image_processor;
   if (config.image_processor_type === undefined && nested !== null && typeof nested === 'object' && !Array.isArray(nested)) {
-    return createImageProcessor(nested as PreprocessorConfig);
+    config = nested as PreprocessorConfig;
   }
   const legacy = config.feature_extractor_type;
   const declared =

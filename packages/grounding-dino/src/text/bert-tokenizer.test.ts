@@ -96,6 +96,7 @@ describe('BertTokenizer basic tokenization + WordPiece (hand-derived expectation
     ['Hiragana is not spaced', 'こんにちは', ['[UNK]']],
     ['NUL, U+FFFD, BEL and a zero-width space (Cf) are dropped', 'c\u0000a\ufffd\u0007t\u200b', ['cat']],
     ['an unassigned code point (Cn) is dropped', 'ca\u0378t', ['cat']],
+    ['a lone surrogate (Cs) and a private-use character (Co) are dropped', 'c\ud800a\ue000t', ['cat']],
     ['an information separator (Cc) is dropped, not a space', 'a\u001ccat', ['[UNK]']],
     ['tab, newline, CR, NBSP and ideographic space separate', '\ta\ncat\r\n\u00a0cat\u3000a ', ['a', 'cat', 'cat', 'a']],
     ['a line separator (Zl) separates, as str.split does', 'a\u2028cat', ['a', 'cat']],
