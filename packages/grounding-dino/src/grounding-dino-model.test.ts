@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { loadPretrained, Tensor } from '@vitkit/core';
-import { compareArrays, fixturePath, readFixtureTensors } from '@vitkit/test-support';
+import { compareArrays, fixturePath, readFixtureJson, readFixtureTensors } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
 import { GroundingDinoModel } from './grounding-dino-model.js';
+import { postProcessGroundedObjectDetection } from './postprocess/grounded-detection.js';
+import { BertTokenizer, type BertTokenizerConfig } from './text/bert-tokenizer.js';
 
 const CASE = 'grounding_dino/swin-bert-tiny';
 
@@ -74,6 +77,38 @@ describe('GroundingDinoForObjectDetection on the swin-bert-tiny fixture', () => 
         first.set(out.intermediate_hidden_states.data.subarray(i * layers * q * d, (i * layers + 1) * q * d) as Float32Array, i * q * d);
       expect(out.decoder_hidden_states_1.data).toEqual(first);
       await expect(model.run(inputs, { outputAttentions: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it("through post-processing reproduces expected_postprocess.json from the model's own outputs (both threshold pairs)", async () => {
+    const model = new GroundingDinoModel(await loadPretrained(fixturePath(CASE)), { device: 'cpu' });
+    try {
+      const inputs = readFixtureTensors(`${CASE}/input.safetensors`);
+      const outputs = await model.run(Object.fromEntries(inputs));
+      const tokenizer = BertTokenizer.fromVocab(
+        readFileSync(fixturePath(`${CASE}/vocab.txt`), 'utf8'),
+        readFixtureJson<BertTokenizerConfig>(`${CASE}/tokenizer_config.json`),
+      );
+      type Image = { scores: number[]; boxes: number[][]; text_labels: string[] };
+      const expected = readFixtureJson<Record<string, unknown> & { target_sizes: [number, number][] }>(`${CASE}/expected_postprocess.json`);
+      for (const [threshold, textThreshold] of [
+        [0, 0.25],
+        [0.45, 0.4],
+      ]) {
+        const want = expected[`threshold_${threshold.toFixed(threshold === 0 ? 1 : 2)}_text_${textThreshold}`] as Image[];
+        const got = postProcessGroundedObjectDetection(
+          { logits: outputs.logits, pred_boxes: outputs.pred_boxes },
+          { tokenizer, inputIds: inputs.get('input_ids')!, threshold, textThreshold, targetSizes: expected.target_sizes },
+        );
+        got.forEach((image, b) => {
+          expect(image.textLabels).toEqual(want[b].text_labels);
+          expect(image.scores.length).toBe(want[b].scores.length);
+          image.scores.forEach((v, i) => expect(Math.abs(v - want[b].scores[i])).toBeLessThan(1e-4));
+          image.boxes.forEach((box, i) => box.forEach((v, k) => expect(Math.abs(v - want[b].boxes[i][k])).toBeLessThan(1e-3)));
+        });
+      }
     } finally {
       await model.dispose();
     }
