@@ -113,4 +113,36 @@ describe('GroundingDinoForObjectDetection on the swin-bert-tiny fixture', () => 
       await model.dispose();
     }
   });
+
+  it('defaults a missing pixel_mask and attention_mask to ones and token_type_ids to zeros, and refuses ids outside the vocabulary', async () => {
+    const model = new GroundingDinoModel(await loadPretrained(fixturePath(CASE)), { device: 'cpu' });
+    try {
+      const inputs = readFixtureTensors(`${CASE}/input.safetensors`);
+      const ids = inputs.get('input_ids')!;
+      const pixels = inputs.get('pixel_values')!;
+      const [b, , h, w] = pixels.shape;
+      const explicit = await model.run({
+        pixel_values: pixels,
+        pixel_mask: new Tensor('int64', new BigInt64Array(b * h * w).fill(1n), [b, h, w]),
+        input_ids: ids,
+        attention_mask: new Tensor('int64', new BigInt64Array(ids.size).fill(1n), ids.shape),
+        token_type_ids: new Tensor('int64', new BigInt64Array(ids.size), ids.shape),
+      });
+      const defaulted = await model.run({ pixel_values: pixels, input_ids: ids });
+      expect(defaulted.logits.data).toEqual(explicit.logits.data);
+      const codeOf = (feeds: Record<string, Tensor>) =>
+        model.run(feeds).then(
+          () => undefined,
+          (e: { code?: string }) => e.code,
+        );
+      const outside = BigInt64Array.from(ids.data as BigInt64Array);
+      outside[3] = 1040n; // the vocabulary has 1040 entries
+      expect(await codeOf({ pixel_values: pixels, input_ids: new Tensor('int64', outside, ids.shape) })).toBe('INPUT_INVALID');
+      expect(await codeOf({ pixel_values: pixels, input_ids: new Tensor('int64', new BigInt64Array(0), [b, 0]) })).toBe(
+        'INPUT_SHAPE_INVALID',
+      );
+    } finally {
+      await model.dispose();
+    }
+  });
 });
