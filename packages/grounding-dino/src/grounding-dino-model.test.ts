@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { loadPretrained, Tensor } from '@vitkit/core';
-import { compareArrays, fixturePath, readFixtureJson, readFixtureTensors } from '@vitkit/test-support';
+import { compareArrays, editCheckpoint, fixturePath, readFixtureJson, readFixtureTensors } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
 import { GroundingDinoModel } from './grounding-dino-model.js';
 import { postProcessGroundedObjectDetection } from './postprocess/grounded-detection.js';
@@ -143,6 +143,25 @@ describe('GroundingDinoForObjectDetection on the swin-bert-tiny fixture', () => 
       );
     } finally {
       await model.dispose();
+    }
+  });
+
+  it('reads the tied box heads under model.decoder.bbox_embed when the checkpoint keeps them there', async () => {
+    const files = await loadPretrained(fixturePath(CASE));
+    const moved = editCheckpoint(files, {
+      weights: (t) => {
+        for (const key of [...t.keys()].filter((k) => k.startsWith('bbox_embed.'))) {
+          t.set(`model.decoder.${key}`, t.get(key)!);
+          t.delete(key);
+        }
+      },
+    });
+    const inputs = Object.fromEntries(readFixtureTensors(`${CASE}/input.safetensors`));
+    const [a, b] = [new GroundingDinoModel(files, { device: 'cpu' }), new GroundingDinoModel(moved, { device: 'cpu' })];
+    try {
+      expect((await b.run(inputs)).pred_boxes.data).toEqual((await a.run(inputs)).pred_boxes.data);
+    } finally {
+      await Promise.all([a.dispose(), b.dispose()]);
     }
   });
 });

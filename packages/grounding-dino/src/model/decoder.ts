@@ -41,7 +41,11 @@ export function decoder(
   const d = spec.dModel;
   const ratios4 = ops.unsqueeze(g, ops.concat(g, [vision.validRatios, vision.validRatios], 2), [1]); // [1→B, 1, L, 4]
   const layerNorm = readNorm(weights, 'model.decoder.layer_norm', d);
-  const bboxPrefix = (i: number) => `bbox_embed.${spec.shareBboxEmbed ? 0 : i}.`;
+  // The box heads are tied to model.decoder.bbox_embed; a checkpoint keeps them under either name.
+  const bboxPrefix = (i: number) => {
+    const name = `bbox_embed.${spec.shareBboxEmbed ? 0 : i}.`;
+    return weights.findPrefix(`${name}layers.0.weight`, ['', 'model.decoder.']) === 'model.decoder.' ? `model.decoder.${name}` : name;
+  };
   let hidden = target;
   let reference = initReferencePoints;
   const references: Value[] = [];
