@@ -49,6 +49,10 @@ export interface SessionOptions {
    * of from one protobuf (which cannot reach 2 GiB, and is one more copy of every weight).
    */
   externalDataThreshold?: number;
+  /** Told when onnxruntime starts loading the graph and when the session is ready (see `ModelLoadEvent`). */
+  onSessionProgress?: (
+    event: { stage: 'session'; state: 'start' } | { stage: 'session'; state: 'done'; ms: number; fromCache: boolean },
+  ) => void;
 }
 
 /** What a session is created from: ONNX bytes, or a graph's parts (encoded inline or as external data). */
@@ -116,7 +120,9 @@ export class ModelSession {
       // Optimized (and laid out for this CPU) by this onnxruntime already: load it as is; onnxruntime
       // memory-maps its weights file.
       try {
-        const session = await ort.InferenceSession.create(cache.cachedPath, { ...sessionOptions, graphOptimizationLevel: 'disabled' });
+        const session = await reportSession(options, true, () =>
+          ort.InferenceSession.create(cache.cachedPath as string, { ...sessionOptions, graphOptimizationLevel: 'disabled' }),
+        );
         return new ModelSession(ort, session, device, true);
       } catch {
         cache.discard(); // a stale or damaged entry: build the graph and write it again
@@ -140,7 +146,7 @@ export class ModelSession {
         graph = resolved = undefined;
         external.collectGarbage();
       } else input = encodeModel(graph);
-      const session = await ort.InferenceSession.create(input, sessionOptions);
+      const session = await reportSession(options, false, () => ort.InferenceSession.create(input, sessionOptions));
       try {
         cache?.commit();
       } catch {
@@ -201,6 +207,16 @@ export class ModelSession {
     if (!this.session) throw new VitkitError('INVALID_ARGUMENT', 'This model session was disposed.');
     return this.session;
   }
+}
+
+/** Runs onnxruntime's session creation between the `session` start and done events. */
+async function reportSession(options: SessionOptions, fromCache: boolean, create: () => Promise<OrtSession>): Promise<OrtSession> {
+  const report = options.onSessionProgress;
+  const start = performance.now();
+  report?.({ stage: 'session', state: 'start' });
+  const session = await create();
+  report?.({ stage: 'session', state: 'done', ms: performance.now() - start, fromCache });
+  return session;
 }
 
 function writeExternalModel(runtime: NodeRuntime, graph: GraphParts): ExternalModelFiles {
