@@ -24,7 +24,7 @@ describe('pretrainedFromBytes', () => {
     expect(files.preprocessorConfig).toEqual(fromFolder.preprocessorConfig);
     expect([...files.weights.keys()].sort()).toEqual([...fromFolder.weights.keys()].sort());
     const key = [...files.weights.keys()][0];
-    expect(Array.from(files.weights.get(key).data)).toEqual(Array.from(fromFolder.weights.get(key).data));
+    expect(files.weights.get(key).data).toEqual(fromFolder.weights.get(key).data);
   });
 
   it('prefers the shallowest copy of a name, and reads sharded checkpoints', () => {
