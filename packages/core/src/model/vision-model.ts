@@ -55,6 +55,12 @@ export interface ModelOptions {
    */
   maxSessions?: number;
   /**
+   * Browsers: keep each graph built in the Cache API across page loads (default true; a string
+   * names the cache, false turns it off). Used when the checkpoint's files carry validators
+   * (ETag or Last-Modified), so a changed file is never served a stale graph.
+   */
+  graphCache?: boolean | string;
+  /**
    * Told as each graph is built and each onnxruntime session created (the first `run`, or
    * `warmup`), so a page can show where a cold start spends its time.
    */
@@ -310,8 +316,8 @@ export abstract class VisionModel {
   }
 
   protected sessionOptions(): SessionOptions {
-    const { threads, spinning, optimizedModelCache, externalDataThreshold } = this.options;
-    return { device: this.device, threads, spinning, optimizedModelCache, externalDataThreshold };
+    const { threads, spinning, optimizedModelCache, externalDataThreshold, graphCache } = this.options;
+    return { device: this.device, threads, spinning, optimizedModelCache, externalDataThreshold, graphCache };
   }
 
   private requiredInputs(): string[] {
@@ -392,7 +398,7 @@ export abstract class VisionModel {
     return g;
   }
 
-  /** What the graph for `request` depends on, when the checkpoint's files can be identified (Node). */
+  /** What the graph for `request` depends on, when the checkpoint's files can be identified (Node; browsers, by their validators). */
   private graphCacheKey(request: GraphRequest): string | undefined {
     if (!this.files.fingerprint) return undefined;
     const { dtype, attentionKernel } = this.options;

@@ -5,6 +5,7 @@ import { layoutExternalData } from '../graph/external-data.js';
 import { encodeModel, type GraphParts, initializerBytes } from '../graph/graph-parts.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
+import type { BrowserRuntime } from './browser-graph-cache.js';
 import type { Device } from './device.js';
 import type { ExternalModelFiles, NodeRuntime } from './node-runtime.js';
 import type { OrtModule, OrtSession, OrtSessionOptions, OrtTensor } from './onnxruntime-api.js';
@@ -13,6 +14,9 @@ import type { OrtModule, OrtSession, OrtSessionOptions, OrtTensor } from './onnx
 // computed key so bundlers for the browser, whose '#platform' lacks the export, neither warn nor fail.
 const NODE_RUNTIME_EXPORT = 'nodeRuntime';
 const nodeRuntime = (platform as Record<string, unknown>)[NODE_RUNTIME_EXPORT] as NodeRuntime | undefined;
+// And the browser's compiled-graph cache (Cache API) only on the browser side.
+const BROWSER_RUNTIME_EXPORT = 'browserRuntime';
+const browserRuntime = (platform as Record<string, unknown>)[BROWSER_RUNTIME_EXPORT] as BrowserRuntime | undefined;
 
 export interface SessionOptions {
   /** Defaults to 'cpu' in Node and 'wasm' in browsers. */
@@ -40,6 +44,13 @@ export interface SessionOptions {
    * cache hit skips building the graph: `create` then calls its model thunk only on a miss.
    */
   cacheKey?: string;
+  /**
+   * Browsers (wasm, webgpu): keep the graph vitkit built in the Cache API, keyed by `cacheKey` (the
+   * checkpoint's fingerprint from its files' ETags, the input size, precision, kernel) and the vitkit
+   * version, so a later page load skips building it. Default true; a string names the cache
+   * (default 'vitkit-graphs'); false never reads or writes it. Needs `cacheKey`.
+   */
+  graphCache?: boolean | string;
   /** onnxruntime log severity (0 verbose … 4 fatal); default 3. */
   logSeverity?: 0 | 1 | 2 | 3 | 4;
   /**
@@ -133,6 +144,22 @@ export class ModelSession {
       sessionOptions.optimizedModelFilePath = cache.writePath;
       sessionOptions.extra = { session: cache.writeConfig };
     }
+    const graphCache =
+      browserRuntime && options.cacheKey !== undefined && options.graphCache !== false && (device === 'wasm' || device === 'webgpu')
+        ? await browserRuntime.graphCacheEntry(
+            { graph: options.cacheKey, device },
+            typeof options.graphCache === 'string' ? options.graphCache : undefined,
+          )
+        : undefined;
+    const stored = await graphCache?.read();
+    if (stored) {
+      try {
+        const session = await reportSession(options, true, () => ort.InferenceSession.create(stored, sessionOptions));
+        return new ModelSession(ort, session, device, true);
+      } catch {
+        await graphCache?.discard(); // onnxruntime refused it: build the graph and store it again
+      }
+    }
     let graph: ModelSource | undefined = source();
     let files: ExternalModelFiles | undefined;
     try {
@@ -147,6 +174,7 @@ export class ModelSession {
         external.collectGarbage();
       } else input = encodeModel(graph);
       const session = await reportSession(options, false, () => ort.InferenceSession.create(input, sessionOptions));
+      if (graphCache && input instanceof Uint8Array) await graphCache.write(input);
       try {
         cache?.commit();
       } catch {

@@ -3,64 +3,27 @@
 // checkpoint by URL and runs it on onnxruntime-web's wasm. Served from 127.0.0.1, cross-origin
 // isolated. Needs /usr/bin/chromium (Debian `chromium`) or CHROMIUM_PATH: without it the suite
 // skips locally and fails under CI=true.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, normalize, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from '@vitkit/core';
 import { Dinov2 } from '@vitkit/dino';
-import { FIXTURES_DIR, fixturePath, readFixtureTensors } from '@vitkit/test-support';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { fixturePath, readFixtureTensors } from '@vitkit/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleBrowserScript } from './test-support/bundle-worker.js';
+import { bundleBrowserScript } from '../test-support/bundle-for-tests.js';
+import {
+  CHROMIUM,
+  type Chromium,
+  callPage,
+  HAVE_CHROMIUM,
+  IN_CI,
+  launchChromium,
+  openPage,
+  serve,
+  type TestServer,
+} from '../test-support/chromium-page.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CASE = 'dinov2/default-res';
-
-function ortDist(): string {
-  const require = createRequire(import.meta.url);
-  return dirname(require.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
-}
-
-function serve(files: Record<string, string>, pixelsJson: string): Promise<Server> {
-  const ort = ortDist();
-  const ortFiles = new Set(readdirSync(ort));
-  const root = FIXTURES_DIR.endsWith(sep) ? FIXTURES_DIR : FIXTURES_DIR + sep;
-  const server = createServer((req, res) => {
-    // Cross-origin isolated, so wasm gets its threads (SharedArrayBuffer).
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
-    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-    const base = path.slice(path.lastIndexOf('/') + 1);
-    const send = (type: string, body: string | Buffer) => {
-      res.setHeader('content-type', type);
-      res.end(body);
-    };
-    if (path === '/') send('text/html', '<!doctype html><meta charset="utf-8"><script type="module" src="/page.js"></script>');
-    else if (files[path] !== undefined) send('text/javascript', files[path]);
-    else if (path === '/pixels.json') send('application/json', pixelsJson);
-    else if (path.startsWith('/fixture/')) {
-      const file = normalize(join(FIXTURES_DIR, decodeURIComponent(path.slice('/fixture/'.length))));
-      if (file.startsWith(root) && existsSync(file) && !file.endsWith(sep)) send('application/octet-stream', readFileSync(file));
-      else {
-        res.statusCode = 404;
-        res.end();
-      }
-    } else if (ortFiles.has(base) && /\.(wasm|mjs)$/.test(base))
-      send(base.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', readFileSync(join(ort, base)));
-    else {
-      res.statusCode = 404;
-      res.end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 describe('ModelWorker in Chromium (module Web Worker, wasm)', () => {
   if (!HAVE_CHROMIUM) {
@@ -75,10 +38,8 @@ describe('ModelWorker in Chromium (module Web Worker, wasm)', () => {
     return;
   }
 
-  let server: Server;
-  let context: BrowserContext;
-  let profile: string;
-  let origin: string;
+  let server: TestServer;
+  let browser: Chromium;
   const pixels = readFixtureTensors(`${CASE}/input.safetensors`).get('pixel_values') as Tensor;
 
   beforeAll(async () => {
@@ -91,53 +52,18 @@ describe('ModelWorker in Chromium (module Web Worker, wasm)', () => {
       shape: pixels.shape,
       bytes: Array.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)),
     });
-    server = await serve({ '/page.js': page, '/worker.js': worker }, pixelsJson);
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    profile = mkdtempSync(join(tmpdir(), 'vitkit-worker-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--headless',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-      timeout: 60_000,
-    });
+    server = await serve({ scripts: { '/page.js': page, '/worker.js': worker }, extra: { '/pixels.json': pixelsJson } });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
-    await context?.close();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
+    await server?.close();
   });
 
   it('loads by URL with progress, embeds with the pixels transferred, keeps error codes, reports a dead worker', async () => {
-    const page = context.pages()[0] ?? (await context.newPage());
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    const lines: string[] = [];
-    page.on('console', (m) => {
-      lines.push(`${m.type()}: ${m.text()}`);
-      if (m.type() === 'error' && !/no-such-(worker|model)|404/.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    await page.goto(`${origin}/`);
-    await page.waitForFunction(() => (globalThis as unknown as { pageReady?: boolean }).pageReady === true, undefined, { timeout: 60_000 });
-    // page.evaluate has no timeout of its own: bound it, and say what the page logged.
-    let timer: NodeJS.Timeout | undefined;
-    const result = (await Promise.race([
-      page.evaluate(
-        ([checkpoint, pixelsUrl]) =>
-          (globalThis as unknown as { roundTrip(a: string, b: string): Promise<unknown> }).roundTrip(checkpoint, pixelsUrl),
-        [`/fixture/${CASE}`, '/pixels.json'],
-      ),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`the page did not finish in 90 s:\n${[...problems, ...lines].join('\n')}`)), 90_000);
-      }),
-    ]).finally(() => clearTimeout(timer))) as {
+    const opened = await openPage(browser.context, `${server.origin}/`);
+    const result = await callPage<{
       info: { architecture: string; device: string; methods: string[] };
       progress: { stage: string; state?: string; file?: string }[];
       cls: number[];
@@ -149,7 +75,8 @@ describe('ModelWorker in Chromium (module Web Worker, wasm)', () => {
       errors: Record<string, string>;
       workerFailed: string;
       isolated: boolean;
-    };
+    }>(opened, 'roundTrip', [`/fixture/${CASE}`, '/pixels.json']);
+    const problems = opened.problems;
     expect(problems).toEqual([]);
     expect(result.isolated).toBe(true);
     expect(result.info).toMatchObject({ architecture: 'Dinov2Model', device: 'wasm' });

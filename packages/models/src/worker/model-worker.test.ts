@@ -5,9 +5,9 @@ import { type ModelLoadEvent, RgbImage, Tensor } from '@vitkit/core';
 import { Dinov2 } from '@vitkit/dino';
 import { fixturePath, readFixtureTensors, rejectionCodeOf } from '@vitkit/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleNodeWorker } from '../test-support/bundle-for-tests.js';
 import type { WorkerLoadProgress } from './expose-model-worker.js';
 import { connectModelWorker, type ModelWorker } from './model-worker.js';
-import { bundleNodeWorker } from './test-support/bundle-worker.js';
 
 const ENTRY = new URL('./test-support/node-worker-entry.ts', import.meta.url).pathname;
 const DINO = fixturePath('dinov2/default-res');

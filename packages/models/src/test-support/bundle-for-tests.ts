@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
-const PACKAGES = fileURLToPath(new URL('../../../../', import.meta.url));
+const PACKAGES = fileURLToPath(new URL('../../../', import.meta.url));
 const CORE_SRC = join(PACKAGES, 'core/src');
 
 function sources(platform: 'node' | 'browser'): Plugin {
