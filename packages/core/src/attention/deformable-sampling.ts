@@ -42,6 +42,7 @@ export interface SamplingArgs {
 type SamplingKernel = (g: GraphBuilder, args: SamplingArgs) => Value;
 
 const FLOAT = 1;
+const INT32 = 6;
 const INT64 = 7;
 
 const floats = (g: GraphBuilder, values: readonly number[], shape: readonly number[], hint: string) =>
@@ -107,13 +108,14 @@ const gatherKernel: SamplingKernel = (g, { value, offsets, referencePoints, weig
   const d = c / heads;
   const levels = levelShapes.length;
   const points = offsets.shape[4] as number;
-  const perLevel = (f: (h: number, w: number, start: number) => number, hint: string) => {
+  const perLevel = (f: (h: number, w: number, start: number) => number, hint: string, dtype: 'float32' | 'int32' = 'float32') => {
     let start = 0;
     const values = levelShapes.map(([h, w]) => {
       const v = f(h, w, start);
       start += h * w;
       return v;
     });
+    if (dtype === 'int32') return g.constant(new Tensor('int32', Int32Array.from(values), [levels, 1, 1]), hint);
     return floats(g, values, [levels, 1, 1], hint);
   };
   const table = reshape(g, transpose(g, reshape(g, value, [0, 0, heads, d]), [0, 2, 1, 3]), [-1, tokens, d]); // [B·H, S, Dh]
@@ -135,14 +137,16 @@ const gatherKernel: SamplingKernel = (g, { value, offsets, referencePoints, weig
     const last = perLevel((h, w) => (axis === 0 ? w : h) - 1, axis === 0 ? 'level_last_x' : 'level_last_y');
     const side = (corner: Value, weight: Value) => {
       const clamped = min(g, max(g, corner, zero), last);
-      return { at: clamped, weight: mul(g, weight, cast(g, equal(g, clamped, corner), 'float32', FLOAT)) };
+      // The clamped coordinate is a small integer, exact even in fp16; token indices (up to S) are not, so they are int32.
+      const at = cast(g, clamped, 'int32', INT32);
+      return { at, weight: mul(g, weight, cast(g, equal(g, clamped, corner), 'float32', FLOAT)) };
     };
     // As torch's bilinear weights: the lower corner weighs (high − pixel), the upper one (pixel − low).
     return [side(low, sub(g, high, pixel)), side(high, sub(g, pixel, low))];
   };
   const xs = corners(0).map(({ at, weight }) => ({ at, weight: mul(g, weight, attn) }));
-  const rowStride = perLevel((_h, w) => w, 'level_w');
-  const levelStart = perLevel((_h, _w, start) => start, 'level_start');
+  const rowStride = perLevel((_h, w) => w, 'level_w', 'int32');
+  const levelStart = perLevel((_h, _w, start) => start, 'level_start', 'int32');
   const ys = corners(1).map(({ at, weight }) => ({ row: add(g, mul(g, at, rowStride), levelStart), weight }));
 
   let sum: Value | undefined;
