@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { loadPretrained, Tensor } from '@vitkit/core';
 import { compareArrays, editCheckpoint, fixturePath, readFixtureJson, readFixtureTensors } from '@vitkit/test-support';
 import { describe, expect, it } from 'vitest';
-import { GroundingDinoModel } from './grounding-dino-model.js';
+import { GroundingDino } from './grounding-dino-model.js';
 import { postProcessGroundedObjectDetection } from './postprocess/grounded-detection.js';
 import { BertTokenizer, type BertTokenizerConfig } from './text/bert-tokenizer.js';
 
@@ -10,7 +10,7 @@ const CASE = 'grounding_dino/swin-bert-tiny';
 
 describe('GroundingDinoForObjectDetection on the swin-bert-tiny fixture', () => {
   it.each(['cpu', 'wasm'] as const)('matches transformers on %s, every output', async (device) => {
-    const model = new GroundingDinoModel(await loadPretrained(fixturePath(CASE)), { device });
+    const model = new GroundingDino(await loadPretrained(fixturePath(CASE)), { device });
     try {
       const inputs = Object.fromEntries(readFixtureTensors(`${CASE}/input.safetensors`));
       const outputs = await model.run(inputs);
@@ -30,7 +30,7 @@ describe('GroundingDinoForObjectDetection on the swin-bert-tiny fixture', () => 
   });
 
   it('truncates a prompt longer than max_text_len (16) to its first 16 tokens, in one session for both lengths', async () => {
-    const model = new GroundingDinoModel(await loadPretrained(fixturePath(CASE)), { device: 'cpu' });
+    const model = new GroundingDino(await loadPretrained(fixturePath(CASE)), { device: 'cpu' });
     try {
       const inputs = readFixtureTensors(`${CASE}/input.safetensors`);
       // "[CLS] a . cat a . cat …" over 20 tokens; column 15 is not a special token, so the phrase
@@ -59,7 +59,7 @@ describe('GroundingDinoForObjectDetection on the swin-bert-tiny fixture', () => 
   });
 
   it('returns the hidden-state tuples when asked (the last of each is its top-level output) and refuses outputAttentions', async () => {
-    const model = new GroundingDinoModel(await loadPretrained(fixturePath(CASE)), { device: 'cpu' });
+    const model = new GroundingDino(await loadPretrained(fixturePath(CASE)), { device: 'cpu' });
     try {
       const inputs = Object.fromEntries(readFixtureTensors(`${CASE}/input.safetensors`));
       const out = await model.run(inputs, { outputHiddenStates: true });
@@ -83,7 +83,7 @@ describe('GroundingDinoForObjectDetection on the swin-bert-tiny fixture', () => 
   });
 
   it("through post-processing reproduces expected_postprocess.json from the model's own outputs (both threshold pairs)", async () => {
-    const model = new GroundingDinoModel(await loadPretrained(fixturePath(CASE)), { device: 'cpu' });
+    const model = new GroundingDino(await loadPretrained(fixturePath(CASE)), { device: 'cpu' });
     try {
       const inputs = readFixtureTensors(`${CASE}/input.safetensors`);
       const outputs = await model.run(Object.fromEntries(inputs));
@@ -115,7 +115,7 @@ describe('GroundingDinoForObjectDetection on the swin-bert-tiny fixture', () => 
   });
 
   it('defaults a missing pixel_mask and attention_mask to ones and token_type_ids to zeros, and refuses ids outside the vocabulary', async () => {
-    const model = new GroundingDinoModel(await loadPretrained(fixturePath(CASE)), { device: 'cpu' });
+    const model = new GroundingDino(await loadPretrained(fixturePath(CASE)), { device: 'cpu' });
     try {
       const inputs = readFixtureTensors(`${CASE}/input.safetensors`);
       const ids = inputs.get('input_ids')!;
@@ -157,7 +157,7 @@ describe('GroundingDinoForObjectDetection on the swin-bert-tiny fixture', () => 
       },
     });
     const inputs = Object.fromEntries(readFixtureTensors(`${CASE}/input.safetensors`));
-    const [a, b] = [new GroundingDinoModel(files, { device: 'cpu' }), new GroundingDinoModel(moved, { device: 'cpu' })];
+    const [a, b] = [new GroundingDino(files, { device: 'cpu' }), new GroundingDino(moved, { device: 'cpu' })];
     try {
       expect((await b.run(inputs)).pred_boxes.data).toEqual((await a.run(inputs)).pred_boxes.data);
     } finally {
