@@ -1,15 +1,18 @@
-import { type Dim, type GraphBuilder, ops, Tensor, type Value } from '@vitkit/core/internal';
+import { type Dim, type GraphBuilder, ops, Tensor, type Value, VitkitError } from '@vitkit/core/internal';
 
 // Typed helpers for the ONNX ops this model needs and core's ops.ts has no helper for yet
 // (comparisons, logic, TopK, GatherElements, …). Each works out its output shape like ops.ts does.
 
 /** Numpy broadcasting of two shapes; a symbolic dim wins over 1, and two symbols are taken as equal. */
-export function broadcastShape(a: readonly Dim[], b: readonly Dim[]): Dim[] {
+function broadcastShape(op: string, a: readonly Dim[], b: readonly Dim[]): Dim[] {
   const rank = Math.max(a.length, b.length);
   const out: Dim[] = [];
   for (let i = 0; i < rank; i++) {
     const da = a[a.length - rank + i] ?? 1;
     const db = b[b.length - rank + i] ?? 1;
+    if (typeof da === 'number' && typeof db === 'number' && da !== db && da !== 1 && db !== 1) {
+      throw new VitkitError('GRAPH_SHAPE_MISMATCH', `${op}: cannot broadcast [${a.join(', ')}] with [${b.join(', ')}].`);
+    }
     out.push(da === 1 ? db : da);
   }
   return out;
@@ -17,7 +20,7 @@ export function broadcastShape(a: readonly Dim[], b: readonly Dim[]): Dim[] {
 
 function compare(op: 'Less' | 'Greater' | 'And') {
   return (g: GraphBuilder, a: Value, b: Value): Value =>
-    g.node(op, [a, b], {}, [{ dtype: 'bool', shape: broadcastShape(a.shape, b.shape) }])[0];
+    g.node(op, [a, b], {}, [{ dtype: 'bool', shape: broadcastShape(op, a.shape, b.shape) }])[0];
 }
 export const less = compare('Less');
 export const greater = compare('Greater');
@@ -75,9 +78,4 @@ export function topK(g: GraphBuilder, x: Value, k: number): { values: Value; ind
 /** `torch.gather(x, axis, index)`: output shaped like `index`. */
 export function gatherElements(g: GraphBuilder, x: Value, index: Value, axis: number): Value {
   return g.node('GatherElements', [x, index], { axis }, [{ dtype: x.dtype, shape: index.shape }])[0];
-}
-
-/** Numpy-style broadcast of `x` to `like`'s shape without a Shape op: x + 0·like (like must be finite). */
-export function broadcastLike(g: GraphBuilder, x: Value, like: Value): Value {
-  return ops.add(g, x, ops.mul(g, like, scalar(g, 0, 'zero')));
 }

@@ -22,10 +22,9 @@ export interface TextFeatures {
  * `generate_masks_with_special_tokens_and_transfer_map`, in the graph. The reference walks the
  * special tokens of the whole batch in row-major order with one `previous_col`: a special token at
  * column c (not the first or last column) makes tokens previous_col+1 … c one phrase (they attend to
- * each other; position ids 0, 1, …); every token attends to itself; other position ids are 0.
- * `previous_col` starts at 0 and carries over from the previous row that had special tokens.
- *
- * Position ids in a phrase count 0, 1, … over its words; its closing special token gets 0.
+ * each other); every token attends to itself. `previous_col` starts at 0 and carries over from the
+ * previous row that had special tokens. Position ids count 0, 1, … over a phrase's words; its closing
+ * special token and every token outside a phrase get 0 (v5.2.0's rule, see below).
  *
  * Here, per token a: k(a) = special tokens before it in its row, next(a) = the first special at or
  * after it, prev(a) = the last special before it (else the carried column). a is in a phrase iff
