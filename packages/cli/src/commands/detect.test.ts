@@ -35,7 +35,9 @@ describe('vitkit detect', () => {
     const gd = fixturePath('grounding_dino/swin-bert-tiny');
     const out = join(workDir, 'grounded.png');
     const [result] = await runDetect([CATS], { model: gd, prompt: 'a cat. a remote control.', threshold: 0, device: 'cpu', out });
-    expect(result.detections.length).toBe(readFixtureJson<{ num_queries: number }>('grounding_dino/swin-bert-tiny/config.json').num_queries);
+    expect(result.detections.length).toBe(
+      readFixtureJson<{ num_queries: number }>('grounding_dino/swin-bert-tiny/config.json').num_queries,
+    );
     expect(result.detections.every((d) => d.label.length > 0 && d.labelId === undefined)).toBe(true);
     const meta = await sharp(readFileSync(result.drawn!)).metadata();
     expect([meta.width, meta.height]).toEqual([640, 480]);
