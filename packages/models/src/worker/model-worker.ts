@@ -44,7 +44,7 @@ export interface WebWorkerLike extends Comlink.Endpoint {
 export interface NodeWorkerLike extends NodePort {
   on(event: string, listener: (...args: never[]) => void): unknown;
   off(event: string, listener: (...args: never[]) => void): unknown;
-  terminate?(): Promise<number> | void;
+  terminate?(): Promise<number>;
 }
 
 export type WorkerLike = WebWorkerLike | NodeWorkerLike;
