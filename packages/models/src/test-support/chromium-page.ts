@@ -92,11 +92,12 @@ export function serve(options: ServeOptions): Promise<TestServer> {
 export interface Chromium {
   context: BrowserContext;
   profile: string;
-  close(): Promise<void>;
+  /** Closes the browser and, unless `keepProfile`, removes its profile folder. */
+  close(keepProfile?: boolean): Promise<void>;
 }
 
-export async function launchChromium(): Promise<Chromium> {
-  const profile = mkdtempSync(join(tmpdir(), 'vitkit-models-chromium-'));
+/** Headless Chromium on a new profile, or on `profile` (an earlier one, whose Cache API it then sees). */
+export async function launchChromium(profile = mkdtempSync(join(tmpdir(), 'vitkit-models-chromium-'))): Promise<Chromium> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
@@ -113,9 +114,9 @@ export async function launchChromium(): Promise<Chromium> {
   return {
     context,
     profile,
-    async close() {
+    async close(keepProfile = false) {
       await context.close();
-      rmSync(profile, { recursive: true, force: true });
+      if (!keepProfile) rmSync(profile, { recursive: true, force: true });
     },
   };
 }

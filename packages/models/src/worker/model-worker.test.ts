@@ -79,7 +79,8 @@ describe('ModelWorker over Node worker_threads', () => {
     expect(attention.overlay).toBeInstanceOf(RgbImage);
     await model.dispose();
     expect(await rejectionCodeOf(model.embed(pixels, { transfer: false }))).toBe('INVALID_ARGUMENT'); // nothing loaded now
-    model.close();
+    await model.close();
+    expect(await rejectionCodeOf(model.embed(pixels, { transfer: false }))).toBe('INVALID_ARGUMENT'); // closed
   });
 
   it('classifies decoded pixels and loads from bytes (no path) with the same answer', async () => {
@@ -129,6 +130,28 @@ describe('ModelWorker over Node worker_threads', () => {
     expect(error).toMatchObject({ code: 'WORKER_FAILED' });
     expect((error as Error).message).toMatch(/boom in worker/);
     expect(await rejectionCodeOf(model.dispose())).toBe('WORKER_FAILED');
+  });
+
+  it('terminate() waits for the run in flight: the process survives workers stopped mid-loop', async () => {
+    // worker.terminate() alone, mid-run, aborts this whole process with onnxruntime-node 1.30.
+    const pixels = readFixtureTensors('dinov2/default-res/input.safetensors').get('pixel_values') as Tensor;
+    for (let round = 0; round < 3; round++) {
+      const started = [start(), start()];
+      await Promise.all(started.map(({ model }) => model.load(DINO, { threads: 1 })));
+      let stop = false;
+      const loops = started.map(async ({ model }) => {
+        let runs = 0;
+        while (!stop) {
+          if ((await rejectionCodeOf(model.embed(pixels, { transfer: false }))) !== undefined) break;
+          runs++;
+        }
+        return runs;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await Promise.all(started.map(({ model }) => model.terminate()));
+      stop = true;
+      expect((await Promise.all(loops)).every((runs) => runs > 0)).toBe(true);
+    }
   });
 
   it('runs one session per worker thread, several workers side by side', async () => {

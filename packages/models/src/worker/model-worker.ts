@@ -37,12 +37,14 @@ import {
 /** A Web Worker (or anything with its message and error events). */
 export interface WebWorkerLike extends Comlink.Endpoint {
   addEventListener(type: string, listener: (event: unknown) => void): void;
+  terminate?(): void;
 }
 
 /** A Node worker_threads `Worker`. */
 export interface NodeWorkerLike extends NodePort {
   on(event: string, listener: (...args: never[]) => void): unknown;
   off(event: string, listener: (...args: never[]) => void): unknown;
+  terminate?(): Promise<number>;
 }
 
 export type WorkerLike = WebWorkerLike | NodeWorkerLike;
@@ -89,8 +91,12 @@ export class ModelWorker {
   private readonly remote: Comlink.Remote<ModelWorkerApi>;
   private failure: VitkitError | undefined;
   private readonly failed: Promise<never>;
+  private readonly worker: WorkerLike;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closing: Promise<void> | undefined;
 
   constructor(worker: WorkerLike) {
+    this.worker = worker;
     this.remote = Comlink.wrap<ModelWorkerApi>(toEndpoint(worker));
     let fail: (error: VitkitError) => void = () => undefined;
     this.failed = new Promise<never>((_, reject) => {
@@ -198,9 +204,28 @@ export class ModelWorker {
     await this.call((api) => api.dispose());
   }
 
-  /** Closes this side's channel to the worker. Terminating the worker itself is its owner's call. */
-  close(): void {
-    this.remote[Comlink.releaseProxy]();
+  /**
+   * Waits for the calls in flight, releases the worker's model and closes this side's channel;
+   * later calls fail. The worker itself keeps running (see `terminate`).
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.allSettled([...this.inFlight]);
+      if (!this.failure) await Promise.race([this.remote.dispose(), this.failed]).catch(() => undefined);
+      this.remote[Comlink.releaseProxy]();
+    })();
+    return this.closing;
+  }
+
+  /**
+   * `close`, then terminates the worker. In Node use this (or `close` first) rather than
+   * `worker.terminate()` alone: terminating a worker thread while onnxruntime-node is inside a run
+   * aborts the whole process (onnxruntime-node 1.30, Node 20: "terminate called after throwing an
+   * instance of 'Napi::Error'").
+   */
+  async terminate(): Promise<void> {
+    await this.close();
+    await this.worker.terminate?.();
   }
 
   private async withImages<R>(
@@ -215,8 +240,11 @@ export class ModelWorker {
 
   private async call<R>(send: (api: Comlink.Remote<ModelWorkerApi>) => Promise<R>): Promise<R> {
     if (this.failure) throw this.failure;
+    if (this.closing) throw new VitkitError('INVALID_ARGUMENT', 'This ModelWorker was closed; connect a new one to the worker.');
+    const pending = Promise.race([send(this.remote), this.failed]);
+    this.inFlight.add(pending);
     try {
-      return await Promise.race([send(this.remote), this.failed]);
+      return await pending;
     } catch (error) {
       if ((error as Error)?.name === 'DataCloneError') {
         throw new VitkitError(
@@ -226,6 +254,8 @@ export class ModelWorker {
         );
       }
       throw errorFromWire(error);
+    } finally {
+      this.inFlight.delete(pending);
     }
   }
 }
