@@ -1,0 +1,31 @@
+// Grounding DINO (issue 16) is being built in @vitkit/grounding-dino. This module is the only place
+// the playground knows of it: the prompt task turns on when the registry has that family and the
+// loaded model offers the user API the issue specifies,
+//   detect(images, 'a cat. a remote control.', { threshold, textThreshold }) → [{ label, score, box }] per image.
+// Until then it stays off; nothing here produces a result of its own.
+import type { ModelFamily, VisionModel } from '@vitkit/core';
+import { FAMILIES } from '@vitkit/models';
+
+export const GROUNDING_DINO_PACKAGE = '@vitkit/grounding-dino';
+
+export interface GroundedDetection {
+  label: string;
+  score: number;
+  box: readonly number[];
+}
+
+export interface GroundedDetector {
+  detect(images: unknown, prompt: string, options: { threshold: number; textThreshold: number }): Promise<GroundedDetection[][]>;
+}
+
+/** Whether the family registry lists Grounding DINO (so checkpoints of it load at all). */
+export function groundingDinoRegistered(): boolean {
+  return FAMILIES.some((f) => f.packageName === GROUNDING_DINO_PACKAGE);
+}
+
+/** The model as a prompt-driven detector, when it is a Grounding DINO model with that API. */
+export function asGroundedDetector(model: VisionModel, family: ModelFamily): GroundedDetector | undefined {
+  if (family.packageName !== GROUNDING_DINO_PACKAGE) return undefined;
+  const detect = (model as unknown as { detect?: unknown }).detect;
+  return typeof detect === 'function' ? (model as unknown as GroundedDetector) : undefined;
+}

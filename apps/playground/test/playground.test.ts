@@ -1,0 +1,307 @@
+// The built playground (dist/, from `vite build`) in headless Chromium: each fixture checkpoint is
+// loaded the way a user would (Hub id against a local Hub stand-in, URL, local folder), each task
+// its family offers is run on an image, and the page must show a result: canvases with non-uniform
+// pixels, boxes and top-5 listed, timings, no error box and no console errors.
+// VITKIT_PLAYGROUND_SCREENSHOTS=1 also writes a screenshot of each task to docs/playground/.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HubRepo, type RunningServer, serveHub, servePlayground } from './fixture-servers.js';
+
+const APP = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const DIST = join(APP, 'dist');
+const FIXTURES = join(ROOT, 'fixtures');
+const IMAGES = join(FIXTURES, 'preprocess/images');
+const SCREENSHOTS = process.env.VITKIT_PLAYGROUND_SCREENSHOTS === '1' ? join(ROOT, 'docs/playground') : undefined;
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && IN_CI) throw new Error(`${CHROMIUM} is missing (apt install chromium), or set CHROMIUM_PATH`);
+
+// DETR's processor resizes to a shortest edge of 800 (transformers' default, in these fixtures too):
+// tens of seconds per run for wasm on 2 cores. The test repos resize to 160 instead, so the whole
+// suite stays near a minute; the model and its weights are the fixture's.
+const SMALL_DETR = { size: { shortest_edge: 160, longest_edge: 256 } };
+const HUB_REPOS: Record<string, HubRepo> = {
+  'vitkit-fixtures/dinov2-tiny': { dir: join(FIXTURES, 'dinov2/default-res') },
+  'vitkit-fixtures/detr-tiny': { dir: join(FIXTURES, 'detr/resnet-basic'), processorOverrides: SMALL_DETR },
+  'vitkit-fixtures/detr-panoptic-tiny': { dir: join(FIXTURES, 'detr_panoptic/resnet-basic'), processorOverrides: SMALL_DETR },
+  'vitkit-fixtures/deit-tiny-with-teacher': { dir: join(FIXTURES, 'deit/with-teacher') },
+};
+const URL_MODELS = { 'swin-classification': join(FIXTURES, 'swin/classification') };
+
+let app: RunningServer;
+let hub: RunningServer;
+let browser: Browser;
+let context: BrowserContext;
+let profile: string;
+
+/** Console errors and uncaught exceptions of a page; each test asserts there were none. */
+const problems = new WeakMap<Page, string[]>();
+
+async function openPlayground(): Promise<Page> {
+  const page = await context.newPage();
+  const seen: string[] = [];
+  problems.set(page, seen);
+  page.on('console', (m) => {
+    if (m.type() === 'error') seen.push(`console.error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => seen.push(`pageerror: ${e.message}`));
+  page.setDefaultTimeout(60_000);
+  await page.goto(`${app.url}/`);
+  await page.waitForSelector('body[data-ready="true"]');
+  return page;
+}
+
+async function expectHealthy(page: Page): Promise<void> {
+  const error = page.locator('#error');
+  if (await error.isVisible()) throw new Error(`the page shows an error: ${await error.textContent()}`);
+  expect(problems.get(page)).toEqual([]);
+}
+
+async function loadFromHub(page: Page, repo: string): Promise<void> {
+  await page.getByLabel('Hugging Face Hub id').check();
+  await page.getByLabel('Hub id', { exact: true }).fill(repo);
+  await page.locator('summary', { hasText: 'Hub endpoint' }).click();
+  await page.getByLabel('Endpoint').fill(hub.url);
+  await submitLoad(page);
+}
+
+async function submitLoad(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Load model' }).click();
+  await page.waitForFunction(
+    () => !document.querySelector<HTMLElement>('#model-info')!.hidden || !document.querySelector<HTMLElement>('#error')!.hidden,
+  );
+  await expectHealthy(page);
+}
+
+async function useImageFile(page: Page, file: string): Promise<void> {
+  await page.getByLabel('Open an image').setInputFiles(join(IMAGES, file));
+  await expect.poll(() => page.locator('#status').textContent()).toContain('Image ready');
+}
+
+/** Runs a task by its button and waits for the panel's timings line (written when the run ends). */
+async function runTask(page: Page, id: string, buttonName: string): Promise<string> {
+  await page.locator(`#task-${id}`).getByRole('button', { name: buttonName }).click();
+  await page.waitForFunction(
+    (timingsId) => document.getElementById(timingsId)!.textContent !== '' || !document.querySelector<HTMLElement>('#error')!.hidden,
+    `${id}-timings`,
+    { timeout: 90_000 },
+  );
+  await expectHealthy(page);
+  const timings = (await page.locator(`#${id}-timings`).textContent()) ?? '';
+  console.log(`${id}: ${timings}`);
+  return timings;
+}
+
+/** How many distinct RGB colours the canvas holds (1 for a blank or uniform one). */
+function distinctColours(page: Page, canvasId: string): Promise<number> {
+  return page.evaluate((id) => {
+    const canvas = document.getElementById(id) as HTMLCanvasElement;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    const seen = new Set<number>();
+    for (let i = 0; i < data.length; i += 4) seen.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+    return seen.size;
+  }, canvasId);
+}
+
+/** A digest of the canvas's RGBA bytes (FNV-1a), computed in the page: equal pictures, equal digests. */
+function canvasPixels(page: Page, canvasId: string): Promise<string> {
+  return page.evaluate((id) => {
+    const canvas = document.getElementById(id) as HTMLCanvasElement;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < data.length; i++) hash = Math.imul(hash ^ data[i], 0x01000193) >>> 0;
+    return `${canvas.width}x${canvas.height}:${hash.toString(16)}`;
+  }, canvasId);
+}
+
+async function screenshot(page: Page, selector: string, name: string): Promise<void> {
+  if (!SCREENSHOTS) return;
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.locator(selector).screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+describe.skipIf(!haveChromium)('the playground in Chromium', () => {
+  beforeAll(async () => {
+    if (!existsSync(join(DIST, 'index.html'))) throw new Error(`${DIST} has no build: run \`vite build\` first (the test script does).`);
+    app = await servePlayground(DIST, URL_MODELS);
+    hub = await serveHub(HUB_REPOS);
+    profile = mkdtempSync(join(tmpdir(), 'vitkit-playground-chromium-'));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+      timeout: 60_000,
+    });
+    context = await browser.newContext({ viewport: { width: 1200, height: 900 }, deviceScaleFactor: 1 });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await app?.close();
+    await hub?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('DINOv2 from a Hub id: PCA, attention per head, click-a-patch similarity, two-image similarity', async () => {
+    const page = await openPlayground();
+    await loadFromHub(page, 'vitkit-fixtures/dinov2-tiny');
+    await expect.poll(() => page.locator('#model-info').textContent()).toContain('Dinov2Model');
+    expect(await page.locator('#model-info').textContent()).toMatch(/wasm fp32, 2 threads|wasm fp32, \d+ threads?/);
+    // The page fetched the weights through the Hub's LFS redirect.
+    expect(hub.requests).toContain('/cdn/vitkit-fixtures/dinov2-tiny/model.safetensors');
+    await useImageFile(page, 'cats.jpg');
+
+    const first = await runTask(page, 'pca', 'Run PCA');
+    // The first run builds the graph and creates the session; both are timed.
+    expect(first).toMatch(/graph build [\d.]+ ms · session create [\d.]+ ms · run [\d.]+ ms/);
+    expect(await distinctColours(page, 'pca-canvas')).toBeGreaterThan(3);
+    await screenshot(page, '#task-pca', 'dino-pca');
+
+    await runTask(page, 'attention', 'Run attention');
+    expect(await distinctColours(page, 'attention-canvas')).toBeGreaterThan(50);
+    const mean = await canvasPixels(page, 'attention-canvas');
+    const heads = await page.locator('#attention-head option').count();
+    expect(heads).toBe(1 + 2); // mean + the fixture's 2 heads
+    await page.getByLabel('Head', { exact: true }).selectOption({ label: 'head 1' });
+    expect(await canvasPixels(page, 'attention-canvas')).not.toEqual(mean);
+    await screenshot(page, '#task-attention', 'dino-attention');
+
+    await runTask(page, 'patch-similarity', 'Compute patch features');
+    expect(await distinctColours(page, 'patch-canvas')).toBeGreaterThan(10);
+    const centre = await page.locator('#patch-readout').textContent();
+    expect(centre).toMatch(/^Patch row 2, column 2 of 4×4: cosine from -?[\d.]+ to 1\.$/);
+    const before = await canvasPixels(page, 'patch-canvas');
+    await page.locator('#patch-canvas').click({ position: { x: 5, y: 5 } });
+    expect(await page.locator('#patch-readout').textContent()).toMatch(/^Patch row 0, column 0 of 4×4/);
+    expect(await canvasPixels(page, 'patch-canvas')).not.toEqual(before);
+    // Keyboard: the map is focusable and arrow keys move the selected patch.
+    await page.locator('#patch-canvas').focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowDown');
+    expect(await page.locator('#patch-readout').textContent()).toMatch(/^Patch row 1, column 1 of 4×4/);
+    await screenshot(page, '#task-patch-similarity', 'dino-patch-similarity');
+
+    await page.getByLabel('Second image', { exact: true }).setInputFiles(join(IMAGES, 'cats.jpg'));
+    await runTask(page, 'image-similarity', 'Compare');
+    // The same picture twice: cosine 1 (up to float error).
+    const same = Number((await page.locator('#image-similarity-result').textContent())!.split(': ')[1]);
+    expect(same).toBeCloseTo(1, 3);
+    await page.getByRole('button', { name: 'Use the second sample picture' }).click();
+    await runTask(page, 'image-similarity', 'Compare');
+    const different = Number((await page.locator('#image-similarity-result').textContent())!.split(': ')[1]);
+    expect(different).toBeGreaterThanOrEqual(-1);
+    expect(different).toBeLessThan(0.9999);
+    await screenshot(page, '#task-image-similarity', 'dino-image-similarity');
+    await screenshot(page, 'main', 'overview');
+    await expectHealthy(page);
+    await page.close();
+  });
+
+  it('classification top-5: Swin by URL, DeiT (with teacher) from a Hub id, DINOv2 from a local folder', async () => {
+    const page = await openPlayground();
+    await page.getByLabel('URL of a checkpoint folder').check();
+    await page.getByLabel('Folder URL').fill(`${app.url}/models/swin-classification/`);
+    await submitLoad(page);
+    expect(await page.locator('#model-info').textContent()).toContain('SwinForImageClassification');
+    await page.getByRole('button', { name: 'Use a sample picture' }).click();
+    await runTask(page, 'classify', 'Classify');
+    // The fixture has 4 labels: all 4 listed, best first, probabilities summing to 100 %.
+    const swin = await page.locator('#classify-results li').allTextContents();
+    expect(swin).toHaveLength(4);
+    const scores = swin.map((s) => Number(s.match(/: ([\d.]+) %$/)![1]));
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    expect(scores.reduce((a, b) => a + b, 0)).toBeCloseTo(100, 0);
+    await screenshot(page, '#task-classify', 'classify-top5');
+
+    await loadFromHub(page, 'vitkit-fixtures/deit-tiny-with-teacher');
+    expect(await page.locator('#model-info').textContent()).toContain('DeiTForImageClassificationWithTeacher');
+    await runTask(page, 'classify', 'Classify');
+    expect((await page.locator('#classify-results li').count()) > 0).toBe(true);
+
+    // A folder on this computer, through <input webkitdirectory>.
+    await page.getByLabel('A folder on this computer').check();
+    await page.getByLabel('…or pick its files').setInputFiles(join(FIXTURES, 'dinov2/classification'));
+    await expect.poll(() => page.locator('#checkpoint-files').textContent()).toContain('config.json');
+    await submitLoad(page);
+    expect(await page.locator('#model-info').textContent()).toContain('Dinov2ForImageClassification');
+    await runTask(page, 'classify', 'Classify');
+    expect(await page.locator('#classify-results li').count()).toBe(5);
+    await expectHealthy(page);
+    await page.close();
+  });
+
+  it('DETR boxes with labels and a threshold slider', async () => {
+    const page = await openPlayground();
+    await loadFromHub(page, 'vitkit-fixtures/detr-tiny');
+    expect(await page.locator('#model-info').textContent()).toContain('DetrForObjectDetection');
+    await useImageFile(page, 'cats.jpg');
+    const setThreshold = (v: number) =>
+      page.locator('#detect-threshold').evaluate((el, value) => {
+        const input = el as HTMLInputElement;
+        input.value = String(value);
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+      }, v);
+    await setThreshold(0);
+    await runTask(page, 'detect', 'Detect');
+    // Threshold 0: every query's box (the fixture has 10 queries).
+    expect(await page.locator('#detect-results tbody tr').count()).toBe(10);
+    const rows = await page.locator('#detect-results tbody tr').allTextContents();
+    expect(rows[0]).toMatch(/^\S+0\.\d{3}\d+, \d+, \d+, \d+$/);
+    const image = await canvasPixels(page, 'image-preview');
+    expect(await canvasPixels(page, 'detect-canvas')).not.toEqual(image); // boxes drawn over it
+    await screenshot(page, '#task-detect', 'detr-boxes');
+    // Above every score: no boxes, and the canvas is the image alone again.
+    await setThreshold(1);
+    expect(await page.locator('#detect-list').textContent()).toBe('No boxes above the threshold.');
+    expect(await canvasPixels(page, 'detect-canvas')).toEqual(image);
+    await expectHealthy(page);
+    await page.close();
+  });
+
+  it('DETR panoptic segmentation: mask overlay and segments listed', async () => {
+    const page = await openPlayground();
+    await loadFromHub(page, 'vitkit-fixtures/detr-panoptic-tiny');
+    expect(await page.locator('#model-info').textContent()).toContain('DetrForSegmentation');
+    expect(await page.locator('#task-detect').count()).toBe(1); // a segmentation checkpoint also detects
+    await useImageFile(page, 'cats.jpg');
+    await page.locator('#segment-threshold').evaluate((el) => {
+      (el as HTMLInputElement).value = '0';
+    });
+    await runTask(page, 'segment', 'Segment');
+    const segments = await page.locator('#segment-results li').allTextContents();
+    expect(segments.length).toBeGreaterThan(0);
+    expect(segments[0]).toMatch(/: \d+ px$/);
+    expect(await canvasPixels(page, 'segment-canvas')).not.toEqual(await canvasPixels(page, 'image-preview'));
+    await screenshot(page, '#task-segment', 'detr-segmentation');
+    await expectHealthy(page);
+    await page.close();
+  });
+
+  it('WebGPU asked for: runs there, or falls back to wasm and says why', async () => {
+    const page = await openPlayground();
+    await page.getByLabel('WebGPU').check();
+    await page.getByLabel('Precision').selectOption('fp16');
+    await loadFromHub(page, 'vitkit-fixtures/dinov2-tiny');
+    const info = (await page.locator('#model-info').textContent()) ?? '';
+    const support = (await page.locator('#gpu-support').textContent()) ?? '';
+    if (/no adapter/.test(support)) expect(info).toMatch(/wasm fp32.*no WebGPU adapter/);
+    else if (/without shader-f16/.test(support)) expect(info).toMatch(/wasm fp32.*lacks shader-f16/);
+    else expect(info).toContain('webgpu fp16');
+    await expectHealthy(page);
+    await page.close();
+  });
+});
