@@ -95,25 +95,39 @@ function checkpointRef(): CheckpointRef {
   };
 }
 
+/** "wasm fp32, 2 threads" once onnxruntime-web has started (vitkit sets the threads at the first session). */
+function backendText(info: ModelInfo): string {
+  if (info.device !== 'wasm') return `${info.device} ${info.dtype}`;
+  const threads = wasmThreads();
+  return `${info.device} ${info.dtype}, ${threads === undefined ? 'threads set at the first run' : `${threads} thread${threads === 1 ? '' : 's'}`}`;
+}
+
+let loadedInfo: ModelInfo | undefined;
+
+function refreshBackend(): void {
+  const row = document.getElementById('backend-value');
+  if (row && loadedInfo) row.textContent = backendText(loadedInfo);
+}
+
 function showModelInfo(info: ModelInfo, note: string | undefined): void {
   const dl = $('model-info');
-  const threads = info.device === 'wasm' ? `, ${wasmThreads() ?? 1} thread${wasmThreads() === 1 ? '' : 's'}` : '';
+  loadedInfo = info;
   const rows: [string, string][] = [
     ['checkpoint', info.source],
     ['class', info.architecture],
     ['family', info.family],
-    ['backend', `${info.device} ${info.dtype}${threads}`],
+    ['backend', backendText(info)],
     ['weights', `${(info.weightBytes / 1e6).toFixed(2)} MB`],
     ['files read in', `${Math.round(info.filesMs)} ms`],
   ];
   if (note) rows.push(['note', note]);
-  dl.replaceChildren(...rows.flatMap(([k, v]) => [element('dt', {}, k), element('dd', {}, v)]));
+  dl.replaceChildren(...rows.flatMap(([k, v]) => [element('dt', {}, k), element('dd', { id: `${k.replace(/\W+/g, '-')}-value` }, v)]));
   dl.hidden = false;
 }
 
 function showTasks(info: ModelInfo): void {
   const holder = $('task-panels');
-  const panels = taskPanels(info.tasks, { client, image: () => currentImage });
+  const panels = taskPanels(info.tasks, { client, image: () => currentImage, afterRun: refreshBackend });
   holder.replaceChildren(...panels);
   $('tasks-empty').textContent =
     panels.length === 0

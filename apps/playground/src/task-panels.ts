@@ -10,6 +10,8 @@ export interface TaskContext {
   client: ModelClient;
   /** The image chosen in section 2, if any. */
   image(): Pixels | undefined;
+  /** Called after each successful run (the page then shows what the runtime settled on, e.g. wasm threads). */
+  afterRun(): void;
 }
 
 interface Panel {
@@ -53,6 +55,7 @@ async function runTask<T>(ctx: TaskContext, p: Panel, label: string, work: (imag
     const { value, timings } = await work(image);
     p.timings.textContent = describeTimings(timings);
     progressDone(`${label}: done in ${Math.round(timings.totalMs)} ms.`);
+    ctx.afterRun();
     return value;
   } catch (error) {
     showError(error);
@@ -328,7 +331,7 @@ function segmentPanel(ctx: TaskContext): HTMLElement {
             return element(
               'li',
               {},
-              element('span', { class: 'swatch', style: `background: rgb(${r} ${g} ${b})`, 'aria-hidden': 'true' }, '■ '),
+              element('span', { style: `color: rgb(${r} ${g} ${b})`, 'aria-hidden': 'true' }, '■ '),
               `${s.label}${s.score !== undefined ? ` (${s.score.toFixed(3)})` : ''}: ${s.area} px`,
             );
           })),
