@@ -9,6 +9,10 @@ import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 const ORT_FILES = ['ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.jsep.mjs'];
 const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm'));
 
+// Cross-origin isolation (SharedArrayBuffer) gives onnxruntime-web its wasm threads; a host serving
+// dist/ should send the same two headers.
+const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 /** Serves onnxruntime-web's wasm at /ort/ in dev and writes it to dist/ort/ in a build. */
 function onnxruntimeWasm(): Plugin {
   return {
@@ -17,6 +21,9 @@ function onnxruntimeWasm(): Plugin {
       server.middlewares.use((req, res, next) => {
         const name = req.url?.split('?')[0].match(/\/ort\/([^/]+)$/)?.[1];
         if (!name || !ORT_FILES.includes(name)) return next();
+        // Ahead of Vite's own middlewares, so server.headers is not applied yet: a worker script
+        // without COEP is refused by a cross-origin-isolated page.
+        for (const [k, v] of Object.entries(isolation)) res.setHeader(k, v);
         res.setHeader('content-type', name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript');
         res.end(readFileSync(join(ortDist, name)));
       });
@@ -26,10 +33,6 @@ function onnxruntimeWasm(): Plugin {
     },
   };
 }
-
-// Cross-origin isolation (SharedArrayBuffer) gives onnxruntime-web its wasm threads; a host serving
-// dist/ should send the same two headers.
-const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
 export default defineConfig({
   // Relative asset URLs, so dist/ works from any folder of any static host.
