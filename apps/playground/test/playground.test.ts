@@ -3,7 +3,7 @@
 // its family offers is run on an image, and the page must show a result: canvases with non-uniform
 // pixels, boxes and top-5 listed, timings, no error box and no console errors.
 // VITKIT_PLAYGROUND_SCREENSHOTS=1 also writes a screenshot of each task to docs/playground/.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -52,6 +52,17 @@ async function openPlayground(): Promise<Page> {
   page.setDefaultTimeout(60_000);
   await page.goto(`${app.url}/`);
   await page.waitForSelector('body[data-ready="true"]');
+  // Every text the status line shows, to check the progress steps the user saw.
+  await page.evaluate(() => {
+    const status = document.getElementById('status')!;
+    const seen: string[] = [];
+    (window as unknown as { statusTexts: string[] }).statusTexts = seen;
+    new MutationObserver(() => seen.push(status.textContent ?? '')).observe(status, {
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
+  });
   return page;
 }
 
@@ -96,6 +107,31 @@ async function runTask(page: Page, id: string, buttonName: string): Promise<stri
   return timings;
 }
 
+function statusTexts(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { statusTexts: string[] }).statusTexts);
+}
+
+/** Hands the page `file` as a user's paste (target 'paste') or drop on an element (a CSS selector) would. */
+async function handOver(page: Page, target: 'paste' | string, files: { name: string; type: string; base64: string }[]): Promise<void> {
+  await page.evaluate(
+    ({ target, files }) => {
+      const transfer = new DataTransfer();
+      for (const f of files) {
+        const bytes = Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0));
+        transfer.items.add(new File([bytes], f.name, { type: f.type }));
+      }
+      if (target === 'paste') document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true }));
+      else
+        document.querySelector(target)!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    },
+    { target, files },
+  );
+}
+
+function fileFor(dir: string, name: string, type: string) {
+  return { name, type, base64: readFileSync(join(dir, name)).toString('base64') };
+}
+
 /** How many distinct RGB colours the canvas holds (1 for a blank or uniform one). */
 function distinctColours(page: Page, canvasId: string): Promise<number> {
   return page.evaluate((id) => {
@@ -135,6 +171,9 @@ describe.skipIf(!haveChromium)('the playground in Chromium', () => {
       // --enable-unsafe-webgpu: Linux Chromium's WebGPU (SwiftShader's Vulkan where there is no GPU; vitest.shared sets VK_ICD_FILENAMES).
       args: [
         '--enable-unsafe-webgpu',
+        // A fake camera that needs no permission prompt, for the capture test.
+        '--use-fake-device-for-media-stream',
+        '--use-fake-ui-for-media-stream',
         '--no-sandbox',
         '--disable-background-networking',
         '--disable-component-update',
@@ -165,6 +204,19 @@ describe.skipIf(!haveChromium)('the playground in Chromium', () => {
     const first = await runTask(page, 'pca', 'Run PCA');
     // The first run builds the graph and creates the session; both are timed.
     expect(first).toMatch(/graph build [\d.]+ ms · session create [\d.]+ ms · run [\d.]+ ms/);
+    const steps = await statusTexts(page);
+    for (const step of [
+      /^Downloading config\.json/,
+      /^Downloading model\.safetensors: [\d.]+ MB of 0\.\d+ MB$/,
+      /^Building the ONNX graph/,
+      /^Creating the onnxruntime session/,
+      /^Running the model/,
+    ]) {
+      expect(
+        steps.some((t) => step.test(t)),
+        `status line never showed ${step}: ${JSON.stringify(steps)}`,
+      ).toBe(true);
+    }
     expect(await distinctColours(page, 'pca-canvas')).toBeGreaterThan(3);
     // The page is cross-origin isolated, so vitkit's default gives onnxruntime-web every core.
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
@@ -211,13 +263,15 @@ describe.skipIf(!haveChromium)('the playground in Chromium', () => {
     await page.close();
   });
 
-  it('classification top-5: Swin by URL, DeiT (with teacher) from a Hub id, DINOv2 from a local folder', async () => {
+  it('classification top-5: Swin by URL (a pasted image), DeiT from dropped files (a camera picture), DINOv2 from a folder', async () => {
     const page = await openPlayground();
     await page.getByLabel('URL of a checkpoint folder').check();
     await page.getByLabel('Folder URL').fill(`${app.url}/models/swin-classification/`);
     await submitLoad(page);
     expect(await page.locator('#model-info').textContent()).toContain('SwinForImageClassification');
-    await page.getByRole('button', { name: 'Use a sample picture' }).click();
+    // The image pasted, as from the clipboard.
+    await handOver(page, 'paste', [fileFor(IMAGES, 'cats.png', 'image/png')]);
+    await expect.poll(() => page.locator('#status').textContent()).toBe('Image ready: cats.png (640×480).');
     await runTask(page, 'classify', 'Classify');
     // The fixture has 4 labels: all 4 listed, best first, probabilities summing to 100 %.
     const swin = await page.locator('#classify-results li').allTextContents();
@@ -227,13 +281,27 @@ describe.skipIf(!haveChromium)('the playground in Chromium', () => {
     expect(scores.reduce((a, b) => a + b, 0)).toBeCloseTo(100, 0);
     await screenshot(page, '#task-classify', 'classify-top5');
 
-    await loadFromHub(page, 'vitkit-fixtures/deit-tiny-with-teacher');
+    // The checkpoint's files dropped on the page, the image from the (fake) camera.
+    await page.getByLabel('A folder on this computer').check();
+    const deit = join(FIXTURES, 'deit/with-teacher');
+    await handOver(page, '#checkpoint-drop', [
+      fileFor(deit, 'config.json', 'application/json'),
+      fileFor(deit, 'preprocessor_config.json', 'application/json'),
+      fileFor(deit, 'model.safetensors', ''),
+    ]);
+    await expect
+      .poll(() => page.locator('#checkpoint-files').textContent())
+      .toBe('dropped files: 3 files (config.json, preprocessor_config.json, model.safetensors)');
+    await submitLoad(page);
     expect(await page.locator('#model-info').textContent()).toContain('DeiTForImageClassificationWithTeacher');
+    await page.getByRole('button', { name: 'Use the camera' }).click();
+    await page.getByRole('button', { name: 'Take the picture' }).click();
+    await expect.poll(() => page.locator('#status').textContent()).toMatch(/^Image ready: camera picture \(\d+×\d+\)\.$/);
+    expect(await distinctColours(page, 'image-preview')).toBeGreaterThan(10);
     await runTask(page, 'classify', 'Classify');
     expect((await page.locator('#classify-results li').count()) > 0).toBe(true);
 
     // A folder on this computer, through <input webkitdirectory>.
-    await page.getByLabel('A folder on this computer').check();
     await page.getByLabel('…or pick its files').setInputFiles(join(FIXTURES, 'dinov2/classification'));
     await expect.poll(() => page.locator('#checkpoint-files').textContent()).toContain('config.json');
     await submitLoad(page);
