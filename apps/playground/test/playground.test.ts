@@ -362,6 +362,33 @@ describe.skipIf(!haveChromium)('the playground in Chromium', () => {
     await page.close();
   });
 
+  it('from the keyboard: every control is labelled, Enter loads, a missing repo is an error the page states', async () => {
+    const page = await openPlayground();
+    const unnamed = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('button, input, select, canvas[tabindex]')]
+        .filter((el) => !el.hidden && el.getAttribute('type') !== 'hidden')
+        .filter((el) => {
+          const labelled = (el as HTMLInputElement).labels?.length || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+          return !labelled && !(el.tagName === 'BUTTON' && el.textContent?.trim());
+        })
+        .map((el) => el.outerHTML.slice(0, 80)),
+    );
+    expect(unnamed).toEqual([]);
+    await page.locator('summary', { hasText: 'Hub endpoint' }).click();
+    await page.getByLabel('Endpoint').fill(hub.url);
+    await page.getByLabel('Hub id', { exact: true }).fill('vitkit-fixtures/no-such-model');
+    await page.getByLabel('Hub id', { exact: true }).press('Enter');
+    await expect
+      .poll(() => page.locator('#error').textContent())
+      .toMatch(/^HUB_NOT_FOUND: .*no config\.json in vitkit-fixtures\/no-such-model/);
+    expect(await page.getByRole('alert').isVisible()).toBe(true);
+    await page.getByLabel('Hub id', { exact: true }).fill('vitkit-fixtures/dinov2-tiny');
+    await page.getByLabel('Hub id', { exact: true }).press('Enter');
+    await expect.poll(() => page.locator('#model-info').isVisible()).toBe(true);
+    expect(await page.locator('#error').isVisible()).toBe(false);
+    await page.close();
+  });
+
   it('WebGPU fp32: PCA runs on the WebGPU adapter when there is one', async () => {
     const page = await openPlayground();
     const support = (await page.locator('#gpu-support').textContent()) ?? '';
