@@ -25,6 +25,7 @@ export {
   DeiTImageProcessor,
   DetrImageProcessor,
   DINOv3ViTImageProcessorFast,
+  GroundingDinoImageProcessor,
   ImageProcessor,
   type PreprocessorConfig,
   type ProcessorOutput,

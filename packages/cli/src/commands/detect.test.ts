@@ -31,6 +31,13 @@ describe('vitkit detect', () => {
     expect(results[0].drawn).toBe(join(workDir, 'boxes-1.png'));
   });
 
+  it('refuses a prompt for a class detector, and an empty prompt', async () => {
+    await expect(runDetect([CATS], { model: MODEL, prompt: 'a cat.', device: 'cpu' })).rejects.toMatchObject({
+      code: 'MODEL_TYPE_UNSUPPORTED',
+    });
+    await expect(runDetect([CATS], { model: MODEL, prompt: '  ', device: 'cpu' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
   it('refuses a threshold outside 0..1', async () => {
     await expect(runDetect([CATS], { model: MODEL, threshold: 2, device: 'cpu' })).rejects.toBeInstanceOf(VitkitError);
   });
