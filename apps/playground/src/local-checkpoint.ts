@@ -4,6 +4,9 @@
 import { type PretrainedFiles, type RawConfig, readSafetensors, type Tensor, VitkitError } from '@vitkit/core';
 import { WeightStore } from '@vitkit/core/internal';
 
+/** As core's cap on a checkpoint's side files (tokenizer, processor): kilobytes to a few megabytes. */
+const MAX_SIDE_FILE_BYTES = 64 * 1024 * 1024;
+
 /** The file's own name, whatever folder path the picker prefixed. */
 function baseName(file: File): string {
   return file.name.slice(file.name.lastIndexOf('/') + 1);
@@ -53,5 +56,17 @@ export async function checkpointFromFiles(files: readonly File[], label: string)
     config: await readJson(config, label),
     preprocessorConfig: pre ? await readJson(pre, label) : undefined,
     weights: new WeightStore(tensors, label),
+    // Side files (a tokenizer's vocab.txt, tokenizer.json, …) from the same picked folder.
+    readFile: async (file) => {
+      const picked = named.get(file);
+      if (!picked) return undefined;
+      if (picked.size > MAX_SIDE_FILE_BYTES) {
+        throw new VitkitError(
+          'CONFIG_INVALID',
+          `${label}/${file} is ${picked.size} bytes; a side file over ${MAX_SIDE_FILE_BYTES} is refused.`,
+        );
+      }
+      return new Uint8Array(await picked.arrayBuffer());
+    },
   };
 }
