@@ -26,11 +26,12 @@ import type {
   ModelTask,
   PatchFeatures,
   Pixels,
+  PlaygroundDevice,
   Segmentation,
   StepTimings,
   Timed,
 } from './model-client.js';
-import { onSessionCreateStart, sessionCreateTotalMs } from './onnxruntime-setup.js';
+import { onSessionCreateStart, sessionCreateTotalMs, wasmThreads } from './onnxruntime-setup.js';
 
 const now = () => performance.now();
 
@@ -264,6 +265,13 @@ export class MainThreadClient implements ModelClient {
       value: found.map((d) => ({ label: d.label, score: d.score, box: [d.box[0], d.box[1], d.box[2], d.box[3]] })),
       timings: { runMs: totalMs, totalMs },
     };
+  }
+
+  runtimeDetail(device: PlaygroundDevice): string | undefined {
+    if (device !== 'wasm') return undefined;
+    // vitkit sets onnxruntime-web's threads when it makes the first session.
+    const threads = wasmThreads();
+    return threads === undefined ? 'threads set at the first run' : `${threads} thread${threads === 1 ? '' : 's'}`;
   }
 
   async dispose(): Promise<void> {

@@ -1,6 +1,5 @@
 // The playground page: pick a checkpoint and a backend, load it, pick an image, run the tasks its
 // family offers. Model calls go through `createModelClient` (model-client.ts) only.
-import './onnxruntime-setup.js';
 import { chooseBackend, type GpuSupport, probeGpu } from './backend-choice.js';
 import { drawPixels, sampleImage } from './canvas-drawing.js';
 import { checkpointFilesFromDrop, checkpointFilesFromPicker, hasDirectoryPicker } from './checkpoint-picking.js';
@@ -8,7 +7,6 @@ import { element } from './dom-builder.js';
 import { Camera, firstImageFile, imageFromFile } from './image-sources.js';
 import type { CheckpointRef, ModelInfo, Pixels, PlaygroundDevice, PlaygroundDtype } from './model-client.js';
 import { createModelClient } from './model-client-choice.js';
-import { wasmThreads } from './onnxruntime-setup.js';
 import { announce, clearError, progressDone, showError, showProgress } from './page-status.js';
 import { taskPanels } from './task-panels.js';
 
@@ -95,11 +93,10 @@ function checkpointRef(): CheckpointRef {
   };
 }
 
-/** "wasm fp32, 2 threads" once onnxruntime-web has started (vitkit sets the threads at the first session). */
+/** "wasm fp32, 2 threads", "webgpu fp32, in a Web Worker". */
 function backendText(info: ModelInfo): string {
-  if (info.device !== 'wasm') return `${info.device} ${info.dtype}`;
-  const threads = wasmThreads();
-  return `${info.device} ${info.dtype}, ${threads === undefined ? 'threads set at the first run' : `${threads} thread${threads === 1 ? '' : 's'}`}`;
+  const detail = client.runtimeDetail(info.device);
+  return `${info.device} ${info.dtype}${detail ? `, ${detail}` : ''}`;
 }
 
 let loadedInfo: ModelInfo | undefined;
@@ -117,9 +114,16 @@ function showModelInfo(info: ModelInfo, note: string | undefined): void {
     ['class', info.architecture],
     ['family', info.family],
     ['backend', backendText(info)],
-    ['weights', `${(info.weightBytes / 1e6).toFixed(2)} MB`],
     ['files read in', `${Math.round(info.filesMs)} ms`],
   ];
+  if (info.weightBytes !== undefined) rows.splice(4, 0, ['weights', `${(info.weightBytes / 1e6).toFixed(2)} MB`]);
+  if (info.load) {
+    const [h, w] = info.load.inputSize;
+    rows.push([
+      'first session',
+      `${w}×${h}: graph build ${Math.round(info.load.graphMs)} ms · session create ${Math.round(info.load.sessionMs)} ms`,
+    ]);
+  }
   if (note) rows.push(['note', note]);
   dl.replaceChildren(...rows.flatMap(([k, v]) => [element('dt', {}, k), element('dd', { id: `${k.replace(/\W+/g, '-')}-value` }, v)]));
   dl.hidden = false;

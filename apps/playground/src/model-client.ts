@@ -49,7 +49,10 @@ export interface ModelInfo {
   tasks: ModelTask[];
   /** Milliseconds to fetch (or read) the checkpoint's files and parse config and weights. */
   filesMs: number;
-  weightBytes: number;
+  /** Bytes of weights read (where the client can tell). */
+  weightBytes?: number;
+  /** When the client builds the first session during load (the worker does): its steps. */
+  load?: { graphMs: number; sessionMs: number; inputSize: [number, number]; inWorker: boolean };
 }
 
 /** Time spent in each step of one call. The graph and session steps happen once per input size. */
@@ -123,5 +126,7 @@ export interface ModelClient {
   detect(image: Pixels, threshold: number): Promise<Timed<Detection[]>>;
   segment(image: Pixels, threshold: number): Promise<Timed<Segmentation>>;
   groundedDetect(image: Pixels, prompt: string, threshold: number, textThreshold: number): Promise<Timed<Detection[]>>;
+  /** Where and how the model runs, for the page's backend line (e.g. "2 threads", "in a Web Worker"). */
+  runtimeDetail(device: PlaygroundDevice): string | undefined;
   dispose(): Promise<void>;
 }
