@@ -44,4 +44,6 @@ export default defineConfig({
   server: { host: '127.0.0.1', headers: isolation },
   preview: { host: '127.0.0.1', headers: isolation },
   build: { target: 'es2022', chunkSizeWarningLimit: 2000 },
+  // The model worker (model-worker.ts) is an ES module worker, as vitkit's worker API expects.
+  worker: { format: 'es' },
 });

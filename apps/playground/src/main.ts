@@ -155,9 +155,8 @@ form.addEventListener('submit', async (event) => {
     const info = await client.load(ref, { device: choice.device, dtype: choice.dtype }, showProgress);
     showModelInfo(info, choice.note);
     showTasks(info);
-    progressDone(
-      `Loaded ${info.architecture} on ${info.device}${choice.note ? ` (${choice.note})` : ''}. The graph is built on the first run.`,
-    );
+    const firstSession = info.load ? 'Its first session is ready.' : 'Its graph is built on the first run.';
+    progressDone(`Loaded ${info.architecture} on ${info.device}${choice.note ? ` (${choice.note})` : ''}. ${firstSession}`);
   } catch (error) {
     showError(error);
   } finally {

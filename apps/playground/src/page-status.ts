@@ -49,7 +49,7 @@ export function showProgress(p: LoadProgress): void {
       return;
     case 'graph':
       bar.removeAttribute('value');
-      announce('Building the ONNX graph (first run at this input size)…');
+      announce('Building the ONNX graph…');
       return;
     case 'session':
       bar.removeAttribute('value');

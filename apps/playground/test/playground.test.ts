@@ -86,7 +86,8 @@ async function expectHealthy(page: Page): Promise<void> {
   const missing = notFound.get(page) ?? [];
   expect(missing.filter((path) => !path.endsWith('/preprocessor_config.json'))).toEqual([]);
   expect(problems.get(page)!.filter((p) => p !== NOT_FOUND_LOG)).toEqual([]);
-  expect(problems.get(page)!.filter((p) => p === NOT_FOUND_LOG).length).toBe(missing.length);
+  // (A worker's 404s are not logged to the page's console.)
+  expect(problems.get(page)!.filter((p) => p === NOT_FOUND_LOG).length).toBeLessThanOrEqual(missing.length);
 }
 
 async function loadFromHub(page: Page, repo: string): Promise<void> {
@@ -219,15 +220,17 @@ describe.skipIf(!haveChromium)('the playground in Chromium', () => {
     await useImageFile(page, 'cats.jpg');
 
     const first = await runTask(page, 'pca', 'Run PCA');
-    // The first run builds the graph and creates the session; both are timed.
-    expect(first).toMatch(/graph build [\d.]+ ms · session create [\d.]+ ms · run [\d.]+ ms/);
+    // The first session's graph build and session creation are timed: at load (the worker builds it
+    // there) or in the first run's line (the main-thread client builds it on first use).
+    const atLoad = (await page.locator('#first-session-value').count()) ? await page.locator('#first-session-value').textContent() : null;
+    expect(atLoad ?? first).toMatch(/graph build [\d.]+ ms · session create [\d.]+ ms/);
     const steps = await statusTexts(page);
     for (const step of [
       /^Downloading config\.json/,
       /^Downloading model\.safetensors: [\d.]+ MB of 0\.\d+ MB$/,
       /^Building the ONNX graph/,
       /^Creating the onnxruntime session/,
-      /^Running the model/,
+      /^PCA: running the model…$/,
     ]) {
       expect(
         steps.some((t) => step.test(t)),
@@ -235,9 +238,13 @@ describe.skipIf(!haveChromium)('the playground in Chromium', () => {
       ).toBe(true);
     }
     expect(await distinctColours(page, 'pca-canvas')).toBeGreaterThan(3);
-    // The page is cross-origin isolated, so vitkit's default gives onnxruntime-web every core.
-    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-    expect(await page.locator('#backend-value').textContent()).toBe(`wasm fp32, ${cores} thread${cores === 1 ? '' : 's'}`);
+    const backend = await page.locator('#backend-value').textContent();
+    if (backend?.includes('Web Worker')) expect(backend).toBe('wasm fp32, in a Web Worker');
+    else {
+      // The page is cross-origin isolated, so vitkit's default gives onnxruntime-web every core.
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      expect(backend).toBe(`wasm fp32, ${cores} thread${cores === 1 ? '' : 's'}`);
+    }
     await screenshot(page, '#task-pca', 'dino-pca');
 
     await runTask(page, 'attention', 'Run attention');
@@ -423,7 +430,7 @@ describe.skipIf(!haveChromium)('the playground in Chromium', () => {
     expect(await page.getByRole('alert').isVisible()).toBe(true);
     await page.getByLabel('Hub id', { exact: true }).fill('vitkit-fixtures/dinov2-tiny');
     await page.getByLabel('Hub id', { exact: true }).press('Enter');
-    await expect.poll(() => page.locator('#model-info').isVisible()).toBe(true);
+    await expect.poll(() => page.locator('#model-info').isVisible(), { timeout: 30_000 }).toBe(true);
     expect(await page.locator('#error').isVisible()).toBe(false);
     await page.close();
   });
