@@ -32,6 +32,8 @@ export type VitkitErrorCode =
   | 'BACKEND_PACKAGE_MISSING'
   | 'SESSION_FAILED'
   | 'RUN_FAILED'
+  // workers
+  | 'WORKER_FAILED'
   // images and preprocessing
   | 'IMAGE_UNDECODABLE'
   | 'IMAGE_EMPTY'

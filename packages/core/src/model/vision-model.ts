@@ -55,7 +55,29 @@ export interface ModelOptions {
    * recently used is released past this bound, so a process fed photos of many sizes stays bounded.
    */
   maxSessions?: number;
+  /**
+   * Browsers: keep each graph built in the Cache API across page loads (default true; a string
+   * names the cache, false turns it off). Used when the checkpoint's files carry validators
+   * (ETag or Last-Modified), so a changed file is never served a stale graph.
+   */
+  graphCache?: boolean | string;
+  /**
+   * Told as each graph is built and each onnxruntime session created (the first `run`, or
+   * `warmup`), so a page can show where a cold start spends its time.
+   */
+  onLoadProgress?: (event: ModelLoadEvent) => void;
 }
+
+/**
+ * One step of turning a checkpoint into a session: `graph` is vitkit building and serializing the
+ * ONNX graph in JS (skipped on a compiled-graph cache hit), `session` is onnxruntime loading and
+ * optimizing it. `done` events carry the step's milliseconds.
+ */
+export type ModelLoadEvent =
+  | { stage: 'graph'; state: 'start' }
+  | { stage: 'graph'; state: 'done'; ms: number; nodeCount: number }
+  | { stage: 'session'; state: 'start' }
+  | { stage: 'session'; state: 'done'; ms: number; fromCache: boolean };
 
 export interface ForwardOptions {
   outputHiddenStates?: boolean;
@@ -297,8 +319,8 @@ export abstract class VisionModel {
   }
 
   protected sessionOptions(): SessionOptions {
-    const { threads, spinning, optimizedModelCache, externalDataThreshold } = this.options;
-    return { device: this.device, threads, spinning, optimizedModelCache, externalDataThreshold };
+    const { threads, spinning, optimizedModelCache, externalDataThreshold, graphCache } = this.options;
+    return { device: this.device, threads, spinning, optimizedModelCache, externalDataThreshold, graphCache };
   }
 
   private requiredInputs(): string[] {
@@ -384,7 +406,7 @@ export abstract class VisionModel {
     return g;
   }
 
-  /** What the graph for `request` depends on, when the checkpoint's files can be identified (Node). */
+  /** What the graph for `request` depends on, when the checkpoint's files can be identified (Node; browsers, by their validators). */
   private graphCacheKey(request: GraphRequest): string | undefined {
     if (!this.files.fingerprint) return undefined;
     const { dtype, attentionKernel } = this.options;
@@ -401,12 +423,21 @@ export abstract class VisionModel {
     let entry = this.sessions.get(key);
     if (!entry) {
       const created: SessionEntry = { busy: 0, evicted: false, session: Promise.resolve() as unknown as Promise<ModelSession> };
+      const report = this.options.onLoadProgress;
       const compile = () => {
+        const start = performance.now();
+        report?.({ stage: 'graph', state: 'start' });
         const g = this.build(request);
         created.nodeCount = g.nodeCount;
-        return serialize(g, request.dtype);
+        const parts = serialize(g, request.dtype);
+        report?.({ stage: 'graph', state: 'done', ms: performance.now() - start, nodeCount: g.nodeCount });
+        return parts;
       };
-      created.session = ModelSession.create(compile, { ...this.sessionOptions(), cacheKey: this.graphCacheKey(request) });
+      created.session = ModelSession.create(compile, {
+        ...this.sessionOptions(),
+        cacheKey: this.graphCacheKey(request),
+        onSessionProgress: report,
+      });
       created.session.catch(() => {
         if (this.sessions.peek(key) === created) this.sessions.delete(key);
       });

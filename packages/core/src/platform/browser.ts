@@ -5,3 +5,4 @@ export const platformName = 'browser' as const;
 export { downloadPretrained, loadPretrained } from '../hub/load-pretrained-browser.js';
 export { decodeImageSource } from '../image/decode-browser.js';
 export { loadOnnxRuntime } from '../runtime/load-onnxruntime-web.js';
+export { browserRuntime } from '../runtime/browser-graph-cache.js';
