@@ -3,6 +3,7 @@
 import {
   loadPretrained,
   type ModelFamily,
+  type ModelLoadEvent,
   type PretrainedFiles,
   type ProcessorOutput,
   RgbImage,
@@ -31,7 +32,7 @@ import type {
   StepTimings,
   Timed,
 } from './model-client.js';
-import { onSessionCreateStart, sessionCreateTotalMs, wasmThreads } from './onnxruntime-setup.js';
+import { wasmThreads } from './onnxruntime-setup.js';
 
 const now = () => performance.now();
 
@@ -64,6 +65,14 @@ export class MainThreadClient implements ModelClient {
   private family: ModelFamily | undefined;
   private grounded: GroundedDetector | undefined;
   private progress: (p: LoadProgress) => void = () => {};
+  /** Milliseconds vitkit reported for graph builds and session creations so far (onLoadProgress). */
+  private readonly steps = { graphMs: 0, sessionMs: 0 };
+
+  private onLoadEvent(event: ModelLoadEvent): void {
+    if (event.state === 'start') this.progress({ phase: event.stage });
+    else if (event.stage === 'graph') this.steps.graphMs += event.ms;
+    else this.steps.sessionMs += event.ms;
+  }
 
   async load(ref: CheckpointRef, { device, dtype }: LoadOptions, onProgress: (p: LoadProgress) => void): Promise<ModelInfo> {
     await this.dispose();
@@ -85,7 +94,7 @@ export class MainThreadClient implements ModelClient {
     }
     const filesMs = now() - started;
     const family = findFamily(files.config);
-    const model = AutoModel.fromFiles(files, { device, dtype });
+    const model = AutoModel.fromFiles(files, { device, dtype, onLoadProgress: (e) => this.onLoadEvent(e) });
     const grounded = asGroundedDetector(model, family);
     this.model = model;
     this.family = family;
@@ -124,8 +133,8 @@ export class MainThreadClient implements ModelClient {
   }
 
   /**
-   * Preprocesses, makes sure the session for this input size exists (timing the graph build and
-   * session creation apart), then runs `task` on the preprocessed inputs.
+   * Preprocesses, makes sure the session for this input size exists (vitkit reports the graph build
+   * and session creation, if any, through onLoadProgress), then runs `task` on the preprocessed inputs.
    */
   private async timed<T>(
     model: VisionModel,
@@ -138,30 +147,18 @@ export class MainThreadClient implements ModelClient {
     const inputs = await model.preprocess(rgb);
     const preprocessMs = now() - started;
     const [, , height, width] = (inputs.pixel_values as Tensor).shape;
-    const sessionBefore = sessionCreateTotalMs();
-    const warmStarted = now();
-    let created = false;
-    onSessionCreateStart(() => {
-      created = true;
-      this.progress({ phase: 'session' });
-    });
-    this.progress({ phase: 'graph' });
+    const before = { ...this.steps };
+    // Lets the status line paint before a graph build blocks this thread.
     await nextFrame();
-    try {
-      await model.warmup(height, width, forward);
-    } finally {
-      onSessionCreateStart(undefined);
-    }
-    const warmMs = now() - warmStarted;
-    const sessionMs = sessionCreateTotalMs() - sessionBefore;
+    await model.warmup(height, width, forward);
     this.progress({ phase: 'run' });
     const runStarted = now();
     const value = await task(inputs, rgb);
     const runMs = now() - runStarted;
     const timings: StepTimings = {
       preprocessMs,
-      graphMs: created ? Math.max(0, warmMs - sessionMs) : 0,
-      sessionMs: created ? sessionMs : 0,
+      graphMs: this.steps.graphMs - before.graphMs,
+      sessionMs: this.steps.sessionMs - before.sessionMs,
       runMs,
       totalMs: now() - started,
     };

@@ -119,10 +119,8 @@ function showModelInfo(info: ModelInfo, note: string | undefined): void {
   if (info.weightBytes !== undefined) rows.splice(4, 0, ['weights', `${(info.weightBytes / 1e6).toFixed(2)} MB`]);
   if (info.load) {
     const [h, w] = info.load.inputSize;
-    rows.push([
-      'first session',
-      `${w}×${h}: graph build ${Math.round(info.load.graphMs)} ms · session create ${Math.round(info.load.sessionMs)} ms`,
-    ]);
+    const graph = info.load.graphMs === undefined ? 'graph from the browser cache' : `graph build ${Math.round(info.load.graphMs)} ms`;
+    rows.push(['first session', `${w}×${h}: ${graph} · session create ${Math.round(info.load.sessionMs)} ms`]);
   }
   if (note) rows.push(['note', note]);
   dl.replaceChildren(...rows.flatMap(([k, v]) => [element('dt', {}, k), element('dd', { id: `${k.replace(/\W+/g, '-')}-value` }, v)]));

@@ -1,7 +1,7 @@
 // The one seam between the page and vitkit: every model call the playground makes goes through a
-// `ModelClient`. Arguments and results are plain, structured-cloneable data (typed arrays, Files,
-// numbers), so the same interface can be served from a Web Worker by swapping the implementation
-// that `createModelClient` returns; nothing else in the app imports a model class.
+// `ModelClient`. Arguments and results are plain data (typed arrays, Files, numbers). The page uses
+// the worker-backed client (vitkit's worker API, worker-client.ts); the main-thread one
+// (main-thread-client.ts) is kept for ?client=main and browsers without module workers.
 
 export type PlaygroundDevice = 'wasm' | 'webgpu';
 
@@ -52,7 +52,12 @@ export interface ModelInfo {
   /** Bytes of weights read (where the client can tell). */
   weightBytes?: number;
   /** When the client builds the first session during load (the worker does): its steps. */
-  load?: { graphMs: number; sessionMs: number; inputSize: [number, number]; inWorker: boolean };
+  load?: {
+    /** Building the graph in JS; undefined when it came from the browser's compiled-graph cache. */
+    graphMs?: number;
+    sessionMs: number;
+    inputSize: [number, number];
+  };
 }
 
 /** Time spent in each step of one call. The graph and session steps happen once per input size. */

@@ -51,6 +51,7 @@ async function runTask<T>(ctx: TaskContext, p: Panel, label: string, work: (imag
   running = true;
   p.runButton.disabled = true;
   clearError();
+  p.timings.textContent = '';
   announce(`${label}: running the model…`);
   try {
     const { value, timings } = await work(image);

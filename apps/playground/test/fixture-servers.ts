@@ -2,7 +2,8 @@
 // origin isolated as a page that wants wasm threads must be, plus fixture checkpoints under
 // /models/<name>/ for loading by URL), and a Hugging Face Hub stand-in on another origin that
 // answers /{repo}/resolve/{revision}/{file} as huggingface.co does (weights through a 302 to a
-// /cdn/ URL, CORS headers so the page may read them).
+// /cdn/ URL, ETags, CORS headers so the page may read them).
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -102,7 +103,13 @@ export function serveHub(repos: Record<string, HubRepo>): Promise<RunningServer>
     if (match![2] === 'preprocessor_config.json' && repo!.processorOverrides) {
       body = Buffer.from(JSON.stringify({ ...JSON.parse(body.toString('utf8')), ...repo!.processorOverrides }));
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': String(body.length) });
+    // An ETag as the Hub sends (a validator: vitkit caches a compiled graph only for files that have one).
+    const etag = `"${createHash('sha256').update(body).digest('hex')}"`;
+    res.writeHead(200, {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-length': String(body.length),
+      etag,
+    });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
   return listen(server, requests);
