@@ -131,10 +131,11 @@ function showTasks(info: ModelInfo): void {
   const holder = $('task-panels');
   const panels = taskPanels(info.tasks, { client, image: () => currentImage, afterRun: refreshBackend });
   holder.replaceChildren(...panels);
-  $('tasks-empty').textContent =
+  const summary =
     panels.length === 0
       ? `${info.architecture} loaded, but the playground has no task for it yet.`
       : `${info.architecture}: ${panels.length} task${panels.length === 1 ? '' : 's'}.`;
+  $('tasks-empty').textContent = info.hint ? `${summary} ${info.hint}` : summary;
 }
 
 form.addEventListener('submit', async (event) => {

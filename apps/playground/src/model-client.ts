@@ -47,6 +47,8 @@ export interface ModelInfo {
   device: PlaygroundDevice;
   dtype: PlaygroundDtype;
   tasks: ModelTask[];
+  /** Said beside the task list (e.g. why a task is missing on this client). */
+  hint?: string;
   /** Milliseconds to fetch (or read) the checkpoint's files and parse config and weights. */
   filesMs: number;
   /** Bytes of weights read (where the client can tell). */

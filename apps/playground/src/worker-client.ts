@@ -88,6 +88,10 @@ export class WorkerClient implements ModelClient {
     if (info.methods.includes('classify')) tasks.push('classify');
     if (info.methods.includes('detect')) tasks.push('detect');
     if (info.methods.includes('segment')) tasks.push('segment');
+    // Prompt-driven detection (Grounding DINO) is not among the worker API's methods yet.
+    const hint = info.architecture.startsWith('GroundingDino')
+      ? 'Its prompt box runs on the page’s thread for now: reload with ?client=main.'
+      : undefined;
     return {
       source: label,
       architecture: info.architecture,
@@ -95,6 +99,7 @@ export class WorkerClient implements ModelClient {
       device: info.device === 'webgpu' ? 'webgpu' : 'wasm',
       dtype: info.dtype === 'fp16' || info.dtype === 'int8' ? info.dtype : 'fp32',
       tasks,
+      hint,
       filesMs: Math.max(0, now() - started - (graphMs ?? 0) - sessionMs),
       load: { graphMs, sessionMs, inputSize: info.inputSize },
     };
