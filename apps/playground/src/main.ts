@@ -114,7 +114,7 @@ function showModelInfo(info: ModelInfo, note: string | undefined): void {
     ['class', info.architecture],
     ['family', info.family],
     ['backend', backendText(info)],
-    ['files read in', `${Math.round(info.filesMs)} ms`],
+    ['files and start-up', `${Math.round(info.filesMs)} ms`],
   ];
   if (info.weightBytes !== undefined) rows.splice(4, 0, ['weights', `${(info.weightBytes / 1e6).toFixed(2)} MB`]);
   if (info.load) {

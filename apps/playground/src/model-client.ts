@@ -49,7 +49,7 @@ export interface ModelInfo {
   tasks: ModelTask[];
   /** Said beside the task list (e.g. why a task is missing on this client). */
   hint?: string;
-  /** Milliseconds to fetch (or read) the checkpoint's files and parse config and weights. */
+  /** Milliseconds to fetch (or read) the checkpoint's files and parse them; the worker's start-up counts here too. */
   filesMs: number;
   /** Bytes of weights read (where the client can tell). */
   weightBytes?: number;
