@@ -1,5 +1,14 @@
-// The public surface of @vitkit/grounding-dino (issue 16). The model graph and family land separately.
+// The public surface of @vitkit/grounding-dino (issue 16).
 
+export { groundingDinoFamily } from './family.js';
+export {
+  type GroundedDetectOptions,
+  GroundingDino,
+  type GroundingDinoDetection,
+  type GroundingDinoLoadOptions,
+  type PostProcessGroundedModelOptions,
+} from './grounding-dino-model.js';
+export { GROUNDING_DINO_ARCHITECTURES, type GroundingDinoArchitecture } from './model/spec.js';
 export {
   type GroundedDetection,
   type GroundedImageDetections,

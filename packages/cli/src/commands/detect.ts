@@ -48,10 +48,12 @@ export function detectionsSvg(width: number, height: number, detections: readonl
     const text = escapeXml(`${d.label} ${d.score.toFixed(2)}`);
     const labelY = y0 - font - 4 >= 0 ? y0 - font - 4 : y0;
     const labelWidth = Math.ceil(text.length * font * 0.6) + 6;
+    // Kept inside the picture: a box at the right edge gets its label shifted left.
+    const labelX = Math.max(0, Math.min(x0, width - labelWidth));
     return [
       `<rect x="${x0}" y="${y0}" width="${Math.max(0, x1 - x0)}" height="${Math.max(0, y1 - y0)}" fill="none" stroke="${color}" stroke-width="${stroke}"/>`,
-      `<rect x="${x0}" y="${labelY}" width="${labelWidth}" height="${font + 4}" fill="${color}"/>`,
-      `<text x="${x0 + 3}" y="${labelY + font}" font-family="sans-serif" font-size="${font}" fill="#ffffff">${text}</text>`,
+      `<rect x="${labelX}" y="${labelY}" width="${labelWidth}" height="${font + 4}" fill="${color}"/>`,
+      `<text x="${labelX + 3}" y="${labelY + font}" font-family="sans-serif" font-size="${font}" fill="#ffffff">${text}</text>`,
     ].join('');
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shapes.join('')}</svg>`;

@@ -1,7 +1,7 @@
 import { VitkitError } from '../errors/vitkit-error.js';
 import { linear } from '../graph/blocks.js';
 import type { GraphBuilder } from '../graph/graph-builder.js';
-import { add, cast, div, mul, reshape, slice, softmax, unsqueeze, where } from '../graph/ops.js';
+import { cast, reshape, softmax, unsqueeze, where } from '../graph/ops.js';
 import { readLinear } from '../graph/read-weights.js';
 import { type Dim, formatShape, type Value } from '../graph/value.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -52,44 +52,24 @@ export function multiScaleDeformableAttention(
   let value = linear(g, args.value, valueLinear, 'value_proj');
   if (args.valueMask) {
     const keep = args.valueMask.dtype === 'bool' ? args.valueMask : cast(g, args.valueMask, 'bool', BOOL);
-    value = where(g, unsqueeze(g, keep, [-1]), value, scalar(g, 0, 'zero'));
+    value = where(g, unsqueeze(g, keep, [-1]), value, g.constant(Tensor.fromFloat32([0], []), 'zero'));
   }
   const offsets = reshape(g, linear(g, args.query, offsetsLinear, 'sampling_offsets'), [0, 0, heads, levels, points, 2]);
   const logits = reshape(g, linear(g, args.query, weightsLinear, 'attention_weights'), [0, 0, heads, levels * points]);
   const weights = reshape(g, softmax(g, logits, -1), [0, 0, heads, levels, points]);
-  const locations = samplingLocations(g, args.referencePoints, offsets, levelShapes, points);
-
-  const sampled = DEFORMABLE_SAMPLING_KERNELS[kernel](g, { value, locations, weights, levelShapes, numHeads: heads, queries });
+  const sampled = DEFORMABLE_SAMPLING_KERNELS[kernel](g, {
+    value,
+    offsets,
+    referencePoints: args.referencePoints,
+    weights,
+    levelShapes,
+    numHeads: heads,
+    queries,
+  });
   return linear(g, sampled, outputLinear, 'output_proj');
 }
 
 const BOOL = 9;
-
-const scalar = (g: GraphBuilder, v: number, hint: string) => g.constant(Tensor.fromFloat32([v], []), hint);
-
-/** Reference points plus offsets → [B, Q, H, L, P, 2] locations in [0, 1] (outside for points off the map). */
-function samplingLocations(
-  g: GraphBuilder,
-  reference: Value,
-  offsets: Value,
-  levelShapes: ReadonlyArray<readonly [number, number]>,
-  points: number,
-): Value {
-  const levels = levelShapes.length;
-  const perLevel = (x: Value) => reshape(g, x, [0, 0, 1, levels, 1, 2]);
-  if (reference.shape[3] === 2) {
-    // Offsets are in pixels of their level: divide by (width, height).
-    const normalizer = g.constant(
-      new Tensor('float32', Float32Array.from(levelShapes.flatMap(([h, w]) => [w, h])), [levels, 1, 2]),
-      'level_wh',
-    );
-    return add(g, perLevel(reference), div(g, offsets, normalizer));
-  }
-  // Boxes: offsets are in units of half the box over the points, in torch's order ((o / P) · wh) · 0.5.
-  const center = perLevel(slice(g, reference, [0], [2], [-1]));
-  const size = perLevel(slice(g, reference, [2], [4], [-1]));
-  return add(g, center, mul(g, mul(g, div(g, offsets, scalar(g, points, 'num_points')), size), scalar(g, 0.5, 'half')));
-}
 
 function checkArgs(args: MultiScaleDeformableAttentionArgs): { c: number; queries: number } {
   const { query, value, valueMask, referencePoints: ref, levelShapes, numHeads, numPoints } = args;

@@ -247,9 +247,7 @@ async function fetchFile(url: string, file: string, target: FetchTarget, options
   }
   if (cache) {
     // Stored only once complete, so a cache never holds half a file.
-    await cache
-      .put(url, new Response(bytes as Uint8Array<ArrayBuffer>, { headers: kept }))
-      .catch(() => {});
+    await cache.put(url, new Response(bytes as Uint8Array<ArrayBuffer>, { headers: kept })).catch(() => {});
   }
   return bytes;
 }
