@@ -1,8 +1,8 @@
-// Grounding DINO (issue 16) is being built in @vitkit/grounding-dino. This module is the only place
-// the playground knows of it: the prompt task turns on when the registry has that family and the
-// loaded model offers the user API the issue specifies,
+// Grounding DINO (@vitkit/grounding-dino) is the one prompt-driven family; this module is the only
+// place the playground knows of it. The prompt task turns on when the registry has that family and
+// the loaded model offers the user API issue 16 specifies,
 //   detect(images, 'a cat. a remote control.', { threshold, textThreshold }) → [{ label, score, box }] per image.
-// Until then it stays off; nothing here produces a result of its own.
+// The worker API has no such method yet, so this runs with the main-thread client (?client=main).
 import type { ModelFamily, VisionModel } from '@vitkit/core';
 import { FAMILIES } from '@vitkit/models';
 

@@ -256,11 +256,16 @@ export class MainThreadClient implements ModelClient {
     const detector = this.grounded;
     if (!detector) throw new VitkitError('MODEL_TYPE_UNSUPPORTED', `${model.architecture} does not detect from a text prompt.`);
     const started = now();
+    const before = { ...this.steps };
+    // detect() tokenizes, preprocesses and builds the session itself: the graph and session steps come
+    // from onLoadProgress, the rest counts as the run.
     const [found] = await detector.detect([toRgb(image)], prompt, { threshold, textThreshold });
     const totalMs = now() - started;
+    const graphMs = this.steps.graphMs - before.graphMs;
+    const sessionMs = this.steps.sessionMs - before.sessionMs;
     return {
       value: found.map((d) => ({ label: d.label, score: d.score, box: [d.box[0], d.box[1], d.box[2], d.box[3]] })),
-      timings: { runMs: totalMs, totalMs },
+      timings: { graphMs, sessionMs, runMs: Math.max(0, totalMs - graphMs - sessionMs), totalMs },
     };
   }
 

@@ -9,8 +9,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve } from 'node:path';
 
-/** The files a checkpoint folder holds that loadPretrained reads. */
-const CHECKPOINT_FILES = new Set(['config.json', 'preprocessor_config.json', 'model.safetensors']);
+/** The files of a checkpoint folder vitkit reads: config, processor, weights, and a tokenizer's side files. */
+const CHECKPOINT_FILES = new Set([
+  'config.json',
+  'preprocessor_config.json',
+  'processor_config.json',
+  'model.safetensors',
+  'tokenizer_config.json',
+  'tokenizer.json',
+  'vocab.txt',
+]);
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -18,6 +26,7 @@ const TYPES: Record<string, string> = {
   '.mjs': 'text/javascript',
   '.css': 'text/css',
   '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
   '.wasm': 'application/wasm',
 };
 

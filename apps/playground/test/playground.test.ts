@@ -36,6 +36,7 @@ const URL_MODELS = {
   'dinov3-tiny': join(FIXTURES, 'dinov3/default-res'),
   'dino-v1-tiny': join(FIXTURES, 'vit/dino-attentions'),
   'dinov2-registers-tiny': join(FIXTURES, 'dinov2_with_registers/registers'),
+  'grounding-dino-tiny': join(FIXTURES, 'grounding_dino/swin-bert-tiny'),
 };
 
 let app: RunningServer;
@@ -82,9 +83,9 @@ async function openPlayground(query = ''): Promise<Page> {
 async function expectHealthy(page: Page): Promise<void> {
   const error = page.locator('#error');
   if (await error.isVisible()) throw new Error(`the page shows an error: ${await error.textContent()}`);
-  // The one 404 a healthy page may get: the optional preprocessor_config.json of a checkpoint without one.
+  // The 404s a healthy page may get: optional files a checkpoint may lack (processor configs, tokenizer.json).
   const missing = notFound.get(page) ?? [];
-  expect(missing.filter((path) => !path.endsWith('/preprocessor_config.json'))).toEqual([]);
+  expect(missing.filter((path) => !/\/(preprocessor_config|processor_config|tokenizer)\.json$/.test(path))).toEqual([]);
   expect(problems.get(page)!.filter((p) => p !== NOT_FOUND_LOG)).toEqual([]);
   // (A worker's 404s are not logged to the page's console.)
   expect(problems.get(page)!.filter((p) => p === NOT_FOUND_LOG).length).toBeLessThanOrEqual(missing.length);
@@ -433,6 +434,37 @@ describe.skipIf(!haveChromium)('the playground in Chromium', () => {
     expect(await page.locator('#backend-value').textContent()).toBe(`wasm fp32, ${cores} thread${cores === 1 ? '' : 's'}`);
     await expectHealthy(page);
     await page.close();
+  });
+
+  it('Grounding DINO: a prompt box, boxes listed (page thread); the worker says where it runs', async () => {
+    const page = await openPlayground('?client=main');
+    await page.getByLabel('URL of a checkpoint folder').check();
+    await page.getByLabel('Folder URL').fill(`${app.url}/models/grounding-dino-tiny/`);
+    await submitLoad(page);
+    expect(await page.locator('#class-value').textContent()).toBe('GroundingDinoForObjectDetection');
+    await useImageFile(page, 'cats.jpg');
+    await page.getByRole('textbox', { name: 'Prompt' }).fill('a cat. a remote control.');
+    for (const id of ['grounded-threshold', 'grounded-text-threshold']) {
+      await page.locator(`#${id}`).evaluate((el) => {
+        (el as HTMLInputElement).value = '0';
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+      });
+    }
+    await runTask(page, 'grounded', 'Detect');
+    // Threshold 0: a box for every query (random weights: the labels are whatever tokens won).
+    const rows = await page.locator('#grounded-results tbody tr').count();
+    expect(rows).toBeGreaterThan(0);
+    expect(await canvasPixels(page, 'grounded-canvas')).not.toEqual(await canvasPixels(page, 'image-preview'));
+    await screenshot(page, '#task-grounded', 'grounding-dino-prompt');
+    await expectHealthy(page);
+    await page.close();
+
+    const inWorker = await openPlayground();
+    await inWorker.getByLabel('URL of a checkpoint folder').check();
+    await inWorker.getByLabel('Folder URL').fill(`${app.url}/models/grounding-dino-tiny/`);
+    await submitLoad(inWorker);
+    expect(await inWorker.locator('#tasks-empty').textContent()).toContain('reload with ?client=main');
+    await inWorker.close();
   });
 
   it('from the keyboard: every control is labelled, Enter loads, a missing repo is an error the page states', async () => {
