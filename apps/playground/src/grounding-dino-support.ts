@@ -4,9 +4,8 @@
 //   detect(images, 'a cat. a remote control.', { threshold, textThreshold }) → [{ label, score, box }] per image.
 // The worker API has no such method yet, so this runs with the main-thread client (?client=main).
 import type { ModelFamily, VisionModel } from '@vitkit/core';
-import { FAMILIES } from '@vitkit/models';
 
-export const GROUNDING_DINO_PACKAGE = '@vitkit/grounding-dino';
+const GROUNDING_DINO_PACKAGE = '@vitkit/grounding-dino';
 
 export interface GroundedDetection {
   label: string;
@@ -18,12 +17,7 @@ export interface GroundedDetector {
   detect(images: unknown, prompt: string, options: { threshold: number; textThreshold: number }): Promise<GroundedDetection[][]>;
 }
 
-/** Whether the family registry lists Grounding DINO (so checkpoints of it load at all). */
-export function groundingDinoRegistered(): boolean {
-  return FAMILIES.some((f) => f.packageName === GROUNDING_DINO_PACKAGE);
-}
-
-/** The model as a prompt-driven detector, when it is a Grounding DINO model with that API. */
+/** The model as a prompt-driven detector, when the registry built it with Grounding DINO's family and it has that API. */
 export function asGroundedDetector(model: VisionModel, family: ModelFamily): GroundedDetector | undefined {
   if (family.packageName !== GROUNDING_DINO_PACKAGE) return undefined;
   const detect = (model as unknown as { detect?: unknown }).detect;
