@@ -125,11 +125,15 @@ export function drawBoxes(ctx: CanvasRenderingContext2D, detections: readonly De
     ctx.lineWidth = line;
     ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
     const text = `${d.label} ${(d.score * 100).toFixed(0)}%`;
-    const tw = ctx.measureText(text).width;
+    const tw = ctx.measureText(text).width + 2 * line;
+    const th = 6 * line + 4 + line;
+    // The label stays inside the picture (moved left or down where the box touches an edge).
+    const lx = Math.max(0, Math.min(x0, ctx.canvas.width - tw));
+    const ly = Math.max(0, Math.min(y0, ctx.canvas.height - th));
     ctx.fillStyle = `rgb(${r} ${g} ${b})`;
-    ctx.fillRect(x0, y0, tw + 2 * line, 6 * line + 4 + line);
+    ctx.fillRect(lx, ly, tw, th);
     ctx.fillStyle = '#000';
-    ctx.fillText(text, x0 + line, y0 + line / 2);
+    ctx.fillText(text, lx + line, ly + line / 2);
   });
 }
 

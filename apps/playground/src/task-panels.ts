@@ -368,8 +368,9 @@ function groundedPanel(ctx: TaskContext): HTMLElement {
       return ctx.client.groundedDetect(image, prompt.value, threshold.value(), textThreshold.value());
     });
     if (!found || !used) return;
-    drawBoxes(drawPixels(out, used), found);
-    listHolder.replaceChildren(detectionTable('grounded-results', found));
+    const best = [...found].sort((a, b) => b.score - a.score);
+    drawBoxes(drawPixels(out, used), best);
+    listHolder.replaceChildren(detectionTable('grounded-results', best));
   });
   return p.root;
 }
