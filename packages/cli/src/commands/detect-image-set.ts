@@ -6,7 +6,7 @@ import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, relative } from 'node:path';
 import { isVitkitError, loadImage, VitkitError } from '@vitkit/core';
 import { discoverImages } from '@vitkit/image-sets';
-import { type DetectCommandOptions, loadDetector } from './detect.js';
+import { type DetectCommandOptions, loadDetector } from './load-detector.js';
 
 export interface DetectImageSetOptions extends DetectCommandOptions {
   out?: string;
