@@ -1,8 +1,8 @@
 import { extname } from 'node:path';
-import { DEVICES, type Device, loadImage, type RgbImage, VitkitError } from '@vitkit/core';
+import { DEVICES, loadImage, type RgbImage, VitkitError } from '@vitkit/core';
 import { type Command, Option } from 'commander';
 import sharp from 'sharp';
-import { type CacheFlag, cacheOption, optimizedModelCache } from '../model-cache.js';
+import { cacheOption } from '../model-cache.js';
 import { writeFileAtomic } from '../output-file.js';
 import { detectImageSet } from './detect-image-set.js';
 import { isImageSet } from './image-sets.js';
