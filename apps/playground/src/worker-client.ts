@@ -1,7 +1,7 @@
 // `ModelClient` over vitkit's worker API (@vitkit/models/worker): the model lives in a Web Worker
 // (model-worker.ts), so graph builds and runs never block the page. The page keeps its images, so
 // each call sends a copy (structured clone) rather than moving the page's buffers.
-import { type RgbImage, VitkitError } from '@vitkit/core';
+import { isVitkitError, type RgbImage, VitkitError } from '@vitkit/core';
 import { cosineSimilarity } from '@vitkit/core/internal';
 import { connectModelWorker, type ModelWorker, type WorkerLoadProgress } from '@vitkit/models/worker';
 import type {
@@ -39,13 +39,23 @@ export class WorkerClient implements ModelClient {
   private worker: Worker | undefined;
   private remote: ModelWorker | undefined;
 
-  /** A fresh worker per load: a model that failed (or is being replaced) takes its memory with it. */
-  private restart(): ModelWorker {
-    this.remote?.close();
-    this.worker?.terminate();
+  /**
+   * The worker, started on first use and kept across loads (each load replaces its model, and
+   * onnxruntime's wasm is compiled once); a fresh one after a failure, so a crashed or stuck worker
+   * never serves the next load.
+   */
+  private workerFor(): ModelWorker {
+    if (this.remote) return this.remote;
     this.worker = new Worker(new URL('./model-worker.ts', import.meta.url), { type: 'module', name: 'vitkit model' });
     this.remote = connectModelWorker(this.worker);
     return this.remote;
+  }
+
+  private stop(): void {
+    this.remote?.close();
+    this.worker?.terminate();
+    this.remote = undefined;
+    this.worker = undefined;
   }
 
   private loaded(): ModelWorker {
@@ -54,7 +64,7 @@ export class WorkerClient implements ModelClient {
   }
 
   async load(ref: CheckpointRef, { device, dtype }: LoadOptions, onProgress: (p: LoadProgress) => void): Promise<ModelInfo> {
-    const remote = this.restart();
+    const remote = this.workerFor();
     const started = now();
     // No graph event at all when the compiled graph came from the browser's cache.
     let graphMs: number | undefined;
@@ -82,7 +92,13 @@ export class WorkerClient implements ModelClient {
       label = ref.id;
       hub = { endpoint: ref.endpoint, revision: ref.revision };
     }
-    const info = await remote.load(source, { device, dtype, ...hub, onProgress: progress });
+    let info: Awaited<ReturnType<ModelWorker['load']>>;
+    try {
+      info = await remote.load(source, { device, dtype, ...hub, onProgress: progress });
+    } catch (error) {
+      if (isVitkitError(error) && error.code === 'WORKER_FAILED') this.stop();
+      throw error;
+    }
     const tasks: ModelTask[] = [];
     if (info.methods.includes('pcaImage')) tasks.push('dino');
     if (info.methods.includes('classify')) tasks.push('classify');
@@ -187,9 +203,6 @@ export class WorkerClient implements ModelClient {
 
   async dispose(): Promise<void> {
     await this.remote?.dispose().catch(() => undefined);
-    this.remote?.close();
-    this.worker?.terminate();
-    this.remote = undefined;
-    this.worker = undefined;
+    this.stop();
   }
 }
