@@ -2,7 +2,7 @@
 // place the playground knows of it. The prompt task turns on when the registry has that family and
 // the loaded model offers the user API issue 16 specifies,
 //   detect(images, 'a cat. a remote control.', { threshold, textThreshold }) → [{ label, score, box }] per image.
-// The worker API has no such method yet, so this runs with the main-thread client (?client=main).
+// The worker client reaches the same call through the worker API's detectPrompted.
 import type { ModelFamily, VisionModel } from '@vitkit/core';
 
 const GROUNDING_DINO_PACKAGE = '@vitkit/grounding-dino';

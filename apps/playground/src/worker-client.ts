@@ -104,10 +104,7 @@ export class WorkerClient implements ModelClient {
     if (info.methods.includes('classify')) tasks.push('classify');
     if (info.methods.includes('detect')) tasks.push('detect');
     if (info.methods.includes('segment')) tasks.push('segment');
-    // Prompt-driven detection (Grounding DINO) is not among the worker API's methods yet.
-    const hint = info.architecture.startsWith('GroundingDino')
-      ? 'Its prompt box runs on the page’s thread for now: reload with ?client=main.'
-      : undefined;
+    if (info.methods.includes('detectPrompted')) tasks.push('grounded-detect');
     return {
       source: label,
       architecture: info.architecture,
@@ -115,7 +112,6 @@ export class WorkerClient implements ModelClient {
       device: info.device === 'webgpu' ? 'webgpu' : 'wasm',
       dtype: info.dtype === 'fp16' || info.dtype === 'int8' ? info.dtype : 'fp32',
       tasks,
-      hint,
       filesMs: Math.max(0, now() - started - (graphMs ?? 0) - sessionMs),
       load: { graphMs, sessionMs, inputSize: info.inputSize },
     };
@@ -193,8 +189,11 @@ export class WorkerClient implements ModelClient {
     });
   }
 
-  async groundedDetect(): Promise<Timed<Detection[]>> {
-    throw new VitkitError('MODEL_TYPE_UNSUPPORTED', 'The worker API has no prompt-driven detection yet.');
+  groundedDetect(image: Pixels, prompt: string, threshold: number, textThreshold: number): Promise<Timed<Detection[]>> {
+    return timed(async () => {
+      const [found] = await this.loaded().detectPrompted(image, prompt, { ...keep, threshold, textThreshold });
+      return found.map((d) => ({ label: d.label, score: d.score, box: [d.box[0], d.box[1], d.box[2], d.box[3]] as Detection['box'] }));
+    });
   }
 
   runtimeDetail(): string {

@@ -436,8 +436,8 @@ describe.skipIf(!haveChromium)('the playground in Chromium', () => {
     await page.close();
   });
 
-  it('Grounding DINO (on the page thread): a prompt box, boxes listed', async () => {
-    const page = await openPlayground('?client=main');
+  it('Grounding DINO (in the worker): a prompt box, boxes listed', async () => {
+    const page = await openPlayground();
     await page.getByLabel('URL of a checkpoint folder').check();
     await page.getByLabel('Folder URL').fill(`${app.url}/models/grounding-dino-tiny/`);
     await submitLoad(page);
