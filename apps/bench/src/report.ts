@@ -52,7 +52,7 @@ export function rowCells(r: BenchRow): string[] {
     Number.isFinite(r.ceilingShare) ? `${Math.round(r.ceilingShare * 100)} %${r.ceilingShare > 1 ? ' ⚠' : ''}` : '–',
     r.ceilingName ? `${r.ceilingName} ${fmt(r.ceilingGflops, 1)}` : '–',
     fmt(r.peakRssMb, 0),
-    r.cosineVsFp32 === undefined ? '' : r.cosineVsFp32.toFixed(5),
+    r.cosineVsFp32 === undefined || r.cosineVsFp32 === null ? '' : r.cosineVsFp32.toFixed(5),
   ];
 }
 

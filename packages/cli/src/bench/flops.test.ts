@@ -36,6 +36,12 @@ describe('FLOP counter', () => {
     expect(dimValue('batch*64', { batch: 2 })).toBe(128);
     expect(dimValue('batch/4', { batch: 8 })).toBe(2);
     expect(dimValue('height', { batch: 1 })).toBeNaN(); // unknown names make the count NaN, never silently wrong
+    // Slices of a dim (clamped as ONNX's Slice) and concatenations, as Grounding DINO's text dims are written.
+    expect(dimValue('sequence[0:16]', { sequence: 9 })).toBe(9);
+    expect(dimValue('sequence[0:16]', { sequence: 20 })).toBe(16);
+    expect(dimValue('sequence[4:16]', { sequence: 2 })).toBe(0);
+    expect(dimValue('0+sequence[0:16]+16', { sequence: 9 })).toBe(25);
+    expect(dimValue('sequence[-1:16]', { sequence: 9 })).toBeNaN(); // negative bounds are not read
     const g = new GraphBuilder();
     const x = g.input('x', 'float32', ['batch*64', 49, 96]);
     g.output(ops.matMul(g, x, g.constant(zeros([96, 96]))), 'y');

@@ -9,18 +9,31 @@ export interface FlopNode {
 }
 
 /**
- * Values of the symbolic dims. Dims are products and quotients of names, as the builder writes them
- * ('batch', 'batch*64' for Swin's windows, 'batch/4'); a name not given here makes the count NaN
- * rather than a silently wrong number.
+ * Values of the symbolic dims. Dims are sums of products and quotients of names, as the builder writes
+ * them ('batch', 'batch*64' for Swin's windows, 'batch/4', 'sequence[0:16]' for a slice of a dim,
+ * '0+sequence[0:16]+16' for a concatenation); a name not given here makes the count NaN rather than a
+ * silently wrong number.
  */
 export type DimValues = Readonly<Record<string, number>>;
 
 export function dimValue(d: number | string, values: DimValues): number {
   if (typeof d === 'number') return d;
+  if (d.includes('+')) return d.split('+').reduce((sum, term) => sum + dimValue(term, values), 0);
   const [body, den = '1'] = d.split('/');
   let v = 1;
-  for (const part of body.split('*')) v *= /^\d+$/.test(part) ? Number(part) : (values[part] ?? Number.NaN);
+  for (const part of body.split('*')) v *= factorValue(part, values);
   return v / Number(den);
+}
+
+/** A number, a name, or a name's slice `name[start:end]` (the length of that slice of a dim of that size). */
+function factorValue(part: string, values: DimValues): number {
+  if (/^\d+$/.test(part)) return Number(part);
+  const slice = /^(\w+)\[(\d+):(\d+)\]$/.exec(part);
+  if (slice) {
+    const size = values[slice[1]] ?? Number.NaN;
+    return Math.max(0, Math.min(size, Number(slice[3])) - Math.min(size, Number(slice[2])));
+  }
+  return values[part] ?? Number.NaN;
 }
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);

@@ -232,7 +232,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         let cosine: number | undefined;
         if (batch === o.batches[0]) {
           if (dtype === 'fp32') reference = main;
-          else if (reference && reference.length === main.length) cosine = cosineSimilarity(reference, main);
+          else if (reference && reference.length === main.length) cosine = finiteCosine(reference, main);
         }
         const times: number[] = [];
         for (let i = 0; i < o.runs; i++) {
@@ -272,4 +272,18 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
   }
   return report();
+}
+
+/**
+ * Cosine over the entries finite in both: Grounding DINO's logits are -inf past the prompt in every
+ * precision, and those would make the whole cosine NaN.
+ */
+function finiteCosine(a: Float32Array, b: Float32Array): number {
+  const keep: number[] = [];
+  for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i]) && Number.isFinite(b[i])) keep.push(i);
+  if (keep.length === a.length) return cosineSimilarity(a, b);
+  return cosineSimilarity(
+    keep.map((i) => a[i]),
+    keep.map((i) => b[i]),
+  );
 }
