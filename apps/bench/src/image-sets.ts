@@ -49,7 +49,7 @@ export interface DistributedRound {
   ratio: number;
   enqueueSeconds: number;
   mergeSeconds: number;
-  /** Enqueue done → each worker's first shard taken (ms). */
+  /** Each worker's first shard: added to the queue → taken (ms). */
   firstPickupMs: number[];
   /** A shard taken after the previous one on the same worker finished (ms, median). */
   pickupGapMsP50: number;
@@ -392,7 +392,6 @@ export async function distributedSection(o: DistributedOptions): Promise<Distrib
           '--batch-size',
           String(o.batch),
         ]);
-        const enqueuedAt = Date.now();
         for (;;) {
           const c = await queue.getJobCounts('completed', 'failed');
           if ((c.failed ?? 0) > 0) throw new Error('a shard failed in the distributed run');
@@ -412,7 +411,7 @@ export async function distributedSection(o: DistributedOptions): Promise<Distrib
         const lastDone: number[] = [];
         for (const list of byWorker.values()) {
           list.sort((a, b) => (a.processedOn ?? 0) - (b.processedOn ?? 0));
-          firstPickupMs.push((list[0].processedOn ?? 0) - enqueuedAt);
+          firstPickupMs.push((list[0].processedOn ?? 0) - list[0].timestamp);
           lastDone.push(list.at(-1)?.finishedOn ?? 0);
           list.forEach((j, i) => {
             const r = j.returnvalue as { seconds: number };
