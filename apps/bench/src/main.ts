@@ -36,6 +36,7 @@ import type { BaselineRequest, BaselineResult } from './baseline-child.js';
 import { BrowserRunner, CHROMIUM, haveChromium } from './browser.js';
 import { CONFIGS_DIR, DEFAULT_MODELS, type DefaultModel, defaultCacheDir, syntheticCheckpoint } from './checkpoints.js';
 import { runCli } from './cli-child.js';
+import { type DistributedReport, distributedSection, type ImageSetsReport, imageSetsSection } from './image-sets.js';
 import { LiveTable } from './live-table.js';
 import { writeReports } from './report.js';
 import type { BaselineRow, BenchFile, BenchRow, BenchSkip, CliReport, MachineInfo, SavedGraph } from './types.js';
@@ -43,10 +44,11 @@ import type { BaselineRow, BenchFile, BenchRow, BenchSkip, CliReport, MachineInf
 const ALL_BACKENDS = ['cpu', 'webgpu', 'cuda', 'browser-wasm', 'browser-webgpu'] as const;
 type Backend = (typeof ALL_BACKENDS)[number];
 /** Sections `--only` can pick. */
-const SECTIONS = ['rows', 'varied-sizes', 'peak-memory'] as const;
+const SECTIONS = ['rows', 'varied-sizes', 'peak-memory', 'image-sets', 'image-sets-distributed'] as const;
 /**
  * What runs without `--only`. peak-memory writes a 4.5 GB checkpoint (once, into the cache) and takes
- * minutes on top of the rows, so it is asked for by name.
+ * minutes on top of the rows; image-sets (500 images, five runners, two rounds) and
+ * image-sets-distributed (two rounds of one process against two workers on Redis) take several more.
  */
 const DEFAULT_SECTIONS: readonly Section[] = ['rows', 'varied-sizes'];
 type Section = (typeof SECTIONS)[number];
@@ -78,6 +80,10 @@ interface MainOptions {
   cacheDir: string;
   only?: string;
   variedSizes: string;
+  imageSetsImages: string;
+  imageSetsRounds: string;
+  imageSetsShardSize: string;
+  imageSetsTjs?: string;
 }
 
 interface Target {
@@ -160,6 +166,8 @@ class Run {
   readonly ceilings: Ceiling[] = [];
   readonly variedSizes: VariedSizesResult[] = [];
   readonly peakMemory: PeakMemoryResult[] = [];
+  imageSets: ImageSetsReport | undefined;
+  imageSetsDistributed: DistributedReport | undefined;
   readonly notes: string[] = [];
   readonly machine = machine();
   readonly table = new LiveTable();
@@ -365,7 +373,9 @@ async function defaultRun(run: Run, o: MainOptions, backends: Backend[], dtypes:
     sections.includes('varied-sizes') && count > 0 ? await variedSizesTarget(run, o, backends, o.only !== undefined) : undefined;
   const targets = sections.includes('rows') ? await rowTargets(run, o) : [];
   const peak = sections.includes('peak-memory') ? await peakMemoryTarget(run, o, backends) : undefined;
-  run.table.plan(targets.length + (varied ? 1 : 0) + (peak ? 1 : 0));
+  const imageSets = sections.includes('image-sets');
+  const distributed = sections.includes('image-sets-distributed');
+  run.table.plan(targets.length + (varied ? 1 : 0) + (peak ? 1 : 0) + (imageSets ? 1 : 0) + (distributed ? 1 : 0));
   if (targets.length) await rowsRun(run, targets, backends, dtypes);
   if (varied) {
     run.table.status(`${varied.name}: ${count} images of ${count} sizes in one process`);
@@ -388,6 +398,34 @@ async function defaultRun(run: Run, o: MainOptions, backends: Backend[], dtypes:
       run.table.log(
         `${pc.bold('peak memory')} ${p.model}: ${p.weightsMb.toFixed(0)} MiB of weights, peak RSS ${p.runPeakMb} MiB (from ${p.startMb}) = ${p.copies} copies (target ≤ ${p.target.copies})`,
       );
+    run.table.advance();
+  }
+  const int = (name: string, v: string, min: number) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${name} takes an integer ≥ ${min}, got "${v}"`);
+    return n;
+  };
+  const imageSetsCommon = () => ({
+    images: int('--image-sets-images', o.imageSetsImages, 100),
+    batch: o.batch ? int('--batch', list(o.batch)[0], 1) : 16,
+    rounds: int('--image-sets-rounds', o.imageSetsRounds, 1),
+    cacheDir: o.cacheDir,
+    status: (line: string) => run.table.status(line),
+    log: (line: string) => run.table.log(`${pc.bold('image sets')} ${line.replace(/^image sets /, '')}`),
+  });
+  if (imageSets) {
+    run.imageSets = await imageSetsSection({ ...imageSetsCommon(), tjsExport: o.imageSetsTjs });
+    for (const reason of run.imageSets.skipped) run.notes.push(`image-sets: ${reason}`);
+    run.table.advance();
+  }
+  if (distributed) {
+    const d = await distributedSection({
+      ...imageSetsCommon(),
+      workers: 2,
+      shardSize: int('--image-sets-shard-size', o.imageSetsShardSize, 1),
+    });
+    if (typeof d === 'string') run.notes.push(`image-sets-distributed: not run, ${d}`);
+    else run.imageSetsDistributed = d;
     run.table.advance();
   }
 }
@@ -692,6 +730,13 @@ async function main(argv: string[]): Promise<void> {
       `varied-sizes section: ${VARIED_SIZES_MODEL} (or --model with --only varied-sizes) over n images of n sizes in one process; 0 skips it`,
       '30',
     )
+    .option('--image-sets-images <n>', 'image-sets section: JPEGs of mixed sizes in the folder (plus a 100-image one for peak RSS)', '500')
+    .option('--image-sets-rounds <n>', 'image-sets section: interleaved rounds (medians over rounds)', '2')
+    .option('--image-sets-shard-size <n>', 'image-sets-distributed section: images per shard', '50')
+    .option(
+      '--image-sets-tjs <folder>',
+      'image-sets section: the real-size dinov2-small export (../shared/perf, materialized) for the transformers.js rows',
+    )
     .option('--out <dir>', 'where the JSON, Markdown and HTML reports go', 'bench-results')
     .option('--cache-dir <dir>', 'where synthesized checkpoints are kept', defaultCacheDir());
   program.parse(argv);
@@ -721,6 +766,8 @@ async function main(argv: string[]): Promise<void> {
     ceilings: run.ceilings,
     variedSizes: run.variedSizes,
     peakMemory: run.peakMemory,
+    ...(run.imageSets ? { imageSets: run.imageSets } : {}),
+    ...(run.imageSetsDistributed ? { imageSetsDistributed: run.imageSetsDistributed } : {}),
     baselines: run.baselines,
     notes: run.notes,
   };

@@ -208,6 +208,55 @@ describe('reports', () => {
     expect(markdownReport(SAMPLE)).not.toContain('## Peak memory');
   });
 
+  it('reports the image-sets sections: each round and runner, the ratios, peak RSS, and the distributed rounds', () => {
+    const result = { images: 500, seconds: 50, imagesPerSecond: 10, cpuMsPerImage: 170, peakRssMb: 650 };
+    const md = markdownReport({
+      ...SAMPLE,
+      imageSets: {
+        model: 'dinov2-small',
+        images: 500,
+        batch: 16,
+        rounds: [
+          { round: 1, runner: 'vitkit fp32', result: { ...result, modelBusy: 0.912, batchMsP50: 1400 } },
+          { round: 1, runner: 'transformers.js', result: { ...result, imagesPerSecond: 3.7, cpuMsPerImage: 270, peakRssMb: 430 } },
+        ],
+        peakRssMb: { at100: 640, atAll: 650 },
+        summary: { 'vitkit fp32 / transformers.js': 2.7 },
+        skipped: [],
+      },
+      imageSetsDistributed: {
+        images: 500,
+        shards: 10,
+        shardSize: 50,
+        workers: 2,
+        ratio: 0.93,
+        rounds: [
+          {
+            round: 1,
+            singleSeconds: 55,
+            distributedSeconds: 59.1,
+            ratio: 0.93,
+            enqueueSeconds: 1.2,
+            mergeSeconds: 1.1,
+            firstPickupMs: [40, 45],
+            pickupGapMsP50: 12,
+            outsideIndexMsFirst: [1800, 1900],
+            outsideIndexMsLaterP50: 20,
+            shardSecondsP50: 10.5,
+            tailMs: 900,
+          },
+        ],
+      },
+    });
+    expect(md).toContain('## Image sets (dinov2-small, 500 images, batch 16)');
+    expect(md).toContain('| 1 | vitkit fp32 | 500 | 10.00 | 170 | 1400 | 91.2 % | 650 |');
+    expect(md).toContain('| 1 | transformers.js | 500 | 3.70 | 270 | – | – | 430 |');
+    expect(md).toContain('- vitkit fp32 / transformers.js: 2.7');
+    expect(md).toContain('640 MiB at 100 images, 650 MiB at 500');
+    expect(md).toContain('| 1 | 55.0 | 59.1 | 93.0 % | 1.20 | 40 / 45 | 12 | 1800 / 1900 | 20 | 10.50 | 900 | 1.10 |');
+    expect(markdownReport(SAMPLE)).not.toContain('## Image sets');
+  });
+
   it('draws throughput on a batch axis that doubles (1, 2, 4, 8), one line per model × backend × dtype', () => {
     expect(batchAxis([8, 1, 2, 8])).toEqual([1, 2, 4, 8]);
     expect(batchAxis([1, 3, 16])).toEqual([1, 2, 3, 4, 8, 16]);

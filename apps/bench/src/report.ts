@@ -183,6 +183,61 @@ function peakCells(p: PeakMemoryResult): string[] {
 const PEAK_INTRO =
   'A process of its own, from a cold start: `AutoModel.fromPretrained` (headers read, weights not), `warmup` (graph built, onnxruntime session; past 1 GiB of weights through ONNX external data), one run. Copies: the peak resident set above the start, over the weights’ size.';
 
+const IMAGE_SETS_HEADERS = ['round', 'runner', 'images', 'images/s', 'CPU ms / image', 'model call p50 ms', 'model busy', 'peak RSS MiB'];
+function imageSetsCells(f: BenchFile): string[][] {
+  return (f.imageSets?.rounds ?? []).map((r) => [
+    String(r.round),
+    r.runner,
+    String(r.result.images),
+    fmt(r.result.imagesPerSecond, 2),
+    fmt(r.result.cpuMsPerImage, 0),
+    r.result.batchMsP50 === undefined ? '–' : fmt(r.result.batchMsP50, 0),
+    r.result.modelBusy === undefined ? '–' : `${(100 * r.result.modelBusy).toFixed(1)} %`,
+    String(r.result.peakRssMb),
+  ]);
+}
+function imageSetsLines(f: BenchFile): string[] {
+  const s = f.imageSets;
+  if (!s) return [];
+  const lines = Object.entries(s.summary).map(([k, v]) => `${k}: ${v}`);
+  lines.push(`peak RSS, vitkit fp32 end to end: ${s.peakRssMb.at100} MiB at 100 images, ${s.peakRssMb.atAll} MiB at ${s.images}`);
+  return lines;
+}
+const DISTRIBUTED_HEADERS = [
+  'round',
+  'one process s',
+  'queue s',
+  'share of one process',
+  'enqueue s',
+  'first pickup ms',
+  'pickup gap p50 ms',
+  'first shard outside index ms',
+  'later shards outside index ms',
+  'shard p50 s',
+  'tail ms',
+  'merge s',
+];
+function distributedCells(f: BenchFile): string[][] {
+  return (f.imageSetsDistributed?.rounds ?? []).map((r) => [
+    String(r.round),
+    fmt(r.singleSeconds, 1),
+    fmt(r.distributedSeconds, 1),
+    `${(100 * r.ratio).toFixed(1)} %`,
+    fmt(r.enqueueSeconds, 2),
+    r.firstPickupMs.join(' / '),
+    String(r.pickupGapMsP50),
+    r.outsideIndexMsFirst.join(' / '),
+    String(r.outsideIndexMsLaterP50),
+    fmt(r.shardSecondsP50, 2),
+    String(r.tailMs),
+    fmt(r.mergeSeconds, 2),
+  ]);
+}
+const DISTRIBUTED_INTRO =
+  "One `vitkit embed <folder>` process (start to exit) against `vitkit queue add` + the workers (started first, waiting) + `vitkit queue merge` on a private redis-server, timed from the enqueue to the merge's exit. Outside index: a shard's time in the sandboxed processor beyond buildImageIndex (on a worker's first shard: the sandbox's start and the model load). Tail: from the first worker's last shard done to the last one's.";
+const IMAGE_SETS_INTRO =
+  'dinov2-small (real config, synthesized weights) over a folder of JPEGs of mixed sizes, files in → vectors stored, each runner in a process of its own, runners interleaved round by round. model: model.embed on ready pixel batches; vitkit: buildImageIndex (read, hash, decode in a worker, embed, LanceDB); transformers.js: a pipeline("image-feature-extraction") loop over the same files, each vector stored in the same kind of index. Model busy: time inside model.embed over the wall clock.';
+
 const CEILING_INTRO =
   "Each row's share is of its own ceiling (column “ceiling GFLOP/s”): that backend and precision's kernels, timed in the same process, on the model's heaviest shapes and two large square MatMuls, best run.";
 
@@ -213,6 +268,29 @@ export function markdownReport(f: BenchFile): string {
     for (const v of f.variedSizes) parts.push('', `${v.model}, per image:`, '', mdTable(VARIED_IMAGE_HEADERS, variedImageCells(v)));
   }
   if (f.peakMemory?.length) parts.push('', '## Peak memory', '', PEAK_INTRO, '', mdTable(PEAK_HEADERS, f.peakMemory.map(peakCells)));
+  if (f.imageSets)
+    parts.push(
+      '',
+      `## Image sets (${f.imageSets.model}, ${f.imageSets.images} images, batch ${f.imageSets.batch})`,
+      '',
+      IMAGE_SETS_INTRO,
+      '',
+      mdTable(IMAGE_SETS_HEADERS, imageSetsCells(f)),
+      '',
+      ...imageSetsLines(f).map((l) => `- ${l}`),
+    );
+  const dist = f.imageSetsDistributed;
+  if (dist)
+    parts.push(
+      '',
+      `## Image sets, distributed (${dist.workers} workers, ${dist.images} images in ${dist.shards} shards of ${dist.shardSize})`,
+      '',
+      DISTRIBUTED_INTRO,
+      '',
+      mdTable(DISTRIBUTED_HEADERS, distributedCells(f)),
+      '',
+      `Median share of one process's throughput: ${(100 * dist.ratio).toFixed(1)} %.`,
+    );
   if (f.ceilings?.length) parts.push('', '## Ceilings', '', mdTable(CEILING_HEADERS, f.ceilings.map(ceilingCells)));
   if (f.baselines.length) {
     parts.push(
@@ -338,6 +416,19 @@ ${table(ROW_COLUMNS, f.results.map(rowCells))}`
   const peakSection = f.peakMemory?.length
     ? `<h2>Peak memory</h2><p>${escapeHtml(PEAK_INTRO.replace(/`/g, ''))}</p>${table(PEAK_HEADERS, f.peakMemory.map(peakCells))}`
     : '';
+  const imageSetsSection = f.imageSets
+    ? `<h2>Image sets (${escapeHtml(f.imageSets.model)}, ${f.imageSets.images} images, batch ${f.imageSets.batch})</h2><p>${escapeHtml(IMAGE_SETS_INTRO)}</p>${table(IMAGE_SETS_HEADERS, imageSetsCells(f))}<ul>${imageSetsLines(
+        f,
+      )
+        .map((l) => `<li>${escapeHtml(l)}</li>`)
+        .join('')}</ul>${
+        f.imageSetsDistributed
+          ? `<h2>Image sets, distributed</h2><p>${escapeHtml(DISTRIBUTED_INTRO.replace(/`/g, ''))}</p>${table(DISTRIBUTED_HEADERS, distributedCells(f))}`
+          : ''
+      }`
+    : f.imageSetsDistributed
+      ? `<h2>Image sets, distributed</h2><p>${escapeHtml(DISTRIBUTED_INTRO.replace(/`/g, ''))}</p>${table(DISTRIBUTED_HEADERS, distributedCells(f))}`
+      : '';
   const ceilingsSection = f.ceilings?.length ? `<h2>Ceilings</h2>${table(CEILING_HEADERS, f.ceilings.map(ceilingCells))}` : '';
   const notes = [...overCeilingNote(f), ...f.notes];
   return `<!doctype html>
@@ -354,6 +445,7 @@ td:first-child,td:nth-child(2),td:nth-child(3){text-align:left}.chart{width:100%
 ${rowsSection}
 ${variedSection}
 ${peakSection}
+${imageSetsSection}
 ${ceilingsSection}
 ${anchorsSection}
 ${f.skipped.length ? `<h2>Not measured</h2><ul>${f.skipped.map((s) => `<li>${escapeHtml(`${s.model} · ${s.backend} · ${s.dtype}: ${s.reason}`)}</li>`).join('')}</ul>` : ''}

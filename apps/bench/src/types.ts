@@ -10,6 +10,7 @@ import type {
   SavedGraph,
   VariedSizesResult,
 } from '@vitkit/cli/bench';
+import type { DistributedReport, ImageSetsReport } from './image-sets.js';
 
 export type { BenchRow, BenchSkip, Ceiling, PeakMemoryResult, SavedGraph, VariedSizesResult };
 
@@ -67,6 +68,10 @@ export interface BenchFile {
   variedSizes?: VariedSizesResult[];
   /** The peak-memory section: one large checkpoint's resident memory from a cold start. */
   peakMemory?: PeakMemoryResult[];
+  /** The image-sets section: files in → vectors stored, against the model alone, transformers.js and the distributed mode. */
+  imageSets?: ImageSetsReport;
+  /** The image-sets-distributed section: one process against workers on a BullMQ queue. */
+  imageSetsDistributed?: DistributedReport;
   baselines: BaselineRow[];
   notes: string[];
 }
