@@ -36,10 +36,20 @@ import type { BaselineRequest, BaselineResult } from './baseline-child.js';
 import { BrowserRunner, CHROMIUM, haveChromium } from './browser.js';
 import { CONFIGS_DIR, DEFAULT_MODELS, type DefaultModel, defaultCacheDir, syntheticCheckpoint } from './checkpoints.js';
 import { runCli } from './cli-child.js';
-import { type DistributedReport, distributedSection, type ImageSetsReport, imageSetsSection } from './image-sets.js';
+import { distributedSection, imageSetsSection } from './image-sets.js';
 import { LiveTable } from './live-table.js';
 import { writeReports } from './report.js';
-import type { BaselineRow, BenchFile, BenchRow, BenchSkip, CliReport, MachineInfo, SavedGraph } from './types.js';
+import type {
+  BaselineRow,
+  BenchFile,
+  BenchRow,
+  BenchSkip,
+  CliReport,
+  DistributedReport,
+  ImageSetsReport,
+  MachineInfo,
+  SavedGraph,
+} from './types.js';
 
 const ALL_BACKENDS = ['cpu', 'webgpu', 'cuda', 'browser-wasm', 'browser-webgpu'] as const;
 type Backend = (typeof ALL_BACKENDS)[number];

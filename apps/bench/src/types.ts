@@ -10,7 +10,7 @@ import type {
   SavedGraph,
   VariedSizesResult,
 } from '@vitkit/cli/bench';
-import type { DistributedReport, ImageSetsReport } from './image-sets.js';
+import type { ImageSetsResult } from './image-sets-child.js';
 
 export type { BenchRow, BenchSkip, Ceiling, PeakMemoryResult, SavedGraph, VariedSizesResult };
 
@@ -74,4 +74,58 @@ export interface BenchFile {
   imageSetsDistributed?: DistributedReport;
   baselines: BaselineRow[];
   notes: string[];
+}
+
+// The image-sets sections (image-sets.ts).
+export type ImageSetsRunner = 'model fp32' | 'model int8' | 'vitkit fp32' | 'vitkit int8' | 'transformers.js';
+
+export interface ImageSetsRound {
+  round: number;
+  runner: ImageSetsRunner;
+  result: ImageSetsResult;
+}
+
+/** One distributed round: `vitkit embed` in one process, then the same images through the queue. */
+export interface DistributedRound {
+  round: number;
+  /** One `vitkit embed <folder>` process, start to exit (its model load included). */
+  singleSeconds: number;
+  /** `vitkit queue add` start → every shard done → `vitkit queue merge` exit, the workers already waiting. */
+  distributedSeconds: number;
+  ratio: number;
+  enqueueSeconds: number;
+  mergeSeconds: number;
+  /** Each worker's first shard: added to the queue → taken (ms). */
+  firstPickupMs: number[];
+  /** A shard taken after the previous one on the same worker finished (ms, median). */
+  pickupGapMsP50: number;
+  /** The processor's time outside buildImageIndex: each worker's first shard (sandbox start, model load), later ones (median), ms. */
+  outsideIndexMsFirst: number[];
+  outsideIndexMsLaterP50: number;
+  /** buildImageIndex's seconds per shard (median) and the images in it. */
+  shardSecondsP50: number;
+  /** Last shard done → merge exit is mergeSeconds; all shards done, first to last worker (ms): the tail one worker runs alone. */
+  tailMs: number;
+}
+
+export interface DistributedReport {
+  images: number;
+  shards: number;
+  shardSize: number;
+  workers: number;
+  rounds: DistributedRound[];
+  /** Median over rounds of single-process seconds over distributed seconds (throughput share). */
+  ratio: number;
+}
+
+export interface ImageSetsReport {
+  model: string;
+  images: number;
+  batch: number;
+  rounds: ImageSetsRound[];
+  /** Peak RSS of the vitkit fp32 end-to-end run at 100 images and at `images`. */
+  peakRssMb: { at100: number; atAll: number };
+  /** Medians over rounds. */
+  summary: Record<string, number>;
+  skipped: string[];
 }
