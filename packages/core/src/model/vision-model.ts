@@ -60,9 +60,10 @@ export interface ModelOptions {
    */
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /**
-   * Browsers: keep each graph built in the Cache API across page loads (default true; a string
-   * names the cache, false turns it off). Used when the checkpoint's files carry validators
-   * (ETag or Last-Modified), so a changed file is never served a stale graph.
+   * Browsers: keep each graph built in the Cache API across page loads (true, or a cache name;
+   * default off: see `SessionOptions.graphCache` for what it saves and costs). Used when the
+   * checkpoint's files carry validators (ETag or Last-Modified), so a changed file is never served
+   * a stale graph.
    */
   graphCache?: boolean | string;
   /**
