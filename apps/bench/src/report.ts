@@ -6,7 +6,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { BaselineRow, BenchFile, BenchRow, Ceiling, PeakMemoryResult, VariedSizesResult } from './types.js';
 
-const fmt = (v: number | undefined, digits = 1) => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits));
+// null is a NaN that came through JSON (a child process's row).
+const fmt = (v: number | undefined, digits = 1) => (v === undefined || v === null || Number.isNaN(v) ? '–' : v.toFixed(digits));
 
 export function machineLine(f: BenchFile): string {
   const m = f.machine;

@@ -27,6 +27,7 @@ export {
   DeiTImageProcessor,
   DetrImageProcessor,
   DINOv3ViTImageProcessorFast,
+  GroundingDinoImageProcessor,
   ImageProcessor,
   type PreprocessorConfig,
   type ProcessorOutput,

@@ -12,7 +12,7 @@ import { MAX_SHARD_INDEX_BYTES, parseShardIndex } from '../weights/shard-index.j
 import { WeightStore } from '../weights/weight-store.js';
 import { parseConfigJson } from './config-json.js';
 import { DEFAULT_DOWNLOAD_TIMEOUT_MS, fetchFollowing, IdleDeadline, readBodyWithin, StallError } from './hub-fetch.js';
-import type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
+import { type DownloadedCheckpoint, MAX_SIDE_FILE_BYTES, type PretrainedFiles, type PretrainedOptions } from './load-pretrained-types.js';
 import { checkShardName, encodeRepoPath, repoIdProblem, revisionProblem } from './repo-paths.js';
 
 export type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
@@ -50,6 +50,16 @@ export async function loadPretrained(urlOrId: string, options: PretrainedOptions
   const config = await readJson(remote, 'config.json', true);
   const preprocessorConfig = await readJson(remote, 'preprocessor_config.json', false);
   const weights = await loadRemoteWeights(remote);
+  const readFile = async (file: string) => {
+    const bytes = await remote.fetch(file);
+    if (bytes && bytes.byteLength > MAX_SIDE_FILE_BYTES) {
+      throw new VitkitError(
+        'CONFIG_INVALID',
+        `${remote.source}/${file} is ${bytes.byteLength} bytes; a side file over ${MAX_SIDE_FILE_BYTES} is refused.`,
+      );
+    }
+    return bytes;
+  };
   return {
     source: urlOrId,
     dir: remote.base,
@@ -57,6 +67,7 @@ export async function loadPretrained(urlOrId: string, options: PretrainedOptions
     preprocessorConfig,
     weights,
     fingerprint: checkpointFingerprint(remote),
+    readFile,
   };
 }
 

@@ -53,7 +53,9 @@ export function pretrainedFromBytes(
   const preprocessorConfig: RawConfig | undefined = preprocessorBytes
     ? parseConfigJson(preprocessorBytes, `${source}/preprocessor_config.json`)
     : undefined;
-  return { source, dir: source, config, preprocessorConfig, weights: readWeights(byName, source) };
+  // Side files (a tokenizer's vocab.txt, …) by their name in the checkpoint, as loadPretrained's readFile.
+  const readFile = async (file: string) => byName.get(file);
+  return { source, dir: source, config, preprocessorConfig, weights: readWeights(byName, source), readFile };
 }
 
 function readWeights(byName: ReadonlyMap<string, Uint8Array>, source: string): WeightStore {

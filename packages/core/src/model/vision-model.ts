@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { AttentionKernelName } from '../attention/attention.js';
+import type { DeformableSamplingKernelName } from '../attention/deformable-sampling.js';
 import { ConfigReader, readId2Label } from '../config/model-config.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import { GraphBuilder } from '../graph/graph-builder.js';
@@ -11,7 +12,7 @@ import type { Dim, Value } from '../graph/value.js';
 import { loadPretrained, type PretrainedFiles, type PretrainedOptions } from '../hub/load-pretrained.js';
 import type { ImageSource, LoadImageOptions } from '../image/image-source.js';
 import { createImageProcessor, type ImageProcessor, type PreprocessorConfig, type ProcessorOutput } from '../preprocess/image-processor.js';
-import { checkPrecisionDevice, type Device, defaultAttentionKernel } from '../runtime/device.js';
+import { checkPrecisionDevice, type Device, defaultAttentionKernel, defaultDeformableSamplingKernel } from '../runtime/device.js';
 import { defaultDevice, ModelSession, type SessionOptions } from '../runtime/model-session.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor, toFloat32Array } from '../tensor/tensor.js';
@@ -104,6 +105,8 @@ export interface GraphRequest {
   outputHiddenStates: boolean;
   outputAttentions: boolean;
   attentionKernel: AttentionKernelName;
+  /** How multi-scale deformable attention samples (the backend's default; see `multiScaleDeformableAttention`). */
+  deformableSamplingKernel: DeformableSamplingKernelName;
   /**
    * Precision the graph will be serialized in. Builders emit float32 and need not act on it: the
    * serialization rewrites the graph (fp16 casts, quantized Linears).
@@ -380,6 +383,7 @@ export abstract class VisionModel {
       outputHiddenStates: o.outputHiddenStates ?? false,
       outputAttentions: o.outputAttentions ?? false,
       attentionKernel: this.options.attentionKernel ?? defaultAttentionKernel(this.device),
+      deformableSamplingKernel: defaultDeformableSamplingKernel(this.device),
       dtype: this.options.dtype,
       inputs: fed.filter((n) => optional.has(n)).sort(),
       dims: specialized,
@@ -388,7 +392,11 @@ export abstract class VisionModel {
 
   /** A builder with the declared inputs (specialized dims as numbers), the family's graph, and HF's output names. */
   private build(request: GraphRequest): GraphBuilder {
-    const g = new GraphBuilder({ name: this.architecture, attentionKernel: request.attentionKernel });
+    const g = new GraphBuilder({
+      name: this.architecture,
+      attentionKernel: request.attentionKernel,
+      deformableSamplingKernel: request.deformableSamplingKernel,
+    });
     const values: Record<string, Value> = {};
     for (const spec of this.inputSpecs) {
       if (spec.optional && !request.inputs.includes(spec.name)) continue;

@@ -16,6 +16,7 @@ import {
 } from '@vitkit/core/internal';
 import { type DetectOptions, Detr, type SegmentOptions } from '@vitkit/detr';
 import { type DinoInput, DinoModel } from '@vitkit/dino';
+import { type GroundedDetectOptions, GroundingDino, type GroundingPrompts } from '@vitkit/grounding-dino';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { findFamily } from '../auto-model.js';
@@ -34,7 +35,7 @@ import {
 } from './wire.js';
 
 /** What a loaded model can do through the worker, by the family's methods. */
-export type ModelWorkerMethod = 'run' | 'embed' | 'classify' | 'detect' | 'segment' | 'pcaImage' | 'attentionMaps';
+export type ModelWorkerMethod = 'run' | 'embed' | 'classify' | 'detect' | 'detectPrompted' | 'segment' | 'pcaImage' | 'attentionMaps';
 
 /** `AutoModel` options and `loadPretrained` options, less the callbacks (progress comes through `onProgress`). */
 export interface WorkerLoadOptions extends Omit<ModelOptions, 'onLoadProgress'>, Omit<PretrainedOptions, 'onProgress'> {
@@ -96,6 +97,7 @@ export interface ModelWorkerApi {
   embed(image: WireImage | WireImage[]): Promise<Record<string, WireTensor>>;
   classify(image: WireImage | WireImage[], options: Omit<ClassifyOptions, 'load'>): Promise<unknown>;
   detect(images: WireImage | WireImage[], options: DetectOptions): Promise<unknown>;
+  detectPrompted(images: WireImage | WireImage[], prompt: GroundingPrompts, options: GroundedDetectOptions): Promise<unknown>;
   segment(images: WireImage | WireImage[], options: SegmentOptions): Promise<unknown>;
   pcaImage(image: WireImage): Promise<WireRgbImage>;
   attentionMaps(image: WireImage): Promise<WireAttentionMaps>;
@@ -174,6 +176,11 @@ export function createModelWorkerApi(): ModelWorkerApi {
     if (!(m instanceof Detr)) throw unsupported(m, method);
     return m;
   };
+  const grounding = (method: string): GroundingDino => {
+    const m = current();
+    if (!(m instanceof GroundingDino)) throw unsupported(m, method);
+    return m;
+  };
   // Checked by the model's own method: a Tensor is pixel_values where the method takes one.
   const images = (w: WireImage | WireImage[]) => (Array.isArray(w) ? w.map(imageFromWire) : imageFromWire(w)) as DinoInput;
 
@@ -248,6 +255,9 @@ export function createModelWorkerApi(): ModelWorkerApi {
     },
     async detect(input, options) {
       return detr('detect').detect(images(input) as Parameters<Detr['detect']>[0], options);
+    },
+    async detectPrompted(input, prompt, options) {
+      return grounding('detectPrompted').detect(images(input) as Parameters<GroundingDino['detect']>[0], prompt, options);
     },
     async segment(input, options) {
       const result = await detr('segment').segment(images(input) as Parameters<Detr['segment']>[0], options);
@@ -331,6 +341,7 @@ function methodsOf(model: VisionModel): ModelWorkerMethod[] {
     methods.push('detect');
     if (model.spec.maskHead) methods.push('segment');
   }
+  if (model instanceof GroundingDino) methods.push('detectPrompted');
   return methods;
 }
 

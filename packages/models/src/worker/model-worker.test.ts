@@ -3,6 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { type ModelLoadEvent, RgbImage, Tensor } from '@vitkit/core';
 import { Dinov2 } from '@vitkit/dino';
+import { GroundingDino } from '@vitkit/grounding-dino';
 import { fixturePath, readFixtureTensors, rejectionCodeOf } from '@vitkit/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleNodeWorker } from '../test-support/bundle-for-tests.js';
@@ -14,6 +15,7 @@ const DINO = fixturePath('dinov2/default-res');
 const DINO_CLASSIFIER = fixturePath('dinov2/classification');
 
 let script: string;
+
 const workers: Worker[] = [];
 
 function start(): { worker: Worker; model: ModelWorker } {
@@ -106,6 +108,32 @@ describe('ModelWorker over Node worker_threads', () => {
     const moved = { 'model.safetensors': files['picked/model.safetensors'] };
     expect(await rejectionCodeOf(second.load({ files: moved }))).toBe('INVALID_ARGUMENT');
     expect(await rejectionCodeOf(second.load({ files: { 'model.safetensors': new Uint8Array(8) } }))).toBe('FILE_NOT_FOUND');
+  });
+
+  it('detects what a prompt names with Grounding DINO, from picked files too, equal to the model in-process', async () => {
+    const { readFileSync } = await import('node:fs');
+    const gdDir = fixturePath('grounding_dino/swin-bert-tiny');
+    const rgba = new Uint8Array(48 * 40 * 4).map((_, i) => (i * 53) % 251);
+    const image = () => ({ data: rgba.slice(), width: 48, height: 40 });
+    const options = { threshold: 0, textThreshold: 0.2 };
+    const { model } = start();
+    const info = await model.load(gdDir, { threads: 1 });
+    expect(info.methods).toContain('detectPrompted');
+    const found = await model.detectPrompted(image(), 'a cat. a remote control.', options);
+    const local = await GroundingDino.fromPretrained(gdDir, { device: 'cpu' });
+    try {
+      const want = await local.detect(image(), 'a cat. a remote control.', options);
+      expect(found).toEqual(want);
+    } finally {
+      await local.dispose();
+    }
+    // Picked files: the tokenizer comes from the same set of bytes.
+    const names = ['config.json', 'processor_config.json', 'tokenizer_config.json', 'vocab.txt', 'model.safetensors'];
+    const files = Object.fromEntries(names.map((f) => [`gd/${f}`, new Uint8Array(readFileSync(`${gdDir}/${f}`))]));
+    const picked = start().model;
+    await picked.load({ files, name: 'gd' }, { threads: 1 });
+    expect(await picked.detectPrompted(image(), 'a cat. a remote control.', options)).toEqual(found);
+    expect(await rejectionCodeOf(picked.detect(image()))).toBe('MODEL_TYPE_UNSUPPORTED');
   });
 
   it('keeps VitkitError codes across the boundary', async () => {

@@ -10,6 +10,7 @@ import {
 } from '@vitkit/core';
 import type { DetectOptions, DetrDetection, DetrImageSegmentation, SegmentOptions } from '@vitkit/detr';
 import type { DinoEmbeddings } from '@vitkit/dino';
+import type { GroundedDetectOptions, GroundingDinoDetection, GroundingPrompts } from '@vitkit/grounding-dino';
 import * as Comlink from 'comlink';
 import {
   type CheckpointSource,
@@ -169,6 +170,16 @@ export class ModelWorker {
   async detect(images: ImageSource | ImageSource[], options: DetectOptions & WorkerCallOptions = {}): Promise<DetrDetection[][]> {
     const { transfer, ...rest } = options;
     return (await this.withImages(images, { transfer }, (api, w) => api.detect(w, rest))) as DetrDetection[][];
+  }
+
+  /** Grounding DINO: what the prompt names in each image (`'a cat. a remote control.'` or phrases), boxes in its pixels. */
+  async detectPrompted(
+    images: ImageSource | ImageSource[],
+    prompt: GroundingPrompts,
+    options: GroundedDetectOptions & WorkerCallOptions = {},
+  ): Promise<GroundingDinoDetection[][]> {
+    const { transfer, ...rest } = options;
+    return (await this.withImages(images, { transfer }, (api, w) => api.detectPrompted(w, prompt, rest))) as GroundingDinoDetection[][];
   }
 
   /** DETR segmentation checkpoints: panoptic, semantic or instance maps per image. */
