@@ -94,7 +94,8 @@ export class MainThreadClient implements ModelClient {
     }
     const filesMs = now() - started;
     const family = findFamily(files.config);
-    const model = AutoModel.fromFiles(files, { device, dtype, onLoadProgress: (e) => this.onLoadEvent(e) });
+    // graphCache: off by default in vitkit; the playground shows a second visit's cached start.
+    const model = AutoModel.fromFiles(files, { device, dtype, graphCache: true, onLoadProgress: (e) => this.onLoadEvent(e) });
     const grounded = asGroundedDetector(model, family);
     this.model = model;
     this.family = family;

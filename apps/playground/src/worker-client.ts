@@ -94,7 +94,8 @@ export class WorkerClient implements ModelClient {
     }
     let info: Awaited<ReturnType<ModelWorker['load']>>;
     try {
-      info = await remote.load(source, { device, dtype, ...hub, onProgress: progress });
+      // graphCache: vitkit's default is off; the playground shows a second visit's cached start.
+      info = await remote.load(source, { device, dtype, graphCache: true, ...hub, onProgress: progress });
     } catch (error) {
       if (isVitkitError(error) && error.code === 'WORKER_FAILED') this.stop();
       throw error;

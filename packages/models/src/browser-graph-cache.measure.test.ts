@@ -57,7 +57,7 @@ describe.runIf(process.env.VITKIT_MEASURE_GRAPH_CACHE === '1' && existsSync('/pr
     const url = `/fixture/${basename(dir)}`;
     const rounds = Number(process.env.VITKIT_MEASURE_ROUNDS ?? 3);
     let profile: string | undefined;
-    const once = async (graphCache: boolean, fresh: boolean, call = 'measureLoad', args: unknown[] = [url, 224, graphCache]) => {
+    const once = async (graphCache: boolean, fresh: boolean, call = 'measureLoad', args: unknown[] = [url, 224, graphCache, 'all']) => {
       if (fresh && profile) rmSync(profile, { recursive: true, force: true });
       const browser: Chromium = await launchChromium(fresh ? undefined : profile);
       profile = browser.profile;
@@ -74,7 +74,9 @@ describe.runIf(process.env.VITKIT_MEASURE_GRAPH_CACHE === '1' && existsSync('/pr
         const uncached = await once(false, true);
         const cold = await once(true, true);
         const second = await once(true, false);
-        report({ round: r, uncached, cold, second });
+        const secondExtended = await once(true, false, 'measureLoad', [url, 224, true, 'extended']);
+        const secondBasic = await once(true, false, 'measureLoad', [url, 224, true, 'basic']);
+        report({ round: r, uncached, cold, second, secondExtended, secondBasic });
       }
       report({ ortOptions: await once(true, false, 'measureOrtOptions', [224]) });
     } finally {

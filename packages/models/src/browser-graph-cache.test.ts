@@ -58,10 +58,11 @@ describe('compiled graphs cached in the browser (Cache API)', () => {
   });
 
   /** One load on a fresh page (same origin, same profile: the Cache API persists). */
-  async function load(path: string): Promise<Loaded> {
+  /** `graphCache` null: the option left out. */
+  async function load(path: string, graphCache: boolean | null = true): Promise<Loaded> {
     const opened = await openPage(browser.context, `${server.origin}/`);
     try {
-      const result = await callPage<Loaded>(opened, 'loadAndRun', [path, 56]);
+      const result = await callPage<Loaded>(opened, 'loadAndRun', [path, 56, graphCache]);
       expect(opened.problems).toEqual([]);
       return result;
     } finally {
@@ -90,6 +91,12 @@ describe('compiled graphs cached in the browser (Cache API)', () => {
     salt = 'revision 2';
     expect(await load(`/fixture/${CASE}`)).toMatchObject({ fromCache: false, events: BUILT });
     expect(await load(`/fixture/${CASE}`)).toMatchObject({ fromCache: true, events: CACHED });
+  });
+
+  it('is off by default', async () => {
+    await load(`/fixture/${CASE}`, true); // stored now, if it was not already
+    expect(await load(`/fixture/${CASE}`, true)).toMatchObject({ fromCache: true, events: CACHED });
+    expect(await load(`/fixture/${CASE}`, null)).toMatchObject({ fromCache: false, events: BUILT });
   });
 
   it('never caches a checkpoint whose files carry no validator (no ETag, no Last-Modified)', async () => {

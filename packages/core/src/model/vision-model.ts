@@ -56,9 +56,15 @@ export interface ModelOptions {
    */
   maxSessions?: number;
   /**
-   * Browsers: keep each graph built in the Cache API across page loads (default true; a string
-   * names the cache, false turns it off). Used when the checkpoint's files carry validators
-   * (ETag or Last-Modified), so a changed file is never served a stale graph.
+   * onnxruntime's graph optimization level (default 'all'). On wasm 'extended' or 'basic' create
+   * the session seconds sooner; whether runs stay as fast is the model's to measure.
+   */
+  graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * Browsers: keep each graph built in the Cache API across page loads (true, or a cache name;
+   * default off: see `SessionOptions.graphCache` for what it saves and costs). Used when the
+   * checkpoint's files carry validators (ETag or Last-Modified), so a changed file is never served
+   * a stale graph.
    */
   graphCache?: boolean | string;
   /**
@@ -319,8 +325,8 @@ export abstract class VisionModel {
   }
 
   protected sessionOptions(): SessionOptions {
-    const { threads, spinning, optimizedModelCache, externalDataThreshold, graphCache } = this.options;
-    return { device: this.device, threads, spinning, optimizedModelCache, externalDataThreshold, graphCache };
+    const { threads, spinning, optimizedModelCache, externalDataThreshold, graphCache, graphOptimization } = this.options;
+    return { device: this.device, threads, spinning, optimizedModelCache, externalDataThreshold, graphCache, graphOptimization };
   }
 
   private requiredInputs(): string[] {

@@ -2,9 +2,9 @@
 import { type ModelLoadEvent, Tensor } from '@vitkit/core';
 import { AutoModel } from '@vitkit/models';
 
-async function loadAndRun(url: string, size: number): Promise<unknown> {
+async function loadAndRun(url: string, size: number, graphCache: boolean | null): Promise<unknown> {
   const events: ModelLoadEvent[] = [];
-  const model = await AutoModel.fromPretrained(url, { onLoadProgress: (e) => events.push(e) });
+  const model = await AutoModel.fromPretrained(url, { graphCache: graphCache ?? undefined, onLoadProgress: (e) => events.push(e) });
   const { fromCache } = await model.warmup(size, size);
   const pixels = new Tensor(
     'float32',
