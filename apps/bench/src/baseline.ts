@@ -1,9 +1,8 @@
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { join } from 'node:path';
 import type { BaselineRequest, BaselineResult } from './baseline-child.js';
+import { childEntry } from './child-entry.js';
 
 export type BaselineRunner = Exclude<BaselineRequest['runner'], 'vitkit'>;
 export const BASELINE_RUNNERS: readonly BaselineRunner[] = ['transformers.js', 'onnxruntime'];
@@ -13,7 +12,7 @@ export function runBaseline(req: BaselineRequest, timeoutMs = 600_000): Promise<
   if (req.runner !== 'vitkit' && !existsSync(join(req.folder, 'onnx', 'model.onnx'))) {
     return Promise.reject(new Error(`${req.folder} has no onnx/model.onnx (an Optimum-style export is expected).`));
   }
-  return childEntry().then(
+  return childEntry('baseline-child').then(
     (entry) =>
       new Promise((resolve, reject) => {
         const child = fork(entry, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
@@ -37,24 +36,4 @@ export function runBaseline(req: BaselineRequest, timeoutMs = 600_000): Promise<
         child.send(req);
       }),
   );
-}
-
-/** dist/baseline-child.js when built; under vitest (sources only, Node 20 runs no .ts) an esbuild bundle of the source. */
-async function childEntry(): Promise<string> {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const js = join(here, 'baseline-child.js');
-  if (existsSync(js)) return js;
-  const out = join(here, '..', 'node_modules', '.cache', 'vitkit-bench', 'baseline-child.mjs');
-  await build({
-    entryPoints: [join(here, 'baseline-child.ts')],
-    bundle: true,
-    packages: 'external',
-    // tsconfig paths point workspace packages at their sources; the child imports their dist, as users do.
-    external: ['@vitkit/*'],
-    platform: 'node',
-    format: 'esm',
-    outfile: out,
-    logLevel: 'silent',
-  });
-  return out;
 }

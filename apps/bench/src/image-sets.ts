@@ -6,13 +6,13 @@ import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { build } from 'esbuild';
 import sharp from 'sharp';
 import { CONFIGS_DIR, syntheticCheckpoint } from './checkpoints.js';
+import { childEntry } from './child-entry.js';
 import { cliBin } from './cli-child.js';
 import type { ImageSetsRequest, ImageSetsResult } from './image-sets-child.js';
 import type { DistributedReport, DistributedRound, ImageSetsReport, ImageSetsRound, ImageSetsRunner } from './types.js';
@@ -71,28 +71,9 @@ export async function imageFolder(cacheDir: string, count: number): Promise<stri
   return dir;
 }
 
-/** dist/image-sets-child.js when built; under vitest an esbuild bundle of the source. */
-async function childEntry(): Promise<string> {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const js = join(here, 'image-sets-child.js');
-  if (existsSync(js)) return js;
-  const out = join(here, '..', 'node_modules', '.cache', 'vitkit-bench', 'image-sets-child.mjs');
-  await build({
-    entryPoints: [join(here, 'image-sets-child.ts')],
-    bundle: true,
-    packages: 'external',
-    external: ['@vitkit/*'],
-    platform: 'node',
-    format: 'esm',
-    outfile: out,
-    logLevel: 'silent',
-  });
-  return out;
-}
-
 /** One measurement in a fresh process. */
 export async function measure(req: ImageSetsRequest, timeoutMs = 900_000): Promise<ImageSetsResult> {
-  const entry = await childEntry();
+  const entry = await childEntry('image-sets-child');
   return new Promise((resolve, reject) => {
     const child = fork(entry, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let stderr = '';
