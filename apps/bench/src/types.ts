@@ -23,6 +23,10 @@ export interface MachineInfo extends ContractMachineInfo {
 
 export type CliReport = BenchReport;
 
+import type { BrowserLibraryResult } from './browser-library.js';
+
+export type { BrowserLibraryResult, BrowserLibraryRow } from './browser-library.js';
+
 /** One anchor measurement: transformers.js or raw onnxruntime on an Optimum-style export, beside vitkit's row. */
 export interface BaselineRow {
   model: string;
@@ -68,5 +72,7 @@ export interface BenchFile {
   /** The peak-memory section: one large checkpoint's resident memory from a cold start. */
   peakMemory?: PeakMemoryResult[];
   baselines: BaselineRow[];
+  /** The browser-library section: vitkit's library path vs transformers.js in Chromium. */
+  browserLibrary?: BrowserLibraryResult;
   notes: string[];
 }
