@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
@@ -70,11 +70,16 @@ export const PAGES = {
 } as const;
 export type PagePath = keyof typeof PAGES;
 
-/** `rel` inside `root`, or undefined for a path that climbs out of it. */
+/** `rel` (URL-encoded) inside `root`, or undefined for a path that leaves it. */
 function insideDir(root: string, rel: string): string | undefined {
-  const parts = rel.split('/').map((p) => decodeURIComponent(p));
-  if (parts.some((p) => p === '..' || p.includes('\\') || p.includes('\0'))) return undefined;
-  return join(root, ...parts);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rel);
+  } catch {
+    return undefined;
+  }
+  const file = resolvePath(root, decoded);
+  return file.startsWith(`${resolvePath(root)}${sep}`) && !decoded.includes('\0') ? file : undefined;
 }
 
 /** Graph files the page may fetch, by URL path. */
