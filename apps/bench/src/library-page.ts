@@ -17,6 +17,11 @@ export interface LibraryPageRequest {
   threads?: number;
   /** transformers.js: the fp32 export keeps its weights in onnx/model.onnx_data. */
   externalData?: boolean;
+  /**
+   * vitkit: false loads through `AutoModel.fromFiles(await loadPretrained(url))`, the path without
+   * fromPretrained's runtime start-up beside the download (to measure what that start-up saves).
+   */
+  prepareRuntime?: boolean;
   /** Send back the main output's values (to compare precisions). */
   keepOutput?: boolean;
 }

@@ -1,7 +1,7 @@
 // vitkit's library path in the page, as a user calls it: AutoModel.fromPretrained(url) fetches
 // config.json and model.safetensors from the local Hub-layout server, warmup builds the graph in the
 // page and creates the onnxruntime-web session (vitkit's defaults: threads, optimization), then runs.
-import { Tensor } from '@vitkit/core';
+import { loadPretrained, Tensor } from '@vitkit/core';
 import { AutoModel } from '@vitkit/models';
 import * as ort from 'onnxruntime-web';
 import { exposeBench, type LibraryPageRequest, type LibraryPageResult, timeRuns } from './library-page.js';
@@ -11,11 +11,11 @@ async function bench(req: LibraryPageRequest): Promise<LibraryPageResult> {
   ort.env.wasm.wasmPaths = '/ort/';
   const [, , h, w] = req.input;
   const t0 = performance.now();
-  const model = await AutoModel.fromPretrained(req.model, {
-    device: 'wasm',
-    dtype: req.dtype as 'fp32' | 'int8',
-    ...(req.threads ? { threads: req.threads } : {}),
-  });
+  const options = { device: 'wasm' as const, dtype: req.dtype as 'fp32' | 'int8', ...(req.threads ? { threads: req.threads } : {}) };
+  const model =
+    req.prepareRuntime === false
+      ? AutoModel.fromFiles(await loadPretrained(req.model), options)
+      : await AutoModel.fromPretrained(req.model, options);
   const loadMs = performance.now() - t0;
   const { fromCache } = await model.warmup(h, w);
   const coldStartMs = performance.now() - t0;

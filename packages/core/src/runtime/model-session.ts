@@ -225,6 +225,44 @@ function writeExternalModel(runtime: NodeRuntime, graph: GraphParts): ExternalMo
   }
 }
 
+let identityModel: Uint8Array | undefined;
+
+/** The smallest model onnxruntime takes (y = Identity(x)): a session on it starts the backend. */
+function startupModel(): Uint8Array {
+  const value = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }] } } } });
+  identityModel ??= onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: { name: 'startup', node: [{ opType: 'Identity', input: ['x'], output: ['y'] }], input: [value('x')], output: [value('y')] },
+    }),
+  ).finish();
+  return identityModel;
+}
+
+let started: Promise<void> | undefined;
+
+/**
+ * Browsers, wasm: starts onnxruntime-web's backend (fetching and compiling its .wasm, starting its
+ * threads) with a one-node session, so that work overlaps the checkpoint's download and the graph
+ * build instead of following them (`fromPretrained` calls it beside `loadPretrained`). The threads
+ * must be the model's: onnxruntime-web fixes them when its backend starts. Never throws: a backend
+ * that cannot start fails the model's own session, with its own message.
+ */
+export function prepareRuntime(options: { device?: Device; threads?: number } = {}): Promise<void> {
+  const device = options.device ?? defaultDevice();
+  if (device !== 'wasm' || nodeRuntime) return Promise.resolve();
+  started ??= (async () => {
+    const ort = await loadOnnxRuntime(device);
+    if (options.threads && ort.env.wasm) ort.env.wasm.numThreads = options.threads;
+    const session = await ort.InferenceSession.create(startupModel(), { executionProviders: ['wasm'], logSeverityLevel: 3 });
+    await session.release();
+  })().catch(() => {
+    started = undefined;
+  });
+  return started;
+}
+
 /** Weights this large and up go to onnxruntime-web as external data (as onnx's convert_model_to_external_data). */
 const MOUNTED_MIN_BYTES = 1024;
 
