@@ -25,6 +25,7 @@ export default defineConfig({
       { find: /^@vitkit\/core\/internal$/, replacement: core('internal.ts') },
       { find: /^@vitkit\/core$/, replacement: core('index.ts') },
       { find: /^@vitkit\/cli\/bench$/, replacement: fileURLToPath(new URL('../packages/cli/src/commands/bench.ts', import.meta.url)) },
+      { find: /^@vitkit\/models\/worker$/, replacement: fileURLToPath(new URL('../packages/models/src/worker/index.ts', import.meta.url)) },
       { find: /^@vitkit\/test-support$/, replacement: fileURLToPath(new URL('./test-support/index.ts', import.meta.url)) },
       // Every package by its folder name (@vitkit/<name> is packages/<name>), so a new family needs no entry here.
       { find: /^@vitkit\/([a-z0-9-]+)$/, replacement: fileURLToPath(new URL('../packages/$1/src/index.ts', import.meta.url)) },

@@ -10,13 +10,13 @@ export function testDevices(): Device[] {
   return devices;
 }
 
-/** Max |a - b| and whether every element is within atol + rtol·|b| (numpy.allclose). */
+/** Max |a - b| and whether every element is within atol + rtol·|b| (numpy.allclose: equal infinities match). */
 export function compareArrays(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol = 0) {
   let maxAbs = 0;
   let worst = -1;
   let ok = actual.length === expected.length;
   for (let i = 0; i < Math.min(actual.length, expected.length); i++) {
-    const d = Math.abs(actual[i] - expected[i]);
+    const d = actual[i] === expected[i] ? 0 : Math.abs(actual[i] - expected[i]);
     if (!(d <= atol + rtol * Math.abs(expected[i]))) {
       ok = false;
       if (worst < 0) worst = i;

@@ -47,6 +47,17 @@ export const DEFAULT_MODELS: DefaultModel[] = [
     dtypes: ['fp32', 'int8'],
     nodeOnly: true,
   },
+  // GroundingDinoForObjectDetection (Swin-T + BERT-base, 6 + 6 deformable layers, 900 queries) on the prompt
+  // "a cat. a remote control." (9 tokens): several seconds an image here, so batch 1, 2 runs, cpu fp32 and int8.
+  {
+    name: 'grounding-dino-tiny',
+    hubId: 'IDEA-Research/grounding-dino-tiny',
+    batches: [1],
+    runs: 2,
+    size: [800, 1066],
+    dtypes: ['fp32', 'int8'],
+    nodeOnly: true,
+  },
 ];
 
 export function defaultCacheDir(): string {

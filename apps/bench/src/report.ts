@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { BROWSER_LIBRARY_TARGETS, type BrowserLibraryRatios, meetsTarget } from './browser-library.js';
 import type { BaselineRow, BenchFile, BenchRow, BrowserLibraryRow, Ceiling, PeakMemoryResult, VariedSizesResult } from './types.js';
 
-const fmt = (v: number | undefined, digits = 1) => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits));
+// null is a NaN that came through JSON (a child process's row).
+const fmt = (v: number | undefined, digits = 1) => (v === undefined || v === null || Number.isNaN(v) ? '–' : v.toFixed(digits));
 
 export function machineLine(f: BenchFile): string {
   const m = f.machine;

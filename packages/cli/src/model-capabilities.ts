@@ -26,6 +26,26 @@ export interface Detector extends VisionModel {
   detect(images: Parameters<VisionModel['preprocess']>[0], options?: DetectOptions): Promise<DetrDetection[][]>;
 }
 
+/** A detection named by the phrase of a text prompt (Grounding DINO) rather than by a class id. */
+export interface PromptedDetection {
+  label: string;
+  score: number;
+  box: readonly [number, number, number, number];
+}
+export interface PromptedDetectOptions {
+  threshold?: number;
+  textThreshold?: number;
+}
+/** Detects what a text prompt names; known by its `tokenize`, which only text-conditioned detectors have. */
+export interface PromptedDetector extends VisionModel {
+  tokenize(prompts: string | readonly string[]): unknown;
+  detect(
+    images: Parameters<VisionModel['preprocess']>[0],
+    prompt: string | readonly string[],
+    options?: PromptedDetectOptions,
+  ): Promise<PromptedDetection[][]>;
+}
+
 export interface Segmenter extends VisionModel {
   segment(images: Parameters<VisionModel['preprocess']>[0], options?: SegmentOptions): Promise<DetrImageSegmentation[]>;
 }
@@ -35,6 +55,7 @@ interface Capabilities {
   attentionMaps: AttentionMapper;
   pcaImage: PcaPicturer;
   detect: Detector;
+  tokenize: PromptedDetector;
   segment: Segmenter;
 }
 

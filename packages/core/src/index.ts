@@ -5,6 +5,7 @@ export { ConfigReader, type RawConfig } from './config/model-config.js';
 export { isVitkitError, VitkitError, type VitkitErrorCode } from './errors/vitkit-error.js';
 export { downloadPretrained, loadPretrained } from './hub/load-pretrained-platform.js';
 export type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './hub/load-pretrained-types.js';
+export { pretrainedFromBytes } from './hub/pretrained-from-bytes.js';
 export { DEFAULT_MAX_IMAGE_PIXELS, type ImageSource, type LoadImageOptions, type PixelData } from './image/image-source.js';
 export { loadImage } from './image/load-image.js';
 export { RgbImage } from './image/rgb-image.js';
@@ -16,6 +17,7 @@ export {
   type InputSpec,
   type ModelDtype,
   type ModelInputs,
+  type ModelLoadEvent,
   type ModelOptions,
   VisionModel,
 } from './model/vision-model.js';
@@ -25,6 +27,7 @@ export {
   DeiTImageProcessor,
   DetrImageProcessor,
   DINOv3ViTImageProcessorFast,
+  GroundingDinoImageProcessor,
   ImageProcessor,
   type PreprocessorConfig,
   type ProcessorOutput,

@@ -8,6 +8,11 @@ export {
   type QkvBias,
   type RotateQueryKey,
 } from './attention/attention.js';
+export {
+  type DeformableSamplingKernelName,
+  type MultiScaleDeformableAttentionArgs,
+  multiScaleDeformableAttention,
+} from './attention/deformable-attention.js';
 export { ConfigReader, type RawConfig, readId2Label } from './config/model-config.js';
 export * from './graph/blocks.js';
 export { type ExternalDataLayout, layoutExternalData } from './graph/external-data.js';
@@ -23,7 +28,7 @@ export * from './index.js';
 export { processorInputSize } from './model/model-family.js';
 export { numLabels, StateDictBuilder } from './model/state-dict.js';
 export type { GraphOutputs, GraphRequest } from './model/vision-model.js';
-export { defaultAttentionKernel } from './runtime/device.js';
+export { defaultAttentionKernel, defaultDeformableSamplingKernel } from './runtime/device.js';
 export * from './tensor/half.js';
 export { bicubicResize, interpolatePositionEmbeddings, type PositionInterpolation } from './tensor/interpolate.js';
 export { cosineSimilarity } from './tensor/similarity.js';

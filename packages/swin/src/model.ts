@@ -22,6 +22,7 @@ import {
 } from '@vitkit/core/internal';
 import {
   mergeGatherIndex,
+  paddedWindows,
   type WindowLayout,
   windowAttentionBias,
   windowGatherIndex,
@@ -248,6 +249,11 @@ export interface SwinBlockOptions {
   shifted: boolean;
   eps: number;
   wantProbs?: boolean;
+  /**
+   * SwinBackbone's `always_partition=True`: the window and shift stay as configured whatever the
+   * grid's size (the grid is padded up to whole windows), instead of shrinking to a small grid.
+   */
+  alwaysPartition?: boolean;
 }
 
 /**
@@ -279,7 +285,9 @@ export function windowAttention(
   w: Pick<SwinBlockWeights, 'query' | 'key' | 'value' | 'relativePositionBiasTable' | 'attnOut'>,
   o: Omit<SwinBlockOptions, 'eps'>,
 ): { output: Value; probs?: Value; layout: WindowLayout } {
-  const layout = windowLayout(grid.height, grid.width, o.window, o.shifted);
+  const layout = o.alwaysPartition
+    ? paddedWindows(grid.height, grid.width, o.window, o.shifted ? Math.floor(o.window / 2) : 0)
+    : windowLayout(grid.height, grid.width, o.window, o.shifted);
   const bias = g.constant(
     windowAttentionBias(w.relativePositionBiasTable, o.heads, layout),
     layout.shift ? 'shifted_window_bias' : 'window_bias',
@@ -320,7 +328,7 @@ function gatherTokens(g: GraphBuilder, x: Value, index: number[], tokens: number
 }
 
 /** SwinPatchMerging: pad to even, concat the 2×2 neighbours (x0, x1, x2, x3) → LN(4C) → Linear(4C → 2C, no bias). */
-function patchMerging(g: GraphBuilder, grid: Grid, w: WeightStore, prefix: string, C: number): Grid {
+export function patchMerging(g: GraphBuilder, grid: Grid, w: WeightStore, prefix: string, C: number): Grid {
   const merged = neighboursConcatenated(g, grid);
   const normed = norm(g, merged.x, readNorm(w, `${prefix}norm`, 4 * C), TORCH_LN_EPS, 'norm');
   return { ...merged, x: linear(g, normed, { weight: w.get(`${prefix}reduction.weight`, [2 * C, 4 * C]) }, 'reduction') };

@@ -57,3 +57,22 @@ export function swinStateDict(raw: RawConfig): StateDictSpec {
   if (classifier) s.linear('classifier', numLabels(raw), last);
   return s.spec;
 }
+
+/**
+ * SwinBackbone's state dict (a detector's `backbone_config`): SwinModel's without the final
+ * layernorm, plus a `hidden_states_norms.<stage>` layer norm per `out_indices` entry.
+ */
+export function swinBackboneStateDict(backboneConfig: RawConfig): StateDictSpec {
+  const spec = swinStateDict({ ...backboneConfig, architectures: ['SwinModel'] });
+  spec.delete('layernorm.weight');
+  spec.delete('layernorm.bias');
+  const c = new ConfigReader(backboneConfig, 'backbone_config');
+  const embed = c.int('embed_dim');
+  const stages = c.intArray('depths').length;
+  const s = new StateDictBuilder();
+  for (const i of c.intArray('out_indices', [stages])) {
+    s.layerNorm(`hidden_states_norms.${i === 0 ? 'stem' : `stage${i}`}`, embed * 2 ** Math.max(0, i - 1));
+  }
+  for (const [k, v] of s.spec) spec.set(k, v);
+  return spec;
+}

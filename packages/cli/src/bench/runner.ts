@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { type Device, isVitkitError, loadPretrained, type ModelDtype, type ModelFamily, ModelSession, type RawConfig } from '@vitkit/core';
 import { cosineSimilarity, serializeGraph } from '@vitkit/core/internal';
 import { architectureFor, findFamily } from '@vitkit/models';
-import { benchFeeds } from './bench-inputs.js';
+import { BENCH_PROMPT_IDS, benchFeeds } from './bench-inputs.js';
 import { type Ceiling, measureCeiling } from './ceiling.js';
 import { countFlops, heaviestOps, type OpShape } from './flops.js';
 import { machineInfo, useSwiftShaderIfNoGpu } from './machine.js';
@@ -162,11 +162,12 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const tb = performance.now();
     const graph = model.graphFor(height, width);
     // FLOPs are the model's math, the same in every precision: counted on the float32 graph the family built.
-    const flopsPerImage = countFlops(graph.nodeRecords(), 1);
+    // A text-conditioned model's 'sequence' dim is the bench prompt's length.
+    const flopsPerImage = countFlops(graph.nodeRecords(), { batch: 1, sequence: BENCH_PROMPT_IDS.length });
     const bytes = serializeGraph(graph, { weightPrecision: dtype });
     const buildMs = performance.now() - tb;
     // The ceiling times the model's own heaviest shapes at the largest batch it is timed at.
-    const modelOps: OpShape[] = heaviestOps(graph.nodeRecords(), maxBatch);
+    const modelOps: OpShape[] = heaviestOps(graph.nodeRecords(), { batch: maxBatch, sequence: BENCH_PROMPT_IDS.length });
     // The session options the model itself would use (threads, device), so the numbers are the library's.
     const sessionOptions = (model as unknown as { sessionOptions(): { device?: Device; threads?: number } }).sessionOptions();
     let session: ModelSession;
@@ -200,7 +201,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         gflopPerImage: flopsPerImage / 1e9,
         buildMs,
         outputName: session.outputNames[0],
-        heaviestOps: heaviestOps(graph.nodeRecords(), o.batches[0]),
+        heaviestOps: heaviestOps(graph.nodeRecords(), { batch: o.batches[0], sequence: BENCH_PROMPT_IDS.length }),
       });
     }
     let first = true;

@@ -4,15 +4,11 @@
 import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, relative } from 'node:path';
-import { type Device, isVitkitError, loadImage, VitkitError } from '@vitkit/core';
+import { isVitkitError, loadImage, VitkitError } from '@vitkit/core';
 import { discoverImages } from '@vitkit/image-sets';
-import { type CacheFlag, optimizedModelCache } from '../model-cache.js';
-import { loadModelFor } from '../model-capabilities.js';
+import { type DetectCommandOptions, loadDetector } from './load-detector.js';
 
-export interface DetectImageSetOptions extends CacheFlag {
-  model: string;
-  threshold: number;
-  device: Device;
+export interface DetectImageSetOptions extends DetectCommandOptions {
   out?: string;
   format?: 'jsonl' | 'coco';
   /** COCO ground truth whose `images[].file_name` gives each file its `image_id` (format coco). */
@@ -55,11 +51,13 @@ export async function detectImageSet(
 ): Promise<DetectImageSetSummary> {
   if (!o.out) throw new VitkitError('INVALID_ARGUMENT', 'Detecting over a folder needs --out <detections.jsonl | results.json>.');
   const format = o.format ?? 'jsonl';
+  if (format === 'coco' && o.prompt !== undefined)
+    throw new VitkitError('INVALID_ARGUMENT', '--format coco needs category ids, and a prompt names phrases: write JSON Lines instead.');
   const paths = await discoverImages(source);
   // A ground truth's file_name is relative to the folder given; for a glob or a list, to where the command runs.
   const root = (await stat(source).catch(() => undefined))?.isDirectory() ? source : process.cwd();
   const imageId = format === 'coco' ? await imageIdsFor(paths, o.gt, root) : undefined;
-  const model = await loadModelFor('detect', 'detect', o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
+  const model = await loadDetector(o);
   // Written beside the target and renamed at the end: an interrupted run leaves no half file.
   const tmp = `${o.out}.${process.pid}.partial`;
   const file = createWriteStream(tmp);
@@ -80,7 +78,7 @@ export async function detectImageSet(
         continue;
       }
       const size = { width: image.width, height: image.height };
-      const [detections] = await model.detect([image], { threshold: o.threshold });
+      const [detections] = await model.detect([image]);
       summary.images++;
       summary.detections += detections.length;
       if (format === 'jsonl') {

@@ -31,6 +31,26 @@ describe('vitkit detect', () => {
     expect(results[0].drawn).toBe(join(workDir, 'boxes-1.png'));
   });
 
+  it('draws what a prompt names with a Grounding DINO checkpoint folder, and asks for a prompt without one', async () => {
+    const gd = fixturePath('grounding_dino/swin-bert-tiny');
+    const out = join(workDir, 'grounded.png');
+    const [result] = await runDetect([CATS], { model: gd, prompt: 'a cat. a remote control.', threshold: 0, device: 'cpu', out });
+    expect(result.detections.length).toBe(
+      readFixtureJson<{ num_queries: number }>('grounding_dino/swin-bert-tiny/config.json').num_queries,
+    );
+    expect(result.detections.every((d) => d.label.length > 0 && d.labelId === undefined)).toBe(true);
+    const meta = await sharp(readFileSync(result.drawn!)).metadata();
+    expect([meta.width, meta.height]).toEqual([640, 480]);
+    await expect(runDetect([CATS], { model: gd, device: 'cpu' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('refuses a prompt for a class detector, and an empty prompt', async () => {
+    await expect(runDetect([CATS], { model: MODEL, prompt: 'a cat.', device: 'cpu' })).rejects.toMatchObject({
+      code: 'MODEL_TYPE_UNSUPPORTED',
+    });
+    await expect(runDetect([CATS], { model: MODEL, prompt: '  ', device: 'cpu' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
   it('refuses a threshold outside 0..1', async () => {
     await expect(runDetect([CATS], { model: MODEL, threshold: 2, device: 'cpu' })).rejects.toBeInstanceOf(VitkitError);
   });

@@ -1,26 +1,18 @@
 import { extname } from 'node:path';
-import { DEVICES, type Device, loadImage, type RgbImage, VitkitError } from '@vitkit/core';
-import type { DetrDetection } from '@vitkit/models';
+import { DEVICES, loadImage, type RgbImage, VitkitError } from '@vitkit/core';
 import { type Command, Option } from 'commander';
 import sharp from 'sharp';
-import { type CacheFlag, cacheOption, optimizedModelCache } from '../model-cache.js';
-import { loadModelFor } from '../model-capabilities.js';
+import { cacheOption } from '../model-cache.js';
 import { writeFileAtomic } from '../output-file.js';
 import { detectImageSet } from './detect-image-set.js';
 import { isImageSet } from './image-sets.js';
-
-export interface DetectCommandOptions extends CacheFlag {
-  model: string;
-  threshold: number;
-  out?: string;
-  device: Device;
-}
+import { checkScore, type DetectCommandOptions, type Detection, loadDetector } from './load-detector.js';
 
 export interface ImageResult {
   image: string;
   width: number;
   height: number;
-  detections: DetrDetection[];
+  detections: Detection[];
   /** The annotated PNG written for this image, with `--out`. */
   drawn?: string;
 }
@@ -30,26 +22,30 @@ const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4
 const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 /** An SVG the size of the image with one labelled rectangle per detection. */
-export function detectionsSvg(width: number, height: number, detections: readonly DetrDetection[]): string {
+export function detectionsSvg(width: number, height: number, detections: readonly Detection[]): string {
   const stroke = Math.max(2, Math.round(Math.min(width, height) / 200));
   const font = Math.max(10, Math.round(Math.min(width, height) / 40));
+  // Phrases have no class id: each distinct label takes the next colour.
+  const phrases = [...new Set(detections.filter((d) => d.labelId === undefined).map((d) => d.label))];
   const shapes = detections.map((d) => {
-    const color = PALETTE[d.labelId % PALETTE.length];
+    const color = PALETTE[(d.labelId ?? phrases.indexOf(d.label)) % PALETTE.length];
     const [x0, y0, x1, y1] = d.box.map((v) => Math.round(v * 10) / 10);
     const text = escapeXml(`${d.label} ${d.score.toFixed(2)}`);
     const labelY = y0 - font - 4 >= 0 ? y0 - font - 4 : y0;
     const labelWidth = Math.ceil(text.length * font * 0.6) + 6;
+    // Kept inside the picture: a box at the right edge gets its label shifted left.
+    const labelX = Math.max(0, Math.min(x0, width - labelWidth));
     return [
       `<rect x="${x0}" y="${y0}" width="${Math.max(0, x1 - x0)}" height="${Math.max(0, y1 - y0)}" fill="none" stroke="${color}" stroke-width="${stroke}"/>`,
-      `<rect x="${x0}" y="${labelY}" width="${labelWidth}" height="${font + 4}" fill="${color}"/>`,
-      `<text x="${x0 + 3}" y="${labelY + font}" font-family="sans-serif" font-size="${font}" fill="#ffffff">${text}</text>`,
+      `<rect x="${labelX}" y="${labelY}" width="${labelWidth}" height="${font + 4}" fill="${color}"/>`,
+      `<text x="${labelX + 3}" y="${labelY + font}" font-family="sans-serif" font-size="${font}" fill="#ffffff">${text}</text>`,
     ].join('');
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shapes.join('')}</svg>`;
 }
 
 /** The image with its detections drawn on (an SVG overlay composited by sharp), as PNG bytes. */
-export async function drawDetections(image: RgbImage, detections: readonly DetrDetection[]): Promise<Buffer> {
+export async function drawDetections(image: RgbImage, detections: readonly Detection[]): Promise<Buffer> {
   const raw = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
   const overlay = Buffer.from(detectionsSvg(image.width, image.height, detections));
   return sharp(raw, { raw: { width: image.width, height: image.height, channels: 3 } })
@@ -68,12 +64,11 @@ export function outputPathFor(out: string, index: number, count: number): string
 /** Detects objects in the images as one padded batch and optionally draws them. */
 export async function runDetect(images: string[], o: DetectCommandOptions): Promise<ImageResult[]> {
   if (images.length === 0) throw new VitkitError('INVALID_ARGUMENT', 'Give at least one image to detect objects in.');
-  if (!(o.threshold >= 0 && o.threshold <= 1))
-    throw new VitkitError('INVALID_ARGUMENT', `--threshold must be between 0 and 1, got ${o.threshold}.`);
+  checkScore('--threshold', o.threshold);
   const decoded = await Promise.all(images.map((path) => loadImage(path)));
-  const model = await loadModelFor('detect', 'detect', o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
+  const model = await loadDetector(o);
   try {
-    const perImage = await model.detect(decoded, { threshold: o.threshold });
+    const perImage = await model.detect(decoded);
     const results: ImageResult[] = [];
     for (let i = 0; i < images.length; i++) {
       const result: ImageResult = { image: images[i], width: decoded[i].width, height: decoded[i].height, detections: perImage[i] };
@@ -99,10 +94,15 @@ function formatResult(r: ImageResult): string {
 export function registerDetect(program: Command): void {
   program
     .command('detect')
-    .description('Detect objects with a DETR checkpoint and print (or draw) labelled boxes')
+    .description('Detect objects with a DETR checkpoint, or what a prompt names with Grounding DINO, and print (or draw) labelled boxes')
     .argument('<image...>', 'image files or URLs, run as one padded batch; or one folder / glob / list.txt')
-    .requiredOption('--model <dir-or-id>', 'DETR checkpoint folder or Hugging Face id (e.g. facebook/detr-resnet-50)')
-    .option('--threshold <score>', 'keep detections scoring above this', (v) => Number(v), 0.9)
+    .requiredOption(
+      '--model <dir-or-id>',
+      'detector checkpoint folder or Hugging Face id (facebook/detr-resnet-50, IDEA-Research/grounding-dino-tiny)',
+    )
+    .option('--prompt <text>', 'Grounding DINO: what to find, phrases ending in "." ("a cat. a remote control.")')
+    .option('--threshold <score>', 'keep detections scoring above this (default 0.9; 0.35 with --prompt)', (v) => Number(v))
+    .option('--text-threshold <score>', 'with --prompt: tokens scoring above this name the box (default 0.25)', (v) => Number(v))
     .option(
       '--out <file>',
       'images: draw the boxes and save a PNG (one per image: <name>-<i>.png); a folder: the detections file (JSON Lines, or COCO results with --format coco)',

@@ -32,6 +32,8 @@ export type VitkitErrorCode =
   | 'BACKEND_PACKAGE_MISSING'
   | 'SESSION_FAILED'
   | 'RUN_FAILED'
+  // workers
+  | 'WORKER_FAILED'
   // images and preprocessing
   | 'IMAGE_UNDECODABLE'
   | 'IMAGE_EMPTY'
@@ -41,6 +43,9 @@ export type VitkitErrorCode =
   | 'IMAGE_FETCH_TIMEOUT'
   | 'PROCESSOR_UNSUPPORTED'
   | 'PROCESSOR_CONFIG_INVALID'
+  // text (tokenizers)
+  | 'TOKENIZER_UNSUPPORTED'
+  | 'TOKENIZER_CONFIG_INVALID'
   // evaluation
   | 'COCO_JSON_INVALID'
   // image sets and vector indexes

@@ -37,6 +37,12 @@ export interface GraphBuilderOptions {
    * per backend (runtime/device.ts `defaultAttentionKernel`); the builder only records it.
    */
   attentionKernel?: 'reference' | 'fused';
+  /**
+   * How multi-scale deformable attention samples its value maps (default 'grid-sample': ONNX
+   * GridSample; 'gather': GatherND of the four corners, for backends without GridSample at this
+   * opset). Chosen above graph/, per backend (runtime/device.ts `defaultDeformableSamplingKernel`).
+   */
+  deformableSamplingKernel?: 'grid-sample' | 'gather';
 }
 
 /** Microsoft contrib ops live in this domain (MultiHeadAttention, SkipLayerNormalization, …). */
@@ -53,6 +59,7 @@ export class GraphBuilder {
   readonly opset: number;
   readonly name: string;
   readonly attentionKernel: 'reference' | 'fused';
+  readonly deformableSamplingKernel: 'grid-sample' | 'gather';
   /** dtype and shape of every value (inputs, constants, node outputs), for passes that match on shapes. */
   private readonly valueSpecs = new Map<string, OutputSpec>();
   private readonly nodes: INodeProto[] = [];
@@ -68,6 +75,7 @@ export class GraphBuilder {
     this.opset = options.opset ?? 21;
     this.name = options.name ?? 'vitkit';
     this.attentionKernel = options.attentionKernel ?? 'reference';
+    this.deformableSamplingKernel = options.deformableSamplingKernel ?? 'grid-sample';
     this.domains.set('', this.opset);
   }
 

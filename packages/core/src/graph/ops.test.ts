@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '../tensor/tensor.js';
 import { GraphBuilder } from './graph-builder.js';
-import { conv2d, cumSum, flatten, gather, maxPool2d, reduceSum, reshape, squeeze, unsqueeze } from './ops.js';
+import { conv2d, cumSum, flatten, gather, gatherNd, gridSample, maxPool2d, reduceSum, reshape, squeeze, unsqueeze } from './ops.js';
 
 /** A conv weight [cout, cin, k, k] (values do not matter for shapes). */
 const weight = (g: GraphBuilder, cout: number, cin: number, k: number) => g.constant(Tensor.zeros('float32', [cout, cin, k, k]));
@@ -41,5 +41,35 @@ describe('symbolic spatial sizes', () => {
     expect(cumSum(g, x, 2).shape).toEqual(['batch', 'height', 'width']);
     expect(reduceSum(g, rows, [0], false).shape).toEqual([]);
     expect(reduceSum(g, x, [1], true).shape).toEqual(['batch', 1, 'width']);
+  });
+});
+
+describe('sampling ops', () => {
+  it("gridSample names its mode by the opset ('bilinear' before 20, 'linear' after) and refuses opsets below 16", () => {
+    const mode = (opset: number) => {
+      const g = new GraphBuilder({ opset });
+      const y = gridSample(g, g.input('x', 'float32', ['n', 4, 5, 6]), g.input('grid', 'float32', ['n', 7, 3, 2]), {
+        paddingMode: 'zeros',
+        alignCorners: false,
+      });
+      expect(y.shape).toEqual(['n', 4, 7, 3]);
+      return g.nodeRecords()[0].attrs.mode;
+    };
+    expect(mode(16)).toBe('bilinear');
+    expect(mode(19)).toBe('bilinear');
+    expect(mode(21)).toBe('linear');
+    expect(() => mode(15)).toThrowError(expect.objectContaining({ code: 'GRAPH_INVALID' }));
+  });
+
+  it('gatherNd with batch dims: index rows replace the indexed axes; int32 indices or a rank mismatch are refused', () => {
+    const g = new GraphBuilder();
+    const data = g.input('data', 'float32', ['bh', 30, 8]);
+    expect(gatherNd(g, data, g.input('i', 'int64', ['bh', 100, 1]), 1).shape).toEqual(['bh', 100, 8]);
+    expect(() => gatherNd(g, data, g.input('j', 'int32', ['bh', 100, 1]), 1)).toThrowError(
+      expect.objectContaining({ code: 'GRAPH_SHAPE_MISMATCH' }),
+    );
+    expect(() => gatherNd(g, data, g.input('k', 'int64', ['bh', 100, 3]), 1)).toThrowError(
+      expect.objectContaining({ code: 'GRAPH_SHAPE_MISMATCH' }),
+    );
   });
 });

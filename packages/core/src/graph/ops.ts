@@ -1,3 +1,4 @@
+import { VitkitError } from '../errors/vitkit-error.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { type Attrs, float, type GraphBuilder, shapeError } from './graph-builder.js';
@@ -31,6 +32,19 @@ export const sub = binary('Sub');
 export const mul = binary('Mul');
 export const div = binary('Div');
 export const max = binary('Max');
+export const min = binary('Min');
+
+/** cond ? a : b, elementwise (broadcast); cond is bool. */
+export function where(g: GraphBuilder, cond: Value, a: Value, b: Value): Value {
+  if (cond.dtype !== 'bool') throw shapeError('Where', 'the condition must be bool', cond);
+  const shape = broadcastShapes('Where', { ...cond, shape: broadcastShapes('Where', cond, a) }, b);
+  return g.node('Where', [cond, a, b], {}, [{ dtype: a.dtype, shape }])[0];
+}
+
+/** Elementwise a == b (broadcast), as bool. */
+export function equal(g: GraphBuilder, a: Value, b: Value): Value {
+  return g.node('Equal', [a, b], {}, [{ dtype: 'bool', shape: broadcastShapes('Equal', a, b) }])[0];
+}
 
 function unary(op: string) {
   return (g: GraphBuilder, x: Value, attrs: Attrs = {}): Value => g.node(op, [x], attrs, [{ dtype: x.dtype, shape: x.shape }])[0];
@@ -40,6 +54,7 @@ export const tanh = unary('Tanh');
 export const sigmoid = unary('Sigmoid');
 export const identity = unary('Identity');
 export const sqrt = unary('Sqrt');
+export const floor = unary('Floor');
 /** Exact (erf) GELU, as Hugging Face's "gelu" activation. */
 export const gelu = (g: GraphBuilder, x: Value) => unary('Gelu')(g, x, { approximate: 'none' });
 export const softmax = (g: GraphBuilder, x: Value, axis = -1) => unary('Softmax')(g, x, { axis });
@@ -251,6 +266,45 @@ export function gather(g: GraphBuilder, x: Value, indices: readonly number[] | n
     shape[ax] = indices.length;
   }
   return g.node('Gather', [x, idx], { axis }, [{ dtype: x.dtype, shape }])[0];
+}
+
+/**
+ * GatherND with `batchDims` leading dims shared by data and indices (int64): each row of the last
+ * index axis (length k) picks data[batch…, i0, …, ik-1], the rest of data's dims trailing.
+ */
+export function gatherNd(g: GraphBuilder, data: Value, indices: Value, batchDims = 0): Value {
+  const k = indices.shape[indices.shape.length - 1];
+  if (indices.dtype !== 'int64') throw shapeError('GatherND', 'indices must be int64', data, indices);
+  if (typeof k !== 'number' || batchDims + k > data.shape.length || indices.shape.length <= batchDims) {
+    throw shapeError('GatherND', `the last index axis (${k}) and batch_dims ${batchDims} do not fit the data's rank`, data, indices);
+  }
+  for (let i = 0; i < batchDims; i++) {
+    const [a, b] = [data.shape[i], indices.shape[i]];
+    if (a !== b && typeof a === 'number' && typeof b === 'number') throw shapeError('GatherND', `batch dim ${i} differs`, data, indices);
+  }
+  const shape = [...indices.shape.slice(0, -1), ...data.shape.slice(batchDims + k)];
+  return g.node('GatherND', [data, indices], { batch_dims: batchDims }, [{ dtype: data.dtype, shape }])[0];
+}
+
+/**
+ * Bilinear GridSample of x [N, C, H, W] at grid [N, Ho, Wo, 2] (x, y in [-1, 1]) → [N, C, Ho, Wo], as
+ * torch's grid_sample(mode='bilinear'). Needs opset 16; the mode is named 'linear' from opset 20.
+ */
+export function gridSample(
+  g: GraphBuilder,
+  x: Value,
+  grid: Value,
+  o: { paddingMode: 'zeros' | 'border' | 'reflection'; alignCorners: boolean },
+): Value {
+  if (g.opset < 16) throw new VitkitError('GRAPH_INVALID', `GridSample needs opset 16 or later; this graph is opset ${g.opset}.`);
+  if (x.shape.length !== 4 || grid.shape.length !== 4 || grid.shape[3] !== 2) {
+    throw shapeError('GridSample', 'x must be [N, C, H, W] and grid [N, Ho, Wo, 2]', x, grid);
+  }
+  const [n, c] = x.shape;
+  const [gn, ho, wo] = grid.shape;
+  if (n !== gn && typeof n === 'number' && typeof gn === 'number') throw shapeError('GridSample', 'x and grid differ in N', x, grid);
+  const attrs = { mode: g.opset >= 20 ? 'linear' : 'bilinear', padding_mode: o.paddingMode, align_corners: o.alignCorners ? 1 : 0 };
+  return g.node('GridSample', [x, grid], attrs, [{ dtype: x.dtype, shape: [n, c, ho, wo] }])[0];
 }
 
 const isValue = (v: readonly number[] | Value): v is Value => !Array.isArray(v);

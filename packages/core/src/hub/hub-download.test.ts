@@ -113,6 +113,22 @@ function expectSameWeights(actual: { get(name: string): { data: ArrayBufferView 
 
 const cdnGets = (h: FakeHub) => h.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/cdn/'));
 
+describe('side files (PretrainedFiles.readFile)', () => {
+  it('downloads a tokenizer file on first use into the cache, then reads it offline; a missing one is undefined', async () => {
+    const vocab = new TextEncoder().encode('[PAD]\n[UNK]\nhello\n');
+    const h = await serve(tinyRepo({ ...filesOf(DEFAULT_RES, CHECKPOINT), 'vocab.txt': vocab }));
+    const loaded = await loadPretrained(REPO, options());
+    expect(h.requests.some((r) => r.path.includes('vocab.txt'))).toBe(false); // nothing fetched before it is asked for
+    expect(await loaded.readFile?.('vocab.txt')).toEqual(vocab);
+    expect(await loaded.readFile?.('tokenizer.json')).toBeUndefined();
+    await h.close();
+    hub = undefined;
+    const offline = await loadPretrained(REPO, { cacheDir, localFilesOnly: true });
+    expect(await offline.readFile?.('vocab.txt')).toEqual(vocab);
+    await expect(loaded.readFile?.('../config.json')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
+
 describe('loadPretrained from the Hub', () => {
   it('downloads into exactly the layout huggingface_hub writes', async () => {
     const files = filesOf(DEFAULT_RES, CHECKPOINT);

@@ -12,7 +12,7 @@ import { MAX_SHARD_INDEX_BYTES, parseShardIndex } from '../weights/shard-index.j
 import { WeightStore } from '../weights/weight-store.js';
 import { parseConfigJson } from './config-json.js';
 import { DEFAULT_DOWNLOAD_TIMEOUT_MS, fetchFollowing, IdleDeadline, readBodyWithin, StallError } from './hub-fetch.js';
-import type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
+import { type DownloadedCheckpoint, MAX_SIDE_FILE_BYTES, type PretrainedFiles, type PretrainedOptions } from './load-pretrained-types.js';
 import { checkShardName, encodeRepoPath, repoIdProblem, revisionProblem } from './repo-paths.js';
 
 export type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
@@ -31,6 +31,8 @@ const WEIGHT_FILES = [
 /** A checkpoint reachable over HTTP: `fetch(file)` gives its bytes, or undefined when it has no such file. */
 interface RemoteCheckpoint {
   source: string;
+  /** What each file fetched so far is, by its validator (see `fileValidator`); null when the server gave none. */
+  validators: Map<string, string | null>;
   /** Base URL, without a trailing slash. */
   base: string;
   hub: boolean;
@@ -48,7 +50,25 @@ export async function loadPretrained(urlOrId: string, options: PretrainedOptions
   const config = await readJson(remote, 'config.json', true);
   const preprocessorConfig = await readJson(remote, 'preprocessor_config.json', false);
   const weights = await loadRemoteWeights(remote);
-  return { source: urlOrId, dir: remote.base, config: config as RawConfig, preprocessorConfig, weights };
+  const readFile = async (file: string) => {
+    const bytes = await remote.fetch(file);
+    if (bytes && bytes.byteLength > MAX_SIDE_FILE_BYTES) {
+      throw new VitkitError(
+        'CONFIG_INVALID',
+        `${remote.source}/${file} is ${bytes.byteLength} bytes; a side file over ${MAX_SIDE_FILE_BYTES} is refused.`,
+      );
+    }
+    return bytes;
+  };
+  return {
+    source: urlOrId,
+    dir: remote.base,
+    config: config as RawConfig,
+    preprocessorConfig,
+    weights,
+    fingerprint: checkpointFingerprint(remote),
+    readFile,
+  };
 }
 
 /** Fetches everything `loadPretrained` needs (into the Cache API for Hub ids) and returns the URLs. */
@@ -80,8 +100,9 @@ function remoteCheckpoint(urlOrId: string, options: PretrainedOptions): RemoteCh
       throw new VitkitError('INVALID_ARGUMENT', `"${urlOrId}" is not a valid URL.`, { cause });
     }
     const url = (file: string) => `${base}/${encodeRepoPath(file)}`;
-    const target = { source: urlOrId, hub: false, timeoutMs };
-    return { source: urlOrId, base, hub: false, url, fetch: (file) => fetchFile(url(file), file, target, options) };
+    const validators = new Map<string, string | null>();
+    const target = { source: urlOrId, hub: false, timeoutMs, validators };
+    return { source: urlOrId, base, hub: false, validators, url, fetch: (file) => fetchFile(url(file), file, target, options) };
   }
   const idProblem = repoIdProblem(urlOrId);
   if (idProblem) {
@@ -105,8 +126,9 @@ function remoteCheckpoint(urlOrId: string, options: PretrainedOptions): RemoteCh
   const base = `${endpoint}/${urlOrId}/resolve/${encodeURIComponent(revision)}`;
   const source = `${urlOrId}@${revision}`;
   const url = (file: string) => `${base}/${encodeRepoPath(file)}`;
-  const target = { source, hub: true, tokenOrigin, timeoutMs };
-  return { source, base, hub: true, url, fetch: (file) => fetchFile(url(file), file, target, options) };
+  const validators = new Map<string, string | null>();
+  const target = { source, hub: true, tokenOrigin, timeoutMs, validators };
+  return { source, base, hub: true, validators, url, fetch: (file) => fetchFile(url(file), file, target, options) };
 }
 
 async function openCache(options: PretrainedOptions, hub: boolean): Promise<Cache | undefined> {
@@ -124,6 +146,32 @@ interface FetchTarget {
   hub: boolean;
   tokenOrigin?: string;
   timeoutMs: number;
+  validators: Map<string, string | null>;
+}
+
+/** Response headers that say which version of a file this is, kept with Hub files in the Cache API. */
+const VALIDATOR_HEADERS = ['x-linked-etag', 'etag', 'last-modified', 'content-length', 'x-repo-commit'] as const;
+
+/**
+ * Which version of a file a response holds: the Hub's X-Linked-Etag (an LFS file's sha256), else
+ * its ETag, else Last-Modified with the length. null when the server said none of these (or CORS
+ * hid them): the file's identity is then unknown.
+ */
+function fileValidator(headers: Headers): string | null {
+  const etag = headers.get('x-linked-etag') ?? headers.get('etag');
+  if (etag) return `etag ${etag}`;
+  const modified = headers.get('last-modified');
+  return modified ? `modified ${modified}; length ${headers.get('content-length') ?? '?'}` : null;
+}
+
+/**
+ * Names the checkpoint's files by their validators, so a compiled graph can be cached across page
+ * loads without hashing the weights; undefined unless every file fetched had one.
+ */
+function checkpointFingerprint(remote: RemoteCheckpoint): string | undefined {
+  const files = [...remote.validators.entries()].sort((a, b) => a[0].localeCompare(b[0]));
+  if (files.length === 0 || files.some(([, v]) => v === null)) return undefined;
+  return JSON.stringify({ base: remote.base, files });
 }
 
 async function fetchFile(url: string, file: string, target: FetchTarget, options: PretrainedOptions): Promise<Uint8Array | undefined> {
@@ -131,7 +179,10 @@ async function fetchFile(url: string, file: string, target: FetchTarget, options
   checkShardName(file, source);
   const cache = await openCache(options, hub);
   const cached = await cache?.match(url);
-  if (cached) return new Uint8Array(await cached.arrayBuffer());
+  if (cached) {
+    target.validators.set(file, fileValidator(cached.headers));
+    return new Uint8Array(await cached.arrayBuffer());
+  }
   if (options.localFilesOnly) {
     throw new VitkitError(
       'HUB_OFFLINE_MISS',
@@ -140,6 +191,7 @@ async function fetchFile(url: string, file: string, target: FetchTarget, options
   }
   const deadline = new IdleDeadline(target.timeoutMs);
   let bytes: Uint8Array;
+  let kept: Headers | undefined;
   try {
     let response: Response;
     try {
@@ -175,6 +227,12 @@ async function fetchFile(url: string, file: string, target: FetchTarget, options
       throw new VitkitError('HUB_HTTP_ERROR', `Fetching ${url} failed with HTTP ${response.status}.`);
     }
     bytes = await readBody(response, file, options, deadline);
+    target.validators.set(file, fileValidator(response.headers));
+    kept = new Headers({ 'content-type': 'application/octet-stream' });
+    for (const name of VALIDATOR_HEADERS) {
+      const value = response.headers.get(name);
+      if (value !== null) kept.set(name, value);
+    }
   } catch (error) {
     if (deadline.fired) {
       throw new VitkitError(
@@ -189,9 +247,7 @@ async function fetchFile(url: string, file: string, target: FetchTarget, options
   }
   if (cache) {
     // Stored only once complete, so a cache never holds half a file.
-    await cache
-      .put(url, new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream' } }))
-      .catch(() => {});
+    await cache.put(url, new Response(bytes as Uint8Array<ArrayBuffer>, { headers: kept })).catch(() => {});
   }
   return bytes;
 }

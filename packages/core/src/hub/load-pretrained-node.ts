@@ -10,8 +10,9 @@ import { type CheckpointFiles, findWeightFiles, loadWeights } from '../weights/l
 import { parseConfigJson } from './config-json.js';
 import { hubCheckpointFiles } from './hub-files.js';
 import { checkRepoId, resolveHubSettings } from './hub-settings.js';
-import type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
+import { type DownloadedCheckpoint, MAX_SIDE_FILE_BYTES, type PretrainedFiles, type PretrainedOptions } from './load-pretrained-types.js';
 import { isDirectory, localFolderFiles } from './local-folder.js';
+import { repoFileProblem } from './repo-paths.js';
 
 export type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
 
@@ -26,7 +27,24 @@ export async function loadPretrained(idOrPath: string, options: PretrainedOption
   const found = await findWeightFiles(files);
   const weights = await loadWeights(files, found);
   const fingerprint = await fingerprintOf(config, found.paths);
-  return { source: idOrPath, dir: dirname(configPath), config, preprocessorConfig, weights, fingerprint };
+  const readSideFile = (file: string) => sideFile(files, file);
+  return { source: idOrPath, dir: dirname(configPath), config, preprocessorConfig, weights, fingerprint, readFile: readSideFile };
+}
+
+/** A small optional file of the checkpoint (downloaded into the cache on first use for Hub ids). */
+async function sideFile(files: CheckpointFiles, file: string): Promise<Uint8Array | undefined> {
+  const problem = repoFileProblem(file);
+  if (problem) throw new VitkitError('INVALID_ARGUMENT', `The checkpoint file name ${JSON.stringify(file)} ${problem}.`);
+  const path = await files.optional(file);
+  if (path === undefined) return undefined;
+  const { size } = await stat(path);
+  if (size > MAX_SIDE_FILE_BYTES) {
+    throw new VitkitError(
+      'CONFIG_INVALID',
+      `${files.source}/${file} is ${size} bytes; a side file over ${MAX_SIDE_FILE_BYTES} is refused.`,
+    );
+  }
+  return new Uint8Array(await readFile(path));
 }
 
 /** Config and weight-file identity (path, size, mtime), as build tools tell a changed input from an unchanged one. */

@@ -33,6 +33,14 @@ describe('loadPretrained from a local folder', () => {
     expect(Array.from(files.weights.get(name).data as Float32Array)).toEqual(Array.from(reference.get(name)!.data as Float32Array));
   });
 
+  it('reads side files of the folder by name, undefined when absent, and refuses names that leave it', async () => {
+    const files = await loadPretrained(DEFAULT_RES);
+    expect(await files.readFile?.('config.json')).toEqual(new Uint8Array(readFileSync(join(DEFAULT_RES, 'config.json'))));
+    expect(await files.readFile?.('vocab.txt')).toBeUndefined();
+    for (const bad of ['../x.json', '/etc/passwd', 'a/../../b'])
+      await expect(files.readFile?.(bad)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
   it('leaves preprocessorConfig undefined when the folder has none', async () => {
     const dir = await tempDir();
     await copyFile(join(DEFAULT_RES, 'config.json'), join(dir, 'config.json'));

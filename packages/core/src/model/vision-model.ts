@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { AttentionKernelName } from '../attention/attention.js';
+import type { DeformableSamplingKernelName } from '../attention/deformable-sampling.js';
 import { ConfigReader, readId2Label } from '../config/model-config.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import { GraphBuilder } from '../graph/graph-builder.js';
@@ -11,7 +12,7 @@ import type { Dim, Value } from '../graph/value.js';
 import { loadPretrained, type PretrainedFiles, type PretrainedOptions } from '../hub/load-pretrained.js';
 import type { ImageSource, LoadImageOptions } from '../image/image-source.js';
 import { createImageProcessor, type ImageProcessor, type PreprocessorConfig, type ProcessorOutput } from '../preprocess/image-processor.js';
-import { checkPrecisionDevice, type Device, defaultAttentionKernel } from '../runtime/device.js';
+import { checkPrecisionDevice, type Device, defaultAttentionKernel, defaultDeformableSamplingKernel } from '../runtime/device.js';
 import { defaultDevice, ModelSession, prepareRuntime, type SessionOptions } from '../runtime/model-session.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor, toFloat32Array } from '../tensor/tensor.js';
@@ -54,7 +55,29 @@ export interface ModelOptions {
    * recently used is released past this bound, so a process fed photos of many sizes stays bounded.
    */
   maxSessions?: number;
+  /**
+   * Browsers: keep each graph built in the Cache API across page loads (default true; a string
+   * names the cache, false turns it off). Used when the checkpoint's files carry validators
+   * (ETag or Last-Modified), so a changed file is never served a stale graph.
+   */
+  graphCache?: boolean | string;
+  /**
+   * Told as each graph is built and each onnxruntime session created (the first `run`, or
+   * `warmup`), so a page can show where a cold start spends its time.
+   */
+  onLoadProgress?: (event: ModelLoadEvent) => void;
 }
+
+/**
+ * One step of turning a checkpoint into a session: `graph` is vitkit building and serializing the
+ * ONNX graph in JS (skipped on a compiled-graph cache hit), `session` is onnxruntime loading and
+ * optimizing it. `done` events carry the step's milliseconds.
+ */
+export type ModelLoadEvent =
+  | { stage: 'graph'; state: 'start' }
+  | { stage: 'graph'; state: 'done'; ms: number; nodeCount: number }
+  | { stage: 'session'; state: 'start' }
+  | { stage: 'session'; state: 'done'; ms: number; fromCache: boolean };
 
 export interface ForwardOptions {
   outputHiddenStates?: boolean;
@@ -76,6 +99,8 @@ export interface GraphRequest {
   outputHiddenStates: boolean;
   outputAttentions: boolean;
   attentionKernel: AttentionKernelName;
+  /** How multi-scale deformable attention samples (the backend's default; see `multiScaleDeformableAttention`). */
+  deformableSamplingKernel: DeformableSamplingKernelName;
   /**
    * Precision the graph will be serialized in. Builders emit float32 and need not act on it: the
    * serialization rewrites the graph (fp16 casts, quantized Linears).
@@ -296,8 +321,8 @@ export abstract class VisionModel {
   }
 
   protected sessionOptions(): SessionOptions {
-    const { threads, spinning, optimizedModelCache, externalDataThreshold } = this.options;
-    return { device: this.device, threads, spinning, optimizedModelCache, externalDataThreshold };
+    const { threads, spinning, optimizedModelCache, externalDataThreshold, graphCache } = this.options;
+    return { device: this.device, threads, spinning, optimizedModelCache, externalDataThreshold, graphCache };
   }
 
   private requiredInputs(): string[] {
@@ -354,6 +379,7 @@ export abstract class VisionModel {
       outputHiddenStates: o.outputHiddenStates ?? false,
       outputAttentions: o.outputAttentions ?? false,
       attentionKernel: this.options.attentionKernel ?? defaultAttentionKernel(this.device),
+      deformableSamplingKernel: defaultDeformableSamplingKernel(this.device),
       dtype: this.options.dtype,
       inputs: fed.filter((n) => optional.has(n)).sort(),
       dims: specialized,
@@ -362,7 +388,11 @@ export abstract class VisionModel {
 
   /** A builder with the declared inputs (specialized dims as numbers), the family's graph, and HF's output names. */
   private build(request: GraphRequest): GraphBuilder {
-    const g = new GraphBuilder({ name: this.architecture, attentionKernel: request.attentionKernel });
+    const g = new GraphBuilder({
+      name: this.architecture,
+      attentionKernel: request.attentionKernel,
+      deformableSamplingKernel: request.deformableSamplingKernel,
+    });
     const values: Record<string, Value> = {};
     for (const spec of this.inputSpecs) {
       if (spec.optional && !request.inputs.includes(spec.name)) continue;
@@ -378,7 +408,7 @@ export abstract class VisionModel {
     return g;
   }
 
-  /** What the graph for `request` depends on, when the checkpoint's files can be identified (Node). */
+  /** What the graph for `request` depends on, when the checkpoint's files can be identified (Node; browsers, by their validators). */
   private graphCacheKey(request: GraphRequest): string | undefined {
     if (!this.files.fingerprint) return undefined;
     const { dtype, attentionKernel } = this.options;
@@ -395,12 +425,21 @@ export abstract class VisionModel {
     let entry = this.sessions.get(key);
     if (!entry) {
       const created: SessionEntry = { busy: 0, evicted: false, session: Promise.resolve() as unknown as Promise<ModelSession> };
+      const report = this.options.onLoadProgress;
       const compile = () => {
+        const start = performance.now();
+        report?.({ stage: 'graph', state: 'start' });
         const g = this.build(request);
         created.nodeCount = g.nodeCount;
-        return serialize(g, request.dtype);
+        const parts = serialize(g, request.dtype);
+        report?.({ stage: 'graph', state: 'done', ms: performance.now() - start, nodeCount: g.nodeCount });
+        return parts;
       };
-      created.session = ModelSession.create(compile, { ...this.sessionOptions(), cacheKey: this.graphCacheKey(request) });
+      created.session = ModelSession.create(compile, {
+        ...this.sessionOptions(),
+        cacheKey: this.graphCacheKey(request),
+        onSessionProgress: report,
+      });
       created.session.catch(() => {
         if (this.sessions.peek(key) === created) this.sessions.delete(key);
       });

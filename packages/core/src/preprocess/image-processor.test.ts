@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { isVitkitError, type VitkitErrorCode } from '../errors/vitkit-error.js';
 import { RgbImage } from '../image/rgb-image.js';
-import { BitImageProcessor, createImageProcessor, DetrImageProcessor, ViTImageProcessor } from './image-processor.js';
+import {
+  BitImageProcessor,
+  createImageProcessor,
+  DetrImageProcessor,
+  GroundingDinoImageProcessor,
+  ViTImageProcessor,
+} from './image-processor.js';
 import { detrOutputSize, shortestEdgeOutputSize } from './output-size.js';
 
 function expectCode(fn: () => unknown, code: VitkitErrorCode): void {
@@ -21,6 +27,19 @@ describe('createImageProcessor', () => {
     expect(createImageProcessor({ image_processor_type: 'BitImageProcessor' })).toBeInstanceOf(BitImageProcessor);
     expect(createImageProcessor({ feature_extractor_type: 'ViTFeatureExtractor' })).toBeInstanceOf(ViTImageProcessor);
     expect(createImageProcessor({ image_processor_type: 'DetrImageProcessorFast' })).toBeInstanceOf(DetrImageProcessor);
+  });
+
+  it('serves GroundingDinoImageProcessor (DETR pipeline) and reads the v5 processor_config.json layout', () => {
+    const processor = createImageProcessor({ image_processor_type: 'GroundingDinoImageProcessorFast' });
+    expect(processor).toBeInstanceOf(GroundingDinoImageProcessor);
+    expect(processor.type).toBe('GroundingDinoImageProcessor');
+    const nested = createImageProcessor({
+      processor_class: 'GroundingDinoProcessor',
+      image_processor: { image_processor_type: 'DetrImageProcessor', size: { shortest_edge: 64, longest_edge: 96 } },
+    });
+    expect(nested).toBeInstanceOf(DetrImageProcessor);
+    expect(nested.options.size).toEqual({ shortest_edge: 64, longest_edge: 96 });
+    expectCode(() => createImageProcessor({ image_processor: 3 }), 'PROCESSOR_CONFIG_INVALID');
   });
 
   it('refuses unknown processor types', () => {

@@ -293,7 +293,7 @@ export class DeiTImageProcessor extends ImageProcessor {
  * bottom/right with zeros to the largest image (or `pad_size`) and `pixel_mask` marks real pixels.
  */
 export class DetrImageProcessor extends ImageProcessor {
-  readonly type = 'DetrImageProcessor';
+  readonly type: string = 'DetrImageProcessor';
   constructor(config: PreprocessorConfig = {}) {
     super(config, {
       size: { shortest_edge: 800, longest_edge: 1333 },
@@ -339,6 +339,11 @@ export class DetrImageProcessor extends ImageProcessor {
     });
     return { pixel_values: pixelValues, pixel_mask: new Tensor('int64', mask, [images.length, height, width]) };
   }
+}
+
+/** Grounding DINO's processor: DETR's resize, rescale, normalize and pad + mask, under its own name. */
+export class GroundingDinoImageProcessor extends DetrImageProcessor {
+  override readonly type: string = 'GroundingDinoImageProcessor';
 }
 
 /**
@@ -411,6 +416,7 @@ const PROCESSORS: Record<string, new (config: PreprocessorConfig) => ImageProces
   ViTImageProcessor,
   DeiTImageProcessor,
   DetrImageProcessor,
+  GroundingDinoImageProcessor,
 };
 
 /**
@@ -422,6 +428,11 @@ const PROCESSORS: Record<string, new (config: PreprocessorConfig) => ImageProces
 export function createImageProcessor(config: PreprocessorConfig): ImageProcessor {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
     throw invalid('A preprocessor config must be a JSON object.');
+  }
+  // transformers v5 saves a processor's parts together in processor_config.json, the image processor under "image_processor".
+  const nested = config.image_processor;
+  if (config.image_processor_type === undefined && nested !== null && typeof nested === 'object' && !Array.isArray(nested)) {
+    config = nested as PreprocessorConfig;
   }
   const legacy = config.feature_extractor_type;
   const declared =

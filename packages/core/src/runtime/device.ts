@@ -1,4 +1,5 @@
 import type { AttentionKernelName } from '../attention/attention.js';
+import type { DeformableSamplingKernelName } from '../attention/deformable-attention.js';
 import { VitkitError } from '../errors/vitkit-error.js';
 import { WEIGHT_PRECISIONS, type WeightPrecision } from '../graph/precision/weight-precision.js';
 
@@ -12,6 +13,16 @@ export const DEVICES: readonly Device[] = ['cpu', 'wasm', 'webgpu', 'cuda'];
 /** Every backend here implements com.microsoft MultiHeadAttention, so the fused kernel is the default. */
 export function defaultAttentionKernel(_device: Device): AttentionKernelName {
   return 'fused';
+}
+
+/**
+ * onnxruntime's cpu kernels (and so wasm's) run ONNX GridSample at opset 21; its WebGPU provider
+ * registers GridSample for opsets 16–19 only, so in our opset-21 graphs that node would fall back to
+ * the CPU, copying every value map off the GPU: WebGPU gets the gather kernel instead. (cuda keeps
+ * GridSample; not run here.)
+ */
+export function defaultDeformableSamplingKernel(device: Device): DeformableSamplingKernelName {
+  return device === 'webgpu' ? 'gather' : 'grid-sample';
 }
 
 /**

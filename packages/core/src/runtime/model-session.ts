@@ -6,6 +6,7 @@ import { encodeModel, type GraphParts, initializerBytes } from '../graph/graph-p
 import { onnx } from '../graph/onnx-proto.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
+import type { BrowserRuntime } from './browser-graph-cache.js';
 import type { Device } from './device.js';
 import type { ExternalModelFiles, NodeRuntime } from './node-runtime.js';
 import type { OrtModule, OrtSession, OrtSessionOptions, OrtTensor } from './onnxruntime-api.js';
@@ -14,6 +15,9 @@ import type { OrtModule, OrtSession, OrtSessionOptions, OrtTensor } from './onnx
 // computed key so bundlers for the browser, whose '#platform' lacks the export, neither warn nor fail.
 const NODE_RUNTIME_EXPORT = 'nodeRuntime';
 const nodeRuntime = (platform as Record<string, unknown>)[NODE_RUNTIME_EXPORT] as NodeRuntime | undefined;
+// And the browser's compiled-graph cache (Cache API) only on the browser side.
+const BROWSER_RUNTIME_EXPORT = 'browserRuntime';
+const browserRuntime = (platform as Record<string, unknown>)[BROWSER_RUNTIME_EXPORT] as BrowserRuntime | undefined;
 
 export interface SessionOptions {
   /** Defaults to 'cpu' in Node and 'wasm' in browsers. */
@@ -41,6 +45,13 @@ export interface SessionOptions {
    * cache hit skips building the graph: `create` then calls its model thunk only on a miss.
    */
   cacheKey?: string;
+  /**
+   * Browsers (wasm, webgpu): keep the graph vitkit built in the Cache API, keyed by `cacheKey` (the
+   * checkpoint's fingerprint from its files' ETags, the input size, precision, kernel) and the vitkit
+   * version, so a later page load skips building it. Default true; a string names the cache
+   * (default 'vitkit-graphs'); false never reads or writes it. Needs `cacheKey`.
+   */
+  graphCache?: boolean | string;
   /** onnxruntime log severity (0 verbose … 4 fatal); default 3. */
   logSeverity?: 0 | 1 | 2 | 3 | 4;
   /**
@@ -50,6 +61,10 @@ export interface SessionOptions {
    * of from one protobuf (which cannot reach 2 GiB, and is one more copy of every weight).
    */
   externalDataThreshold?: number;
+  /** Told when onnxruntime starts loading the graph and when the session is ready (see `ModelLoadEvent`). */
+  onSessionProgress?: (
+    event: { stage: 'session'; state: 'start' } | { stage: 'session'; state: 'done'; ms: number; fromCache: boolean },
+  ) => void;
 }
 
 /** What a session is created from: ONNX bytes, or a graph's parts (encoded inline or as external data). */
@@ -117,7 +132,9 @@ export class ModelSession {
       // Optimized (and laid out for this CPU) by this onnxruntime already: load it as is; onnxruntime
       // memory-maps its weights file.
       try {
-        const session = await ort.InferenceSession.create(cache.cachedPath, { ...sessionOptions, graphOptimizationLevel: 'disabled' });
+        const session = await reportSession(options, true, () =>
+          ort.InferenceSession.create(cache.cachedPath as string, { ...sessionOptions, graphOptimizationLevel: 'disabled' }),
+        );
         return new ModelSession(ort, session, device, true);
       } catch {
         cache.discard(); // a stale or damaged entry: build the graph and write it again
@@ -128,7 +145,24 @@ export class ModelSession {
       sessionOptions.optimizedModelFilePath = cache.writePath;
       sessionOptions.extra = { session: cache.writeConfig };
     }
+    const graphCache =
+      browserRuntime && options.cacheKey !== undefined && options.graphCache !== false && (device === 'wasm' || device === 'webgpu')
+        ? await browserRuntime.graphCacheEntry(
+            { graph: options.cacheKey, device },
+            typeof options.graphCache === 'string' ? options.graphCache : undefined,
+          )
+        : undefined;
+    const stored = await graphCache?.read();
+    if (stored) {
+      try {
+        const session = await reportSession(options, true, () => ort.InferenceSession.create(stored, sessionOptions));
+        return new ModelSession(ort, session, device, true);
+      } catch {
+        await graphCache?.discard(); // onnxruntime refused it: build the graph and store it again
+      }
+    }
     let graph: ModelSource | undefined = source();
+    let toCache: GraphParts | undefined;
     let files: ExternalModelFiles | undefined;
     try {
       let input: Uint8Array | string;
@@ -148,9 +182,13 @@ export class ModelSession {
         const mounted = mountedExternalData(graph);
         input = encodeModel(mounted.parts);
         sessionOptions.externalData = mounted.files;
+        // The graph cache stores one protobuf with the weights inline: encoded once the session exists.
+        if (graphCache) toCache = graph;
         graph = resolved = undefined;
       } else input = encodeModel(graph);
-      const session = await ort.InferenceSession.create(input, sessionOptions);
+      const session = await reportSession(options, false, () => ort.InferenceSession.create(input, sessionOptions));
+      if (graphCache && sessionOptions.externalData && toCache) await graphCache.write(encodeModel(toCache));
+      else if (graphCache && input instanceof Uint8Array) await graphCache.write(input);
       try {
         cache?.commit();
       } catch {
@@ -211,6 +249,16 @@ export class ModelSession {
     if (!this.session) throw new VitkitError('INVALID_ARGUMENT', 'This model session was disposed.');
     return this.session;
   }
+}
+
+/** Runs onnxruntime's session creation between the `session` start and done events. */
+async function reportSession(options: SessionOptions, fromCache: boolean, create: () => Promise<OrtSession>): Promise<OrtSession> {
+  const report = options.onSessionProgress;
+  const start = performance.now();
+  report?.({ stage: 'session', state: 'start' });
+  const session = await create();
+  report?.({ stage: 'session', state: 'done', ms: performance.now() - start, fromCache });
+  return session;
 }
 
 function writeExternalModel(runtime: NodeRuntime, graph: GraphParts): ExternalModelFiles {

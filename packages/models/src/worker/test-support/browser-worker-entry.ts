@@ -1,0 +1,4 @@
+// A Web Worker's script, as an app writes it.
+import { exposeModelWorker } from '@vitkit/models/worker';
+
+exposeModelWorker();

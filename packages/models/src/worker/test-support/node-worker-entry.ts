@@ -1,0 +1,4 @@
+// A Node worker thread's script: the whole of what an app writes there.
+import { exposeModelWorker } from '../index.js';
+
+exposeModelWorker();
