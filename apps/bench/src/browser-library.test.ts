@@ -109,7 +109,9 @@ describe('BrowserRunner for the library pages', () => {
     await runner.start();
     try {
       const base = runner.serveDir('/bench/m/resolve/main/', dir);
-      expect(await (await fetch(`${base}config.json`)).json()).toEqual({ a: 1 });
+      const config = await fetch(`${base}config.json`);
+      expect(config.headers.get('etag')).toMatch(/^"[0-9a-f]+-[0-9a-f]+"$/); // what the browser graph cache keys on
+      expect(await config.json()).toEqual({ a: 1 });
       expect((await fetch(`${base}model.safetensors`)).status).toBe(404);
       expect((await fetch(`${base}..%2F..%2Fetc%2Fpasswd`)).status).toBe(404);
       const origin = new URL(base).origin;

@@ -1,7 +1,7 @@
 // Browser backends: onnxruntime-web's wasm and webgpu in headless Chromium (Debian `chromium` +
 // playwright-core). The page is served from 127.0.0.1 with cross-origin isolation (so wasm gets its
 // threads); it fetches the graph bytes vitkit built in Node, so the rows time vitkit's own graph.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -124,8 +124,14 @@ export class BrowserRunner {
       else if (this.graphs.has(path)) readFile(this.graphs.get(path)!).then((b) => send('application/octet-stream', b));
       else if (dir) {
         const file = insideDir(dir[1], path.slice(dir[0].length));
-        if (!file || !existsSync(file)) notFound();
-        else readFile(file).then((b) => send(file.endsWith('.json') ? 'application/json' : 'application/octet-stream', b), notFound);
+        if (!file || !existsSync(file) || !statSync(file).isFile()) notFound();
+        else {
+          // Validators as a static host or the Hub sends them: vitkit's browser graph cache keys on them.
+          const st = statSync(file);
+          res.setHeader('etag', `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`);
+          res.setHeader('last-modified', st.mtime.toUTCString());
+          readFile(file).then((b) => send(file.endsWith('.json') ? 'application/json' : 'application/octet-stream', b), notFound);
+        }
       } else if (tjsDist && path.startsWith('/ort-tjs/') && /^ort-wasm[\w.-]*\.(wasm|mjs)$/.test(base))
         send(base.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', readFileSync(join(tjsDist, base)));
       else if (ortFiles.has(base) && /\.(wasm|mjs)$/.test(base))
