@@ -34,6 +34,7 @@ import pc from 'picocolors';
 import { BASELINE_RUNNERS, type BaselineRunner, runBaseline } from './baseline.js';
 import type { BaselineRequest, BaselineResult } from './baseline-child.js';
 import { BrowserRunner, CHROMIUM, haveChromium } from './browser.js';
+import { type BrowserLibraryResult, browserLibraryRun } from './browser-library.js';
 import { CONFIGS_DIR, DEFAULT_MODELS, type DefaultModel, defaultCacheDir, syntheticCheckpoint } from './checkpoints.js';
 import { runCli } from './cli-child.js';
 import { distributedSection, imageSetsSection } from './image-sets.js';
@@ -54,11 +55,13 @@ import type {
 const ALL_BACKENDS = ['cpu', 'webgpu', 'cuda', 'browser-wasm', 'browser-webgpu'] as const;
 type Backend = (typeof ALL_BACKENDS)[number];
 /** Sections `--only` can pick. */
-const SECTIONS = ['rows', 'varied-sizes', 'peak-memory', 'image-sets', 'image-sets-distributed'] as const;
+const SECTIONS = ['rows', 'varied-sizes', 'peak-memory', 'image-sets', 'image-sets-distributed', 'browser-library'] as const;
 /**
  * What runs without `--only`. peak-memory writes a 4.5 GB checkpoint (once, into the cache) and takes
  * minutes on top of the rows; image-sets (500 images, five runners, two rounds) and
- * image-sets-distributed (two rounds of one process against two workers on Redis) take several more.
+ * image-sets-distributed (two rounds of one process against two workers on Redis) take several more;
+ * browser-library needs the perf exports (`--onnx`) and takes about 2 minutes a model a round (7 fresh
+ * browsers). So each is asked for by name.
  */
 const DEFAULT_SECTIONS: readonly Section[] = ['rows', 'varied-sizes'];
 type Section = (typeof SECTIONS)[number];
@@ -179,6 +182,7 @@ class Run {
   imageSets: ImageSetsReport | undefined;
   imageSetsDistributed: DistributedReport | undefined;
   readonly notes: string[] = [];
+  browserLibrary?: BrowserLibraryResult;
   readonly machine = machine();
   readonly table = new LiveTable();
 
@@ -385,7 +389,8 @@ async function defaultRun(run: Run, o: MainOptions, backends: Backend[], dtypes:
   const peak = sections.includes('peak-memory') ? await peakMemoryTarget(run, o, backends) : undefined;
   const imageSets = sections.includes('image-sets');
   const distributed = sections.includes('image-sets-distributed');
-  run.table.plan(targets.length + (varied ? 1 : 0) + (peak ? 1 : 0) + (imageSets ? 1 : 0) + (distributed ? 1 : 0));
+  const library = sections.includes('browser-library');
+  run.table.plan(targets.length + (varied ? 1 : 0) + (peak ? 1 : 0) + (imageSets ? 1 : 0) + (distributed ? 1 : 0) + (library ? 1 : 0));
   if (targets.length) await rowsRun(run, targets, backends, dtypes);
   if (varied) {
     run.table.status(`${varied.name}: ${count} images of ${count} sizes in one process`);
@@ -437,6 +442,49 @@ async function defaultRun(run: Run, o: MainOptions, backends: Backend[], dtypes:
     if (typeof d === 'string') run.notes.push(`image-sets-distributed: not run, ${d}`);
     else run.imageSetsDistributed = d;
     run.table.advance();
+  }
+  if (library) {
+    await browserLibrarySection(run, o);
+    run.table.advance();
+  }
+}
+
+/**
+ * vitkit's library path in Chromium beside transformers.js on the `--onnx` exports (materialized perf
+ * skeletons): cold start, first run, warm p50/p90, threads, peak renderer memory, fp32 and int8/q8.
+ */
+async function browserLibrarySection(run: Run, o: MainOptions): Promise<void> {
+  const skip = (reason: string, code = 'NOT_ASKED') => run.skip({ model: '*', backend: 'browser-library', dtype: '*', code, reason });
+  if (!o.onnx.length) return skip('browser-library compares against exports: pass --onnx <folder> (a materialized perf export) per model');
+  if (!haveChromium()) return skip(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`, 'NO_CHROMIUM');
+  const browser = new BrowserRunner(['/library/vitkit', '/library/transformers.js']);
+  await browser.start();
+  try {
+    run.browserLibrary = await browserLibraryRun(
+      browser,
+      {
+        exports: o.onnx,
+        checkpointFor: (folder, name) => syntheticCheckpoint(folder, o.cacheDir, name),
+        rounds: Number(o.rounds),
+        runs: o.runs ? Number(o.runs) : 10,
+        timeoutMs: BROWSER_TIMEOUT_MS,
+      },
+      {
+        status: (t) => run.table.status(t),
+        log: (t) => run.table.log(`${pc.cyan('browser-library')} ${t}`),
+        skip: (model, what, reason) => run.skip({ model, backend: 'browser-library', dtype: what, code: 'BROWSER_FAILED', reason }),
+        note: (t) => run.notes.push(t),
+      },
+    );
+    for (const r of run.browserLibrary.ratios)
+      run.table.log(
+        `${pc.bold('ratio')} ${r.model} vitkit ÷ transformers.js: cold start ${fmtRatio(r.coldStart)}, warm p50 ${fmtRatio(r.warmP50)} (its best threads), second load ${fmtRatio(r.secondLoad)}, peak memory ${fmtRatio(r.memory)}; int8 ×${r.int8Speedup ?? '–'} of fp32 images/s (cosine ${r.int8Cosine ?? '–'}), int8 p50 ${fmtRatio(r.int8VsQ8P50)} of q8's`,
+      );
+    run.notes.push(
+      "browser-library: each measurement is a fresh headless Chromium (its own profile) on a cross-origin-isolated page served from 127.0.0.1; vitkit loads the export's config.json with synthesized weights (fromPretrained on a Hub-layout URL), transformers.js the export itself. Peak memory is the largest Chromium process's VmHWM (the renderer).",
+    );
+  } finally {
+    await browser.stop();
   }
 }
 
@@ -729,11 +777,11 @@ async function main(argv: string[]): Promise<void> {
     .option('--baseline <list>', `anchor runner(s) on --onnx exports: ${BASELINE_RUNNERS.join(', ')}`)
     .option(
       '--onnx <folder>',
-      'Optimum-style export folder (onnx/model.onnx + config.json); repeatable',
+      'Optimum-style export folder (onnx/model.onnx + config.json), for --baseline and --only browser-library; repeatable',
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
-    .option('--rounds <n>', 'anchors: interleaved rounds per model (medians over rounds)', '3')
+    .option('--rounds <n>', 'anchors and browser-library: interleaved rounds per model (medians over rounds)', '3')
     .option('--only <sections>', `run only these sections: ${SECTIONS.join(', ')} (default: ${DEFAULT_SECTIONS.join(', ')})`)
     .option(
       '--varied-sizes <n>',
@@ -778,6 +826,7 @@ async function main(argv: string[]): Promise<void> {
     peakMemory: run.peakMemory,
     ...(run.imageSets ? { imageSets: run.imageSets } : {}),
     ...(run.imageSetsDistributed ? { imageSetsDistributed: run.imageSetsDistributed } : {}),
+    ...(run.browserLibrary ? { browserLibrary: run.browserLibrary } : {}),
     baselines: run.baselines,
     notes: run.notes,
   };

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { BaselineRow, BenchFile, BenchRow, Ceiling, PeakMemoryResult, VariedSizesResult } from './types.js';
+import { BROWSER_LIBRARY_TARGETS, type BrowserLibraryRatios, meetsTarget } from './browser-library.js';
+import type { BaselineRow, BenchFile, BenchRow, BrowserLibraryRow, Ceiling, PeakMemoryResult, VariedSizesResult } from './types.js';
 
 // null is a NaN that came through JSON (a child process's row).
 const fmt = (v: number | undefined, digits = 1) => (v === undefined || v === null || Number.isNaN(v) ? '–' : v.toFixed(digits));
@@ -94,6 +95,70 @@ function baselineCells(b: BaselineRow): string[] {
     b.cachedVitkitOverBaselineColdStart === undefined ? '–' : `${b.cachedVitkitOverBaselineColdStart.toFixed(2)}×`,
   ];
 }
+
+/** Columns of the browser-library rows. */
+export const LIBRARY_HEADERS = [
+  'model',
+  'library',
+  'dtype',
+  'threads',
+  'load',
+  'cold start ms',
+  'of it: fetch + parse ms',
+  'first run ms',
+  'p50 ms',
+  'p90 ms',
+  'images/s',
+  'renderer peak MB',
+  'cos vs fp32',
+];
+export function libraryCells(r: BrowserLibraryRow): string[] {
+  const threads = r.threadsAsked === 'default' ? `default (${r.threads ?? '?'})` : String(r.threadsAsked);
+  return [
+    r.model,
+    r.library,
+    r.dtype,
+    threads,
+    r.load === 'second' ? `second${r.fromCache ? ' (graph cached)' : ''}` : 'first',
+    fmt(r.coldStartMs, 0),
+    r.loadMs === undefined ? '' : fmt(r.loadMs, 0),
+    fmt(r.firstRunMs, 0),
+    fmt(r.p50Ms, 1),
+    fmt(r.p90Ms, 1),
+    fmt(r.imagesPerSecond, 2),
+    fmt(r.peakRssMb, 0),
+    r.cosineVsFp32 === undefined ? '' : r.cosineVsFp32.toFixed(5),
+  ];
+}
+
+/** The issue's ratios, each with its target and whether it is met. */
+const RATIO_COLUMNS: { key: keyof typeof BROWSER_LIBRARY_TARGETS; head: string; digits: number }[] = [
+  { key: 'coldStart', head: 'cold start vitkit ÷ tjs', digits: 2 },
+  { key: 'warmP50', head: 'warm p50 ÷ tjs best threads', digits: 2 },
+  { key: 'secondLoad', head: 'second load ÷ tjs cold start', digits: 2 },
+  { key: 'memory', head: 'renderer peak ÷ tjs', digits: 2 },
+  { key: 'int8Speedup', head: 'int8 images/s ÷ vitkit fp32', digits: 2 },
+  { key: 'int8Cosine', head: 'int8 cosine to fp32', digits: 5 },
+  { key: 'int8VsQ8P50', head: 'int8 p50 ÷ tjs q8 best threads', digits: 2 },
+];
+export const RATIO_HEADERS = [
+  'model',
+  ...RATIO_COLUMNS.map(
+    (c) => `${c.head} (${c.key === 'int8Speedup' || c.key === 'int8Cosine' ? '≥' : '≤'} ${BROWSER_LIBRARY_TARGETS[c.key]})`,
+  ),
+];
+export function ratioCells(r: BrowserLibraryRatios): string[] {
+  return [
+    r.model,
+    ...RATIO_COLUMNS.map(({ key, digits }) => {
+      const v = r[key];
+      if (v === undefined) return '–';
+      return `${v.toFixed(digits)}${key === 'int8Cosine' ? '' : '×'} ${meetsTarget(key, v) ? '✓' : '✗'}`;
+    }),
+  ];
+}
+const LIBRARY_INTRO =
+  "Chromium, wasm, batch 1; every measurement a fresh browser; rounds interleaved (cold start, first run and peak: medians over rounds; p50/p90 over every warm run). vitkit: `AutoModel.fromPretrained(url)` (config.json + model.safetensors from a local Hub-layout server) → `warmup` (graph built in the page, session) → `run`, its defaults. transformers.js: `AutoModel.from_pretrained` on the export folder, its defaults, and its best thread setting. ✓/✗: the issue's targets.";
 
 /** The best of each ceiling over the run, one line. */
 const ceilingLine = (f: BenchFile) =>
@@ -300,6 +365,18 @@ export function markdownReport(f: BenchFile): string {
       mdTable(ANCHOR_HEADERS, f.baselines.map(baselineCells)),
     );
   }
+  if (f.browserLibrary?.rows.length) {
+    parts.push(
+      '',
+      "## Browser: vitkit's library path vs transformers.js",
+      '',
+      LIBRARY_INTRO,
+      '',
+      mdTable(RATIO_HEADERS, f.browserLibrary.ratios.map(ratioCells)),
+      '',
+      mdTable(LIBRARY_HEADERS, f.browserLibrary.rows.map(libraryCells)),
+    );
+  }
   if (f.skipped.length) {
     parts.push('', '## Not measured', '', ...f.skipped.map((s) => `- ${s.model} · ${s.backend} · ${s.dtype}: ${s.reason} (\`${s.code}\`)`));
   }
@@ -429,6 +506,9 @@ ${table(ROW_COLUMNS, f.results.map(rowCells))}`
     : f.imageSetsDistributed
       ? `<h2>Image sets, distributed</h2><p>${escapeHtml(DISTRIBUTED_INTRO.replace(/`/g, ''))}</p>${table(DISTRIBUTED_HEADERS, distributedCells(f))}`
       : '';
+  const librarySection = f.browserLibrary?.rows.length
+    ? `<h2>Browser: vitkit's library path vs transformers.js</h2><p>${escapeHtml(LIBRARY_INTRO.replace(/`/g, ''))}</p>${table(RATIO_HEADERS, f.browserLibrary.ratios.map(ratioCells))}${table(LIBRARY_HEADERS, f.browserLibrary.rows.map(libraryCells))}`
+    : '';
   const ceilingsSection = f.ceilings?.length ? `<h2>Ceilings</h2>${table(CEILING_HEADERS, f.ceilings.map(ceilingCells))}` : '';
   const notes = [...overCeilingNote(f), ...f.notes];
   return `<!doctype html>
@@ -448,6 +528,7 @@ ${peakSection}
 ${imageSetsSection}
 ${ceilingsSection}
 ${anchorsSection}
+${librarySection}
 ${f.skipped.length ? `<h2>Not measured</h2><ul>${f.skipped.map((s) => `<li>${escapeHtml(`${s.model} · ${s.backend} · ${s.dtype}: ${s.reason}`)}</li>`).join('')}</ul>` : ''}
 ${notes.length ? `<h2>Notes</h2><ul>${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : ''}
 <script>${chartJsSource()}</script>

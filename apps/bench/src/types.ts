@@ -24,6 +24,10 @@ export interface MachineInfo extends ContractMachineInfo {
 
 export type CliReport = BenchReport;
 
+import type { BrowserLibraryResult } from './browser-library.js';
+
+export type { BrowserLibraryResult, BrowserLibraryRow } from './browser-library.js';
+
 /** One anchor measurement: transformers.js or raw onnxruntime on an Optimum-style export, beside vitkit's row. */
 export interface BaselineRow {
   model: string;
@@ -73,6 +77,8 @@ export interface BenchFile {
   /** The image-sets-distributed section: one process against workers on a BullMQ queue. */
   imageSetsDistributed?: DistributedReport;
   baselines: BaselineRow[];
+  /** The browser-library section: vitkit's library path vs transformers.js in Chromium. */
+  browserLibrary?: BrowserLibraryResult;
   notes: string[];
 }
 

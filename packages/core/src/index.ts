@@ -35,7 +35,7 @@ export {
 } from './preprocess/image-processor.js';
 export { Resample, resizeRgb } from './preprocess/resample-pillow.js';
 export { DEVICES, type Device } from './runtime/device.js';
-export { ModelSession, type ModelSource, type SessionOptions } from './runtime/model-session.js';
+export { ModelSession, type ModelSource, prepareRuntime, type SessionOptions } from './runtime/model-session.js';
 export type { DType } from './tensor/dtype.js';
 export { type Shape, Tensor } from './tensor/tensor.js';
 export { readSafetensors, type SafetensorsFile, safetensorsHeader, type TensorToWrite, writeSafetensors } from './weights/safetensors.js';

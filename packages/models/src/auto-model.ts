@@ -6,6 +6,7 @@ import {
   type ModelOptions,
   type PretrainedFiles,
   type PretrainedOptions,
+  prepareRuntime,
   type RawConfig,
   type VisionModel,
 } from '@vitkit/core';
@@ -18,7 +19,9 @@ import { FAMILIES } from './registry.js';
 export const AutoModel = {
   /** A local folder or Hub id (see `loadPretrained`) as the model class its config.json names. */
   async fromPretrained(idOrPath: string, options: ModelOptions & PretrainedOptions = {}): Promise<VisionModel> {
-    return AutoModel.fromFiles(await loadPretrained(idOrPath, options), options);
+    // In a browser, onnxruntime-web's wasm starts while the weights download (see prepareRuntime).
+    const [files] = await Promise.all([loadPretrained(idOrPath, options), prepareRuntime(options)]);
+    return AutoModel.fromFiles(files, options);
   },
 
   /** Checkpoint files already loaded (e.g. by `loadPretrained`). */

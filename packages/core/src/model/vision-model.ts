@@ -13,7 +13,7 @@ import { loadPretrained, type PretrainedFiles, type PretrainedOptions } from '..
 import type { ImageSource, LoadImageOptions } from '../image/image-source.js';
 import { createImageProcessor, type ImageProcessor, type PreprocessorConfig, type ProcessorOutput } from '../preprocess/image-processor.js';
 import { checkPrecisionDevice, type Device, defaultAttentionKernel, defaultDeformableSamplingKernel } from '../runtime/device.js';
-import { defaultDevice, ModelSession, type SessionOptions } from '../runtime/model-session.js';
+import { defaultDevice, ModelSession, prepareRuntime, type SessionOptions } from '../runtime/model-session.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor, toFloat32Array } from '../tensor/tensor.js';
 import { type Classification, type ClassifyOptions, topClasses } from './classification.js';
@@ -239,7 +239,9 @@ export abstract class VisionModel {
     idOrPath: string,
     options?: O & PretrainedOptions,
   ): Promise<T> {
-    return new this(await loadPretrained(idOrPath, options), options);
+    // In a browser, onnxruntime-web's wasm starts while the weights download (see prepareRuntime).
+    const [files] = await Promise.all([loadPretrained(idOrPath, options), prepareRuntime(options)]);
+    return new this(files, options);
   }
 
   /** Whether the graph ends in a classification head with `logits` (families override). */

@@ -5,8 +5,9 @@ import { randomArray } from '@vitkit/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
 import { linear } from '../graph/blocks.js';
 import { GraphBuilder } from '../graph/graph-builder.js';
+import { encodeModel } from '../graph/graph-parts.js';
 import { Tensor } from '../tensor/tensor.js';
-import { ModelSession } from './model-session.js';
+import { ModelSession, mountedExternalData } from './model-session.js';
 import { nodeRuntime } from './node-runtime.js';
 
 function smallGraph(): Uint8Array {
@@ -159,6 +160,42 @@ describe('ModelSession in Node', () => {
       expect(readdirSync(dir)).toEqual([entry]); // replaced by a real entry
       expect(readFileSync(graphFile).byteLength).toBe(good.graph);
       expect(readFileSync(dataFile).byteLength).toBe(good.data);
+    }
+  });
+});
+
+describe('ModelSession on wasm (onnxruntime-web), a graph given as parts', () => {
+  function smallParts() {
+    const g = new GraphBuilder();
+    const x = g.input('x', 'float32', ['batch', 4, 64]);
+    const w = { weight: new Tensor('float32', randomArray(16 * 64, 1), [16, 64]), bias: new Tensor('float32', randomArray(16, 2), [16]) };
+    g.output(linear(g, x, w), 'y');
+    return { parts: g.parts(), bytes: g.toModelProto() };
+  }
+
+  it('mounts each large weight as its own external data file, a view on its bytes, and keeps small ones inline', () => {
+    const { parts } = smallParts();
+    const mounted = mountedExternalData(parts);
+    const big = parts.initializer.filter((t) => (t.rawData as Uint8Array).byteLength >= 1024);
+    expect(big.length).toBeGreaterThan(0);
+    expect(mounted.files.map((f) => f.data)).toEqual(big.map((t) => t.rawData));
+    mounted.files.forEach((f, i) => expect(f.data).toBe(big[i].rawData)); // never copied
+    expect(encodeModel(mounted.parts).byteLength).toBeLessThan(1024); // the 4 KB weight is not in the protobuf
+    expect(parts.initializer.every((t) => t.rawData !== undefined)).toBe(true); // the input is not mutated
+  });
+
+  it('gives the same outputs as the inline bytes', async () => {
+    const { parts, bytes } = smallParts();
+    const x = new Tensor('float32', randomArray(2 * 4 * 64, 4), [2, 4, 64]);
+    const inline = await ModelSession.create(bytes, { device: 'wasm' });
+    const mounted = await ModelSession.create(parts, { device: 'wasm' });
+    try {
+      expect(Array.from((await mounted.run({ x })).y.data as Float32Array)).toEqual(
+        Array.from((await inline.run({ x })).y.data as Float32Array),
+      );
+    } finally {
+      await inline.dispose();
+      await mounted.dispose();
     }
   });
 });

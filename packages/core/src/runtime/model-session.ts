@@ -3,6 +3,7 @@ import { loadOnnxRuntime } from '#platform';
 import { VitkitError } from '../errors/vitkit-error.js';
 import { layoutExternalData } from '../graph/external-data.js';
 import { encodeModel, type GraphParts, initializerBytes } from '../graph/graph-parts.js';
+import { onnx } from '../graph/onnx-proto.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { BrowserRuntime } from './browser-graph-cache.js';
@@ -163,6 +164,7 @@ export class ModelSession {
       }
     }
     let graph: ModelSource | undefined = source();
+    let toCache: GraphParts | undefined;
     let files: ExternalModelFiles | undefined;
     try {
       let input: Uint8Array | string;
@@ -174,9 +176,21 @@ export class ModelSession {
         // model peaks at about one copy of its weights instead of two (see collectGarbage).
         graph = resolved = undefined;
         external.collectGarbage();
+      } else if (!external) {
+        // onnxruntime-web: each weight reaches onnxruntime as its own external data "file", mounted
+        // from the weight's own bytes (no copy), and read straight into its tensor in the wasm heap.
+        // Inline, the same bytes were copied into one protobuf in JS, then into the heap, then parsed
+        // (a copy each): in Chromium that was 120-250 MB more peak memory than transformers.js.
+        const mounted = mountedExternalData(graph);
+        input = encodeModel(mounted.parts);
+        sessionOptions.externalData = mounted.files;
+        // The graph cache stores one protobuf with the weights inline: encoded once the session exists.
+        if (graphCache) toCache = graph;
+        graph = resolved = undefined;
       } else input = encodeModel(graph);
       const session = await reportSession(options, false, () => ort.InferenceSession.create(input, sessionOptions));
-      if (graphCache && input instanceof Uint8Array) await graphCache.write(input);
+      if (graphCache && sessionOptions.externalData && toCache) await graphCache.write(encodeModel(toCache));
+      else if (graphCache && input instanceof Uint8Array) await graphCache.write(input);
       try {
         cache?.commit();
       } catch {
@@ -259,6 +273,69 @@ function writeExternalModel(runtime: NodeRuntime, graph: GraphParts): ExternalMo
       { cause },
     );
   }
+}
+
+let identityModel: Uint8Array | undefined;
+
+/** The smallest model onnxruntime takes (y = Identity(x)): a session on it starts the backend. */
+function startupModel(): Uint8Array {
+  const value = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }] } } } });
+  identityModel ??= onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: { name: 'startup', node: [{ opType: 'Identity', input: ['x'], output: ['y'] }], input: [value('x')], output: [value('y')] },
+    }),
+  ).finish();
+  return identityModel;
+}
+
+let started: Promise<void> | undefined;
+
+/**
+ * Browsers, wasm: starts onnxruntime-web's backend (fetching and compiling its .wasm, starting its
+ * threads) with a one-node session, so that work overlaps the checkpoint's download and the graph
+ * build instead of following them (`fromPretrained` calls it beside `loadPretrained`). The threads
+ * must be the model's: onnxruntime-web fixes them when its backend starts. Never throws: a backend
+ * that cannot start fails the model's own session, with its own message.
+ */
+export function prepareRuntime(options: { device?: Device; threads?: number } = {}): Promise<void> {
+  const device = options.device ?? defaultDevice();
+  if (device !== 'wasm' || nodeRuntime) return Promise.resolve();
+  started ??= (async () => {
+    const ort = await loadOnnxRuntime(device);
+    if (options.threads && ort.env.wasm) ort.env.wasm.numThreads = options.threads;
+    const session = await ort.InferenceSession.create(startupModel(), { executionProviders: ['wasm'], logSeverityLevel: 3 });
+    await session.release();
+  })().catch(() => {
+    started = undefined;
+  });
+  return started;
+}
+
+/** Weights this large and up go to onnxruntime-web as external data (as onnx's convert_model_to_external_data). */
+const MOUNTED_MIN_BYTES = 1024;
+
+/** The graph with each large initializer in an external "file" of its own (`w<i>`), and those files' bytes (views, not copies). */
+export function mountedExternalData(graph: GraphParts): { parts: GraphParts; files: { path: string; data: Uint8Array }[] } {
+  const files: { path: string; data: Uint8Array }[] = [];
+  const initializer = graph.initializer.map((t) => {
+    const raw = t.rawData as Uint8Array | undefined;
+    if (!raw || raw.byteLength < MOUNTED_MIN_BYTES) return t;
+    const path = `w${files.length}`;
+    files.push({ path, data: raw });
+    const { rawData: _inline, ...rest } = t;
+    return {
+      ...rest,
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: path },
+        { key: 'offset', value: '0' },
+        { key: 'length', value: String(raw.byteLength) },
+      ],
+    };
+  });
+  return { parts: { ...graph, initializer }, files };
 }
 
 /** What names a graph given without a cacheKey: its bytes, or for parts its small graph and each weight in turn (never one buffer). */

@@ -29,6 +29,8 @@ export interface OrtSessionOptions {
   enableProfiling?: boolean;
   profileFilePrefix?: string;
   extra?: Record<string, unknown>;
+  /** onnxruntime-web: external data files by the names the graph's initializers give (`location`). */
+  externalData?: { path: string; data: Uint8Array }[];
 }
 
 export interface OrtModule {
