@@ -65,8 +65,9 @@ export function phraseMasks(g: GraphBuilder, inputIds: Value /* int32 */): { mas
     and(g, less(g, kBefore, total), greater(g, col, prev)),
     and(g, not(g, ops.equal(g, nextCol, scalar(g, 0, 'zero'))), not(g, ops.equal(g, nextCol, lastCol))),
   );
-  // transformers v5.2.0 gives the phrase's closing special token position 0 (not its index in the
-  // phrase, as the loop above would): the fixture's encoder_logits match only so.
+  // The phrase's closing special token gets position 0, not its index in the phrase as the loop above
+  // (read from a newer transformers than v5.2.0) would give: the v5.2.0 fixture's encoder_logits match
+  // only so (1e-8 against 2e-2); found from the fixture, not from v5.2.0's source.
   const positionIds = ops.where(
     g,
     and(g, inPhrase, not(g, special)),
