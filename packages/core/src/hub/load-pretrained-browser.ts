@@ -1,14 +1,15 @@
 // Browser side of `loadPretrained`, reached only through platform/browser.ts: fetches a checkpoint
 // from a base URL (`https://host/models/dino/`, `/models/dino`, `./dino`) or a Hub id
 // (`${endpoint}/${repo}/resolve/${revision}/${file}`). No Node built-ins here, nor anything that
-// imports them (load-weights.ts and hub-settings.ts read files and the environment, so the weight
-// file order is restated below; names, redirects and timeouts share Node's modules).
+// imports them (load-weights.ts and hub-settings.ts read files and the environment); the weight file
+// names (weights/weight-files.ts), names, redirects and timeouts share Node's modules.
 import type { RawConfig } from '../config/model-config.js';
 import { isVitkitError, VitkitError } from '../errors/vitkit-error.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { readPytorchBin } from '../weights/pytorch-bin.js';
 import { readSafetensors } from '../weights/safetensors.js';
 import { MAX_SHARD_INDEX_BYTES, parseShardIndex } from '../weights/shard-index.js';
+import { noWeightFilesError, WEIGHT_FILES } from '../weights/weight-files.js';
 import { WeightStore } from '../weights/weight-store.js';
 import { parseConfigJson } from './config-json.js';
 import { DEFAULT_DOWNLOAD_TIMEOUT_MS, fetchFollowing, IdleDeadline, readBodyWithin, StallError } from './hub-fetch.js';
@@ -19,14 +20,6 @@ export type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from '.
 
 const DEFAULT_ENDPOINT = 'https://huggingface.co';
 const DEFAULT_CACHE = 'vitkit-hub';
-
-/** Same preference order as Node's load-weights.ts: safetensors first (no unpickling). */
-const WEIGHT_FILES = [
-  { file: 'model.safetensors', format: 'safetensors', sharded: false },
-  { file: 'model.safetensors.index.json', format: 'safetensors', sharded: true },
-  { file: 'pytorch_model.bin', format: 'pytorch', sharded: false },
-  { file: 'pytorch_model.bin.index.json', format: 'pytorch', sharded: true },
-] as const;
 
 /** A checkpoint reachable over HTTP: `fetch(file)` gives its bytes, or undefined when it has no such file. */
 interface RemoteCheckpoint {
@@ -311,10 +304,7 @@ async function findRemoteWeights(remote: RemoteCheckpoint): Promise<RemoteWeight
     }
     return { format: candidate.format, entry: candidate.file, sharded: candidate.sharded, files };
   }
-  throw new VitkitError(
-    'FILE_NOT_FOUND',
-    `${remote.source} has no weights: looked for ${WEIGHT_FILES.map((w) => w.file).join(', ')}. Is this a Hugging Face transformers checkpoint?`,
-  );
+  throw noWeightFilesError(remote.source);
 }
 
 /** The shard files an index names: the index read as in Node (`parseShardIndex`), each name held to the one shard-name rule. */

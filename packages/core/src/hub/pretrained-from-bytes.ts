@@ -6,18 +6,11 @@ import type { Tensor } from '../tensor/tensor.js';
 import { readPytorchBin } from '../weights/pytorch-bin.js';
 import { readSafetensors } from '../weights/safetensors.js';
 import { MAX_SHARD_INDEX_BYTES, parseShardIndex } from '../weights/shard-index.js';
+import { noWeightFilesError, WEIGHT_FILES } from '../weights/weight-files.js';
 import { WeightStore } from '../weights/weight-store.js';
 import { parseConfigJson } from './config-json.js';
 import type { PretrainedFiles } from './load-pretrained-types.js';
 import { checkShardName } from './repo-paths.js';
-
-/** The weight files looked for, in loadPretrained's order: safetensors first (no unpickling). */
-const WEIGHT_FILES = [
-  { file: 'model.safetensors', format: 'safetensors', sharded: false },
-  { file: 'model.safetensors.index.json', format: 'safetensors', sharded: true },
-  { file: 'pytorch_model.bin', format: 'pytorch', sharded: false },
-  { file: 'pytorch_model.bin.index.json', format: 'pytorch', sharded: true },
-] as const;
 
 /**
  * A checkpoint from its files' bytes, by file name (`config.json`, optional
@@ -61,10 +54,7 @@ export function pretrainedFromBytes(
 function readWeights(byName: ReadonlyMap<string, Uint8Array>, source: string): WeightStore {
   const found = WEIGHT_FILES.find((w) => byName.has(w.file));
   if (!found) {
-    throw new VitkitError(
-      'FILE_NOT_FOUND',
-      `${source} has no weights: looked for ${WEIGHT_FILES.map((w) => w.file).join(', ')}. Is this a Hugging Face transformers checkpoint?`,
-    );
+    throw noWeightFilesError(source);
   }
   const entry = byName.get(found.file) as Uint8Array;
   const where = `${source}/${found.file}`;

@@ -7,6 +7,7 @@ import { fileSource } from './file-source.js';
 import { openPytorchBin } from './pytorch-bin.js';
 import { readSafetensorsHeader, type SafetensorsEntry, safetensorsHeaderEnd, safetensorsTensor } from './safetensors.js';
 import { MAX_SHARD_INDEX_BYTES, parseShardIndex } from './shard-index.js';
+import { noWeightFilesError, WEIGHT_FILES, type WeightFormat } from './weight-files.js';
 import { type WeightInfo, WeightStore } from './weight-store.js';
 
 /**
@@ -23,15 +24,7 @@ export interface CheckpointFiles {
   required(file: string): Promise<string>;
 }
 
-type WeightFormat = 'safetensors' | 'pytorch';
-
-/** Weight file names in the order they are preferred: safetensors first (no unpickling, zero-copy). */
-export const WEIGHT_FILES: readonly { file: string; format: WeightFormat; sharded: boolean }[] = [
-  { file: 'model.safetensors', format: 'safetensors', sharded: false },
-  { file: 'model.safetensors.index.json', format: 'safetensors', sharded: true },
-  { file: 'pytorch_model.bin', format: 'pytorch', sharded: false },
-  { file: 'pytorch_model.bin.index.json', format: 'pytorch', sharded: true },
-];
+export { WEIGHT_FILES } from './weight-files.js';
 
 /** The weight files a checkpoint loads from, all already local. */
 export interface WeightFiles {
@@ -56,10 +49,7 @@ export async function findWeightFiles(files: CheckpointFiles): Promise<WeightFil
     for (const shard of shards) paths.push(await files.required(shard));
     return { format: candidate.format, entry: candidate.file, paths: [path, ...paths] };
   }
-  throw new VitkitError(
-    'FILE_NOT_FOUND',
-    `${files.source} has no weights: looked for ${WEIGHT_FILES.map((w) => w.file).join(', ')}. Is this a Hugging Face transformers checkpoint?`,
-  );
+  throw noWeightFilesError(files.source);
 }
 
 /**
