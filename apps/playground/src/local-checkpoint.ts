@@ -1,11 +1,8 @@
 // A checkpoint folder the user picked (File System Access, <input webkitdirectory> or dropped
 // files) turned into what `AutoModel.fromFiles` takes: config.json, preprocessor_config.json when
 // present, and the weights of every *.safetensors file (one file or the shards of a sharded one).
-import { type PretrainedFiles, type RawConfig, readSafetensors, type Tensor, VitkitError } from '@vitkit/core';
+import { checkSideFileSize, type PretrainedFiles, type RawConfig, readSafetensors, type Tensor, VitkitError } from '@vitkit/core';
 import { WeightStore } from '@vitkit/core/internal';
-
-/** As core's cap on a checkpoint's side files (tokenizer, processor): kilobytes to a few megabytes. */
-const MAX_SIDE_FILE_BYTES = 64 * 1024 * 1024;
 
 /** The file's own name, whatever folder path the picker prefixed. */
 function baseName(file: File): string {
@@ -60,12 +57,7 @@ export async function checkpointFromFiles(files: readonly File[], label: string)
     readFile: async (file) => {
       const picked = named.get(file);
       if (!picked) return undefined;
-      if (picked.size > MAX_SIDE_FILE_BYTES) {
-        throw new VitkitError(
-          'CONFIG_INVALID',
-          `${label}/${file} is ${picked.size} bytes; a side file over ${MAX_SIDE_FILE_BYTES} is refused.`,
-        );
-      }
+      checkSideFileSize(`${label}/${file}`, picked.size);
       return new Uint8Array(await picked.arrayBuffer());
     },
   };

@@ -6,6 +6,7 @@ export { isVitkitError, VitkitError, type VitkitErrorCode } from './errors/vitki
 export { downloadPretrained, loadPretrained } from './hub/load-pretrained-platform.js';
 export type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './hub/load-pretrained-types.js';
 export { pretrainedFromBytes } from './hub/pretrained-from-bytes.js';
+export { checkSideFileSize, MAX_SIDE_FILE_BYTES } from './hub/side-files.js';
 export { DEFAULT_MAX_IMAGE_PIXELS, type ImageSource, type LoadImageOptions, type PixelData } from './image/image-source.js';
 export { loadImage } from './image/load-image.js';
 export { RgbImage } from './image/rgb-image.js';

@@ -13,8 +13,9 @@ import { noWeightFilesError, WEIGHT_FILES } from '../weights/weight-files.js';
 import { WeightStore } from '../weights/weight-store.js';
 import { parseConfigJson } from './config-json.js';
 import { DEFAULT_DOWNLOAD_TIMEOUT_MS, fetchFollowing, IdleDeadline, readBodyWithin, StallError } from './hub-fetch.js';
-import { type DownloadedCheckpoint, MAX_SIDE_FILE_BYTES, type PretrainedFiles, type PretrainedOptions } from './load-pretrained-types.js';
+import type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
 import { checkShardName, encodeRepoPath, repoIdProblem, revisionProblem } from './repo-paths.js';
+import { checkSideFileSize } from './side-files.js';
 
 export type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
 
@@ -45,12 +46,7 @@ export async function loadPretrained(urlOrId: string, options: PretrainedOptions
   const weights = await loadRemoteWeights(remote);
   const readFile = async (file: string) => {
     const bytes = await remote.fetch(file);
-    if (bytes && bytes.byteLength > MAX_SIDE_FILE_BYTES) {
-      throw new VitkitError(
-        'CONFIG_INVALID',
-        `${remote.source}/${file} is ${bytes.byteLength} bytes; a side file over ${MAX_SIDE_FILE_BYTES} is refused.`,
-      );
-    }
+    if (bytes) checkSideFileSize(`${remote.source}/${file}`, bytes.byteLength);
     return bytes;
   };
   return {

@@ -10,9 +10,10 @@ import { type CheckpointFiles, findWeightFiles, loadWeights } from '../weights/l
 import { parseConfigJson } from './config-json.js';
 import { hubCheckpointFiles } from './hub-files.js';
 import { checkRepoId, resolveHubSettings } from './hub-settings.js';
-import { type DownloadedCheckpoint, MAX_SIDE_FILE_BYTES, type PretrainedFiles, type PretrainedOptions } from './load-pretrained-types.js';
+import type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
 import { isDirectory, localFolderFiles } from './local-folder.js';
 import { repoFileProblem } from './repo-paths.js';
+import { checkSideFileSize } from './side-files.js';
 
 export type { DownloadedCheckpoint, PretrainedFiles, PretrainedOptions } from './load-pretrained-types.js';
 
@@ -37,13 +38,7 @@ async function sideFile(files: CheckpointFiles, file: string): Promise<Uint8Arra
   if (problem) throw new VitkitError('INVALID_ARGUMENT', `The checkpoint file name ${JSON.stringify(file)} ${problem}.`);
   const path = await files.optional(file);
   if (path === undefined) return undefined;
-  const { size } = await stat(path);
-  if (size > MAX_SIDE_FILE_BYTES) {
-    throw new VitkitError(
-      'CONFIG_INVALID',
-      `${files.source}/${file} is ${size} bytes; a side file over ${MAX_SIDE_FILE_BYTES} is refused.`,
-    );
-  }
+  checkSideFileSize(`${files.source}/${file}`, (await stat(path)).size);
   return new Uint8Array(await readFile(path));
 }
 

@@ -54,13 +54,10 @@ export interface PretrainedFiles {
   /**
    * Another file of the same checkpoint (a tokenizer's `vocab.txt`, `tokenizer.json`, …), resolved as the
    * weights were (local folder, Hub cache with download, or base URL); undefined when the checkpoint has
-   * none. For the small side files a processor reads: larger than `MAX_SIDE_FILE_BYTES` is refused.
+   * none. For the small side files a processor reads: larger than `MAX_SIDE_FILE_BYTES` (side-files.ts) is refused.
    */
   readFile?(file: string): Promise<Uint8Array | undefined>;
 }
-
-/** Tokenizer and processor files are kilobytes to a few megabytes; a hostile one is not read past this. */
-export const MAX_SIDE_FILE_BYTES = 64 * 1024 * 1024;
 
 export interface DownloadedCheckpoint {
   source: string;
