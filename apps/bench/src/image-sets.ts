@@ -26,7 +26,7 @@ export interface ImageSetsOptions {
   batch: number;
   rounds: number;
   cacheDir: string;
-  /** The real-size Optimum export of dinov2-small (../shared/perf, materialized) for the transformers.js rows. */
+  /** A real-size Optimum-style export of dinov2-small (onnx/model.onnx + model.onnx_data, config.json) for the transformers.js rows. */
   tjsExport?: string;
   status(line: string): void;
   log(line: string): void;
@@ -112,7 +112,7 @@ export async function imageSetsSection(o: ImageSetsOptions): Promise<ImageSetsRe
   const haveTjs = o.tjsExport !== undefined && existsSync(join(o.tjsExport, 'onnx', 'model.onnx_data'));
   if (!haveTjs)
     skipped.push(
-      'transformers.js rows: pass --image-sets-tjs <folder> (../shared/perf/dinov2-small copied somewhere writable and materialized)',
+      'transformers.js rows: pass --image-sets-tjs <folder>, an Optimum-style export of dinov2-small (onnx/model.onnx with its model.onnx_data)',
     );
   try {
     const out = (name: string) => join(work, name);

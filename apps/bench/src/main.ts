@@ -793,7 +793,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--image-sets-shard-size <n>', 'image-sets-distributed section: images per shard', '50')
     .option(
       '--image-sets-tjs <folder>',
-      'image-sets section: the real-size dinov2-small export (../shared/perf, materialized) for the transformers.js rows',
+      'image-sets section: an Optimum-style export of dinov2-small (onnx/model.onnx + model.onnx_data) for the transformers.js rows',
     )
     .option('--out <dir>', 'where the JSON, Markdown and HTML reports go', 'bench-results')
     .option('--cache-dir <dir>', 'where synthesized checkpoints are kept', defaultCacheDir());
