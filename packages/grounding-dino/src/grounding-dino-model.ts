@@ -132,7 +132,7 @@ export class GroundingDino extends VisionModel {
       );
     }
     const decoder = new TextDecoder('utf-8', { fatal: true });
-    const read = async (file: string) => {
+    const readText = async (file: string) => {
       const bytes = await readFile(file);
       if (bytes === undefined) return undefined;
       try {
@@ -140,6 +140,13 @@ export class GroundingDino extends VisionModel {
       } catch (cause) {
         throw new VitkitError('TOKENIZER_CONFIG_INVALID', `${this.files.source}/${file} is not UTF-8 text.`, { cause });
       }
+    };
+    // Each file read once: the check below and the processor's loader ask for the same ones (a fetch each, for a URL).
+    const texts = new Map<string, Promise<string | undefined>>();
+    const read = (file: string) => {
+      let text = texts.get(file);
+      if (!text) texts.set(file, (text = readText(file)));
+      return text;
     };
     if ((await read('tokenizer.json')) === undefined && (await read('vocab.txt')) === undefined) {
       throw new VitkitError(
