@@ -166,19 +166,10 @@ export function createModelWorkerApi(): ModelWorkerApi {
     if (!model) throw new VitkitError('INVALID_ARGUMENT', 'No model is loaded in this worker: call load() first.');
     return model;
   };
-  const dino = (method: string): DinoModel => {
+  // The loaded model as the class a method needs (MODEL_TYPE_UNSUPPORTED naming what it offers otherwise).
+  const loadedAs = <T extends VisionModel>(kind: abstract new (...args: never[]) => T, method: string): T => {
     const m = current();
-    if (!(m instanceof DinoModel)) throw unsupported(m, method);
-    return m;
-  };
-  const detr = (method: string): Detr => {
-    const m = current();
-    if (!(m instanceof Detr)) throw unsupported(m, method);
-    return m;
-  };
-  const grounding = (method: string): GroundingDino => {
-    const m = current();
-    if (!(m instanceof GroundingDino)) throw unsupported(m, method);
+    if (!(m instanceof kind)) throw unsupported(m, method);
     return m;
   };
   // Checked by the model's own method: a Tensor is pixel_values where the method takes one.
@@ -247,31 +238,31 @@ export function createModelWorkerApi(): ModelWorkerApi {
       return sendTensors(out);
     },
     async embed(image) {
-      const { cls, patches, pooled, registers } = await dino('embed').embed(images(image));
+      const { cls, patches, pooled, registers } = await loadedAs(DinoModel, 'embed').embed(images(image));
       return sendTensors({ cls, patches, pooled, registers });
     },
     async classify(image, options) {
       return current().classify(images(image), options);
     },
     async detect(input, options) {
-      return detr('detect').detect(images(input) as Parameters<Detr['detect']>[0], options);
+      return loadedAs(Detr, 'detect').detect(images(input) as Parameters<Detr['detect']>[0], options);
     },
     async detectPrompted(input, prompt, options) {
-      return grounding('detectPrompted').detect(images(input) as Parameters<GroundingDino['detect']>[0], prompt, options);
+      return loadedAs(GroundingDino, 'detectPrompted').detect(images(input) as Parameters<GroundingDino['detect']>[0], prompt, options);
     },
     async segment(input, options) {
-      const result = await detr('segment').segment(images(input) as Parameters<Detr['segment']>[0], options);
+      const result = await loadedAs(Detr, 'segment').segment(images(input) as Parameters<Detr['segment']>[0], options);
       const transfer = new TransferList();
       const wire = result.map((r) => ({ ...r, segmentation: tensorToWire(r.segmentation, transfer) }));
       return withTransfer(wire, transfer.buffers);
     },
     async pcaImage(image) {
       const transfer = new TransferList();
-      const wire = rgbToWire(await dino('pcaImage').pcaImage(imageFromWire(image)), transfer);
+      const wire = rgbToWire(await loadedAs(DinoModel, 'pcaImage').pcaImage(imageFromWire(image)), transfer);
       return withTransfer(wire, transfer.buffers);
     },
     async attentionMaps(image) {
-      const a = await dino('attentionMaps').attentionMaps(imageFromWire(image));
+      const a = await loadedAs(DinoModel, 'attentionMaps').attentionMaps(imageFromWire(image));
       const transfer = new TransferList();
       const heads = a.maps.shape[0];
       const wire: WireAttentionMaps = {
