@@ -145,7 +145,10 @@ export class GroundingDino extends VisionModel {
     const texts = new Map<string, Promise<string | undefined>>();
     const read = (file: string) => {
       let text = texts.get(file);
-      if (!text) texts.set(file, (text = readText(file)));
+      if (!text) {
+        text = readText(file);
+        texts.set(file, text);
+      }
       return text;
     };
     if ((await read('tokenizer.json')) === undefined && (await read('vocab.txt')) === undefined) {
