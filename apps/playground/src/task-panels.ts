@@ -202,17 +202,27 @@ function imageSimilarityPanel(ctx: TaskContext): HTMLElement {
     drawPixels(preview, pixels);
     preview.setAttribute('aria-label', `Second image, ${pixels.width} by ${pixels.height} pixels`);
   };
-  input.addEventListener('change', async () => {
+  // A Compare pressed while the chosen file still decodes waits for it rather than saying there is no second image.
+  let decoding: Promise<void> | undefined;
+  input.addEventListener('change', () => {
     const file = input.files?.[0];
     if (!file) return;
-    try {
-      setSecond(await imageFromFile(file));
-    } catch (error) {
-      showError(error);
-    }
+    const current = imageFromFile(file).then(
+      (pixels) => {
+        if (decoding === current) setSecond(pixels);
+      },
+      (error: unknown) => {
+        if (decoding === current) showError(error);
+      },
+    );
+    decoding = current;
   });
-  sample.addEventListener('click', () => setSecond(sampleImage(320, 240, 1)));
+  sample.addEventListener('click', () => {
+    decoding = undefined;
+    setSecond(sampleImage(320, 240, 1));
+  });
   p.runButton.addEventListener('click', async () => {
+    await decoding;
     if (!second) {
       showError(new Error('Choose the second image first.'));
       return;

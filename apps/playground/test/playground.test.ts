@@ -266,7 +266,9 @@ describe.skipIf(!haveChromium)('the playground in Chromium', () => {
     await screenshot(page, '#task-patch-similarity', 'dino-patch-similarity');
 
     await page.getByLabel('Second image', { exact: true }).setInputFiles(join(IMAGES, 'cats.jpg'));
+    // Compare pressed at once: the page waits for the file's decode (a race that once read "Choose the second image first").
     await runTask(page, 'image-similarity', 'Compare');
+    expect(await page.locator('#second-image-canvas').getAttribute('aria-label')).toMatch(/^Second image, \d+ by \d+ pixels$/);
     // The same picture twice: cosine 1 (up to float error).
     const same = Number((await page.locator('#image-similarity-result').textContent())!.split(': ')[1]);
     expect(same).toBeCloseTo(1, 3);
