@@ -3,10 +3,16 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 
-// onnxruntime-web's build without the wasm loader inlined ("onnxruntime-web-use-extern-wasm"): it
-// fetches its JSEP build (wasm and WebGPU), loader and binary, from ./ort/ (onnxruntime-setup.ts sets
-// wasmPaths), and its wasm threads start from that loader rather than from the app's own bundle.
-const ORT_FILES = ['ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.jsep.mjs'];
+// onnxruntime-web's builds without the wasm loader inlined ("onnxruntime-web-use-extern-wasm"): each
+// fetches its loader and binary from ./ort/ (onnxruntime-setup.ts sets wasmPaths), and its wasm
+// threads start from that loader rather than from the app's own bundle. vitkit's wasm device uses the
+// wasm-only build, webgpu the JSEP build (wasm and WebGPU).
+const ORT_FILES = [
+  'ort-wasm-simd-threaded.wasm',
+  'ort-wasm-simd-threaded.mjs',
+  'ort-wasm-simd-threaded.jsep.wasm',
+  'ort-wasm-simd-threaded.jsep.mjs',
+];
 const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm'));
 
 // Cross-origin isolation (SharedArrayBuffer) gives onnxruntime-web its wasm threads; a host serving

@@ -24,6 +24,8 @@ export interface LibraryPageRequest {
   prepareRuntime?: boolean;
   /** Send back the main output's values (to compare precisions). */
   keepOutput?: boolean;
+  /** vitkit: onnxruntime's graph optimization level; absent: vitkit's default. */
+  graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
 export interface LibraryPageResult {
@@ -40,6 +42,9 @@ export interface LibraryPageResult {
   output?: number[];
   /** vitkit: whether the session came from a cache (no graph built this load). */
   fromCache?: boolean;
+  /** vitkit: the graph build and the session creation inside the cold start (onLoadProgress's ms). */
+  graphBuildMs?: number;
+  sessionCreateMs?: number;
 }
 
 /** The first run timed apart from `runs` warm ones. */

@@ -1,7 +1,8 @@
 // The browser consumer's entry, bundled by `vite build`: the fixture checkpoint is served at
 // /fixture/ by the same server, onnxruntime-web's .wasm files at /ort/. The test reads
-// window.__VITKIT_RESULT__ once the title says "done".
-import * as ort from 'onnxruntime-web';
+// window.__VITKIT_RESULT__ once the title says "done". vitkit's wasm device runs on the wasm-only
+// build, so that is the module whose env is set and read here.
+import * as ort from 'onnxruntime-web/wasm';
 import { checkDino } from './check-dino.js';
 
 ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;

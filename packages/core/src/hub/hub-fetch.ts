@@ -124,8 +124,26 @@ function authorizationFor(url: string, rule: Pick<RedirectRule, 'token' | 'token
   return new URL(url).origin === rule.tokenOrigin ? { authorization: `Bearer ${rule.token}` } : {};
 }
 
-/** Reads a whole body, restarting `deadline` at each chunk; `onChunk` sees the running total. */
+/** Declared lengths up to this are read into one buffer allocated up front (see readBodyWithin). */
+const MAX_PREALLOCATED_BODY = 2 ** 32;
+
+/**
+ * Reads a whole body, restarting `deadline` at each chunk; `onChunk` sees the running total. When
+ * the response declares its length, chunks are copied into one buffer of that size as they come, so
+ * the body is never held twice (chunks, then their concatenation): 88 MB less at the peak for
+ * dinov2-small's weights. The declared length is not trusted for memory: an ArrayBuffer's pages are
+ * committed only as they are written, and a body longer than declared falls back to chunks.
+ */
 export async function readBodyWithin(response: Response, deadline: IdleDeadline, onChunk?: (loaded: number) => void): Promise<Uint8Array> {
+  const declared = Number(response.headers.get('content-length'));
+  let buffer: Uint8Array | undefined;
+  if (Number.isSafeInteger(declared) && declared > 0 && declared <= MAX_PREALLOCATED_BODY) {
+    try {
+      buffer = new Uint8Array(declared);
+    } catch {
+      buffer = undefined; // more than this engine allocates at once: read in chunks
+    }
+  }
   const chunks: Uint8Array[] = [];
   let loaded = 0;
   const reader = response.body?.getReader();
@@ -133,10 +151,17 @@ export async function readBodyWithin(response: Response, deadline: IdleDeadline,
     const chunk = await reader?.read();
     if (!chunk || chunk.done) break;
     deadline.touch();
+    if (buffer && loaded + chunk.value.byteLength <= buffer.byteLength) buffer.set(chunk.value, loaded);
+    else {
+      // Longer than declared (a compressed body's length, or a lying server): keep what came as chunks.
+      if (buffer) chunks.push(buffer.subarray(0, loaded));
+      buffer = undefined;
+      chunks.push(chunk.value);
+    }
     loaded += chunk.value.byteLength;
-    chunks.push(chunk.value);
     onChunk?.(loaded);
   }
+  if (buffer) return loaded === buffer.byteLength ? buffer : buffer.subarray(0, loaded);
   if (chunks.length === 1) return chunks[0];
   const bytes = new Uint8Array(loaded);
   let at = 0;

@@ -2,7 +2,7 @@
 // as an app sees it, and onnxruntime-web's own session options over the stored graph.
 import { Tensor } from '@vitkit/core';
 import { AutoModel } from '@vitkit/models';
-import * as ort from 'onnxruntime-web';
+import * as ort from 'onnxruntime-web/wasm';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const pixels = (size: number) =>

@@ -127,7 +127,8 @@ export function toEndpoint(port: WorkerPort): Comlink.Endpoint {
 /**
  * Serves one model from inside a worker: call it in the worker's script. In a Web Worker it
  * listens on `self`; in a Node worker thread on `worker_threads.parentPort`; or on `port` when given.
- * Import onnxruntime-web (and set `ort.env.wasm.wasmPaths`) in the same script if the app serves
+ * Import onnxruntime-web (and set `env.wasm.wasmPaths`: on `onnxruntime-web/wasm`, the build the
+ * wasm device runs on, and on `onnxruntime-web` for webgpu) in the same script if the app serves
  * its wasm files from somewhere other than beside the bundle. Bundle onnxruntime-web's
  * extern-wasm build into the worker (resolve condition `onnxruntime-web-use-extern-wasm`): its
  * default build inlines the wasm glue, and its wasm threads then start from the worker's own
