@@ -1,3 +1,4 @@
+import { VitkitError } from '@vitkit/core';
 import {
   type EmbedBatch,
   type EmbedImagesOptions,
@@ -8,12 +9,16 @@ import {
 } from './embed-images.js';
 import { ImageIndex } from './image-index.js';
 import { NpyImageStore } from './npy-store.js';
+import { ParquetImageStore } from './parquet-store.js';
 
 export interface BuildIndexOptions extends Omit<EmbedImagesOptions, 'skip'> {
   /** The index folder (created if missing; resumed if present). */
   out: string;
-  /** `lance` (default): a LanceDB table, searchable; `npy`: cls.npy, pooled.npy and rows.jsonl. */
-  format?: 'lance' | 'npy';
+  /**
+   * `lance` (default): a LanceDB table, searchable; `npy`: cls.npy, pooled.npy and rows.jsonl;
+   * `parquet`: part-*.parquet files (path, hash, model, dtype, cls, pooled).
+   */
+  format?: 'lance' | 'npy' | 'parquet';
   /** Called after every batch (a progress bar). */
   onProgress?: (batch: EmbedBatch) => void;
   /** Row count from which an ANN index is built (default `ANN_MIN_ROWS`). */
@@ -43,16 +48,26 @@ export interface BuildIndexSummary {
  */
 export async function buildImageIndex(source: string | string[], options: BuildIndexOptions): Promise<BuildIndexSummary> {
   const started = performance.now();
+  if (options.patches && options.format !== undefined && options.format !== 'lance') {
+    throw new VitkitError(
+      'INVALID_ARGUMENT',
+      `Patch features are stored in a LanceDB index only; --format ${options.format} keeps CLS and pooled vectors.`,
+    );
+  }
   const model =
     typeof options.model === 'string'
       ? await loadEmbedder(options.model, { ...PIPELINE_MODEL_OPTIONS, ...options.modelOptions })
       : options.model;
   const modelId = typeof options.model === 'string' ? options.model : model.files.source;
   const summary = { total: 0, embedded: 0, skipped: 0, failed: [] as FailedImage[] };
-  let index: ImageIndex | NpyImageStore | undefined;
+  let index: ImageIndex | NpyImageStore | ParquetImageStore | undefined;
   try {
     index =
-      options.format === 'npy' ? NpyImageStore.open(options.out, modelId) : await ImageIndex.open(options.out, { modelId, create: true });
+      options.format === 'npy'
+        ? NpyImageStore.open(options.out, modelId)
+        : options.format === 'parquet'
+          ? await ParquetImageStore.open(options.out, modelId)
+          : await ImageIndex.open(options.out, { modelId, create: true });
     const stored = await index.storedHashes();
     for await (const batch of embedImages(source, { ...options, model, skip: (hash) => stored.has(hash) })) {
       await index.add(batch.embedded);

@@ -12,6 +12,7 @@ export {
 export { ANN_MIN_ROWS, ImageIndex, type SearchHit } from './image-index.js';
 export { type KnnEvalOptions, type KnnEvalResult, knnEval } from './knn-eval.js';
 export { NpyImageStore } from './npy-store.js';
+export { ParquetImageStore } from './parquet-store.js';
 export {
   DEFAULT_QUEUE,
   type EnqueueOptions,

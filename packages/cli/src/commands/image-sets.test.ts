@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath } from '@vitkit/test-support';
@@ -51,6 +51,19 @@ describe('vitkit embed <folder> / search / knn-eval', () => {
     const again = await vitkit('embed', photos, '--model', MODEL, '--out', index, '--workers', '0');
     expect(again.stdout).toContain('done: 0 embedded, 4 already in the index, 1 unreadable');
     expect(again.stdout).toContain('holds 4 rows');
+  });
+
+  it('embed --format parquet writes Parquet parts with a row per image, resumable; patches are for LanceDB only', async () => {
+    const parquet = join(work, 'parquet');
+    const first = await vitkit('embed', photos, '--model', MODEL, '--out', parquet, '--format', 'parquet', '--workers', '0');
+    expect(first.stdout).toContain('done: 4 embedded, 0 already in the index, 1 unreadable, of 5 images');
+    expect(readdirSync(parquet)).toEqual(['part-000000.parquet']);
+    const again = await vitkit('embed', photos, '--model', MODEL, '--out', parquet, '--format', 'parquet', '--workers', '0');
+    expect(again.stdout).toContain('done: 0 embedded, 4 already in the index, 1 unreadable');
+    expect(again.stdout).toContain('holds 4 rows');
+    await expect(
+      vitkit('embed', photos, '--model', MODEL, '--out', join(work, 'pp'), '--format', 'parquet', '--patches'),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('embed of a folder needs --out; embed of images keeps printing shapes', async () => {

@@ -13,7 +13,7 @@ export interface ImageSetFlags extends CacheFlag {
   batchSize: number;
   workers?: number;
   patches?: boolean;
-  format?: 'lance' | 'npy';
+  format?: 'lance' | 'npy' | 'parquet';
 }
 
 const positiveInt = (name: string) => (v: string) => {
@@ -29,8 +29,8 @@ export const imageSetOptions = () => [
     positiveInt('--workers'),
   ),
   new Option('--patches', 'also store each image’s patch features in the index (large; lance only)'),
-  new Option('--format <format>', 'folders: a LanceDB index (searchable) or cls.npy + pooled.npy + rows.jsonl')
-    .choices(['lance', 'npy'])
+  new Option('--format <format>', 'folders: a LanceDB index (searchable), cls.npy + pooled.npy + rows.jsonl, or part-*.parquet files')
+    .choices(['lance', 'npy', 'parquet'])
     .default('lance'),
 ];
 
