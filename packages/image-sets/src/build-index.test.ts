@@ -6,14 +6,18 @@ import { Dinov2 } from '@vitkit/dino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildImageIndex } from './build-index.js';
 import { ImageIndex } from './image-index.js';
+import { NpyImageStore } from './npy-store.js';
+import { ParquetImageStore } from './parquet-store.js';
 import { addBrokenJpeg, makeImageFolder, TINY_DINOV2 } from './test-support/image-folder.js';
 
 const { dir, images } = await makeImageFolder();
 const broken = addBrokenJpeg(dir);
 const work = mkdtempSync(join(tmpdir(), 'vitkit-index-'));
 const model = await Dinov2.fromPretrained(TINY_DINOV2);
+const int8 = await Dinov2.fromPretrained(TINY_DINOV2, { dtype: 'int8' });
 afterAll(async () => {
   await model.dispose();
+  await int8.dispose();
   rmSync(dir, { recursive: true, force: true });
   rmSync(work, { recursive: true, force: true });
 });
@@ -60,6 +64,32 @@ describe('buildImageIndex', () => {
     const out = join(work, 'full');
     await expect(ImageIndex.open(out, { modelId: 'facebook/dinov2-base' })).rejects.toMatchObject({ code: 'INDEX_MODEL_MISMATCH' });
     await expect(ImageIndex.open(join(work, 'none'))).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
+  });
+});
+
+/** The precision a finished store says its vectors came from, read back through the store's own reader. */
+const precisionOf: Record<'lance' | 'npy' | 'parquet', (out: string) => Promise<string>> = {
+  lance: async (out) => {
+    const index = await ImageIndex.open(out);
+    index.close();
+    return index.precision;
+  },
+  npy: async (out) => NpyImageStore.read(out).precision,
+  parquet: async (out) => (await ParquetImageStore.read(out))[0].dtype,
+};
+
+describe.each(['lance', 'npy', 'parquet'] as const)('one %s index holds one precision', (format) => {
+  it('records int8 vectors as int8 and refuses to resume them with fp32 weights (or the other way round)', async () => {
+    const out = join(work, `int8-${format}`);
+    const first = await buildImageIndex(images.slice(0, 2), { model: int8, out, format, decodeWorkers: 0 });
+    expect(first.rows).toBe(2);
+    expect(await precisionOf[format](out)).toBe('int8');
+    await expect(buildImageIndex(images, { model, out, format, decodeWorkers: 0 })).rejects.toMatchObject({
+      code: 'INDEX_MODEL_MISMATCH',
+      message: expect.stringContaining('holds int8 embeddings'),
+    });
+    const rest = await buildImageIndex(images, { model: int8, out, format, decodeWorkers: 0 });
+    expect(rest).toMatchObject({ skipped: 2, rows: images.length });
   });
 });
 

@@ -59,15 +59,17 @@ export async function buildImageIndex(source: string | string[], options: BuildI
       ? await loadEmbedder(options.model, { ...PIPELINE_MODEL_OPTIONS, ...options.modelOptions })
       : options.model;
   const modelId = typeof options.model === 'string' ? options.model : model.files.source;
+  // Part of the index's identity: vectors of int8 weights are not those of fp32 ones.
+  const precision = model.options.dtype;
   const summary = { total: 0, embedded: 0, skipped: 0, failed: [] as FailedImage[] };
   let index: ImageIndex | NpyImageStore | ParquetImageStore | undefined;
   try {
     index =
       options.format === 'npy'
-        ? NpyImageStore.open(options.out, modelId)
+        ? NpyImageStore.open(options.out, modelId, precision)
         : options.format === 'parquet'
-          ? await ParquetImageStore.open(options.out, modelId)
-          : await ImageIndex.open(options.out, { modelId, create: true });
+          ? await ParquetImageStore.open(options.out, modelId, precision)
+          : await ImageIndex.open(options.out, { modelId, precision, create: true });
     const stored = await index.storedHashes();
     for await (const batch of embedImages(source, { ...options, model, skip: (hash) => stored.has(hash) })) {
       await index.add(batch.embedded);

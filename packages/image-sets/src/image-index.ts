@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import * as lancedb from '@lancedb/lancedb';
-import { VitkitError } from '@vitkit/core';
+import { type ModelDtype, VitkitError } from '@vitkit/core';
 import { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8 } from 'apache-arrow';
 import type { EmbeddedImage } from './embed-images.js';
+import { storedPrecision } from './precision.js';
 
 const TABLE = 'images';
 /** Rows buffered before a LanceDB commit: few enough to lose little to a kill -9, many enough to keep fragments few. */
@@ -19,8 +20,9 @@ export interface SearchHit {
 
 /**
  * An image index: a LanceDB table (`images`) in a folder, one row per image with its path,
- * content hash, model id, dtype, CLS and pooled vectors and, optionally, patch features.
- * One index holds one model's vectors; a second model needs its own folder.
+ * content hash, model id, dtype (the weight precision the vectors came from: fp32, int8, …),
+ * CLS and pooled vectors and, optionally, patch features. One index holds one model's vectors
+ * at one precision; another needs its own folder.
  */
 export class ImageIndex {
   private pending: EmbeddedImage[] = [];
@@ -32,10 +34,12 @@ export class ImageIndex {
     private readonly db: lancedb.Connection,
     private table: lancedb.Table | undefined,
     readonly modelId: string | undefined,
+    /** The weight precision of the stored vectors (what `search` embeds a query with). */
+    readonly precision: ModelDtype,
   ) {}
 
-  /** Opens (or, with `create`, starts) the index in `dir`. `modelId` must match what the index holds. */
-  static async open(dir: string, options: { modelId?: string; create?: boolean } = {}): Promise<ImageIndex> {
+  /** Opens (or, with `create`, starts) the index in `dir`. `modelId` and `precision` must match what the index holds. */
+  static async open(dir: string, options: { modelId?: string; precision?: ModelDtype; create?: boolean } = {}): Promise<ImageIndex> {
     if (!options.create && !existsSync(dir)) {
       throw new VitkitError('FILE_NOT_FOUND', `No index at ${dir}: build one with \`vitkit embed <folder> --out ${dir}\`.`);
     }
@@ -43,18 +47,25 @@ export class ImageIndex {
     const names = await db.tableNames();
     if (!names.includes(TABLE)) {
       if (!options.create) throw new VitkitError('INDEX_INVALID', `${dir} is not a vitkit image index (no "${TABLE}" table).`);
-      return new ImageIndex(dir, db, undefined, options.modelId);
+      return new ImageIndex(dir, db, undefined, options.modelId, options.precision ?? 'fp32');
     }
     const table = await db.openTable(TABLE);
-    const first = (await table.query().select(['model']).limit(1).toArray())[0] as { model: string } | undefined;
+    const first = (await table.query().select(['model', 'dtype']).limit(1).toArray())[0] as { model: string; dtype: string } | undefined;
     const stored = first?.model;
+    const precision = first ? storedPrecision(first.dtype, dir) : (options.precision ?? 'fp32');
     if (stored !== undefined && options.modelId !== undefined && stored !== options.modelId) {
       throw new VitkitError(
         'INDEX_MODEL_MISMATCH',
         `${dir} holds ${stored} embeddings, not ${options.modelId}: use that model, or another --out for this one.`,
       );
     }
-    return new ImageIndex(dir, db, table, stored ?? options.modelId);
+    if (first && options.precision !== undefined && precision !== options.precision) {
+      throw new VitkitError(
+        'INDEX_MODEL_MISMATCH',
+        `${dir} holds ${precision} embeddings of ${stored}, not ${options.precision}: use --dtype ${precision}, or another --out.`,
+      );
+    }
+    return new ImageIndex(dir, db, table, stored ?? options.modelId, precision);
   }
 
   /** Rows stored (committed). */
@@ -84,7 +95,7 @@ export class ImageIndex {
       path: r.path,
       hash: r.hash,
       model: modelId,
-      dtype: 'float32',
+      dtype: this.precision,
       cls: Array.from(r.cls),
       pooled: r.pooled ? Array.from(r.pooled) : null,
       patches: r.patches ? Array.from(r.patches) : null,

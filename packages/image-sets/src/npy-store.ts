@@ -1,7 +1,8 @@
 import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { VitkitError } from '@vitkit/core';
+import { type ModelDtype, VitkitError } from '@vitkit/core';
 import type { EmbeddedImage } from './embed-images.js';
+import { storedPrecision } from './precision.js';
 
 // A fixed-size header (numpy format 1.0), so the row count can be rewritten in place after every append.
 const HEADER_BYTES = 128;
@@ -11,6 +12,8 @@ interface RowMeta {
   path: string;
   hash: string;
   model: string;
+  /** The weight precision the vectors came from; absent in stores written before it was kept (fp32). */
+  dtype?: string;
 }
 
 /**
@@ -23,11 +26,12 @@ export class NpyImageStore {
   private constructor(
     readonly dir: string,
     readonly modelId: string,
+    readonly precision: ModelDtype,
     private rows: RowMeta[],
     private dim: number,
   ) {}
 
-  static open(dir: string, modelId: string): NpyImageStore {
+  static open(dir: string, modelId: string, precision: ModelDtype = 'fp32'): NpyImageStore {
     mkdirSync(dir, { recursive: true });
     const rowsPath = join(dir, 'rows.jsonl');
     let rows: RowMeta[] = [];
@@ -47,18 +51,26 @@ export class NpyImageStore {
     if (stored !== undefined && stored !== modelId) {
       throw new VitkitError('INDEX_MODEL_MISMATCH', `${dir} holds ${stored} embeddings, not ${modelId}: use that model, or another --out.`);
     }
+    const held = rows[0] ? storedPrecision(rows[0].dtype, rowsPath) : undefined;
+    if (held !== undefined && held !== precision) {
+      throw new VitkitError(
+        'INDEX_MODEL_MISMATCH',
+        `${dir} holds ${held} embeddings of ${stored}, not ${precision}: use --dtype ${held}, or another --out.`,
+      );
+    }
     let dim = 0;
     for (const name of ['cls', 'pooled']) {
       const path = join(dir, `${name}.npy`);
       if (!existsSync(path)) continue;
       dim = truncateNpy(path, rows.length);
     }
-    return new NpyImageStore(dir, modelId, rows, dim);
+    return new NpyImageStore(dir, modelId, precision, rows, dim);
   }
 
   /** Every row a store holds, vectors included (a shard folded into an index by `mergeShards`). */
-  static read(dir: string): { modelId: string | undefined; rows: EmbeddedImage[] } {
-    const store = NpyImageStore.open(dir, readFirstModel(dir) ?? '');
+  static read(dir: string): { modelId: string | undefined; precision: ModelDtype; rows: EmbeddedImage[] } {
+    const first = readFirstRow(dir);
+    const store = NpyImageStore.open(dir, first?.model ?? '', storedPrecision(first?.dtype, join(dir, 'rows.jsonl')));
     const cls = readNpy(join(dir, 'cls.npy'), store.rows.length);
     const pooled = existsSync(join(dir, 'pooled.npy')) ? readNpy(join(dir, 'pooled.npy'), store.rows.length) : undefined;
     const dim = store.dim;
@@ -68,7 +80,7 @@ export class NpyImageStore {
       cls: cls.slice(i * dim, (i + 1) * dim),
       ...(pooled ? { pooled: pooled.slice(i * dim, (i + 1) * dim) } : {}),
     }));
-    return { modelId: store.rows[0]?.model, rows };
+    return { modelId: store.rows[0]?.model, precision: store.precision, rows };
   }
 
   async storedHashes(): Promise<Set<string>> {
@@ -95,11 +107,12 @@ export class NpyImageStore {
         this.rows.length,
         images.map((i) => i.pooled as Float32Array),
       );
-    const lines = images.map((i) => JSON.stringify({ path: i.path, hash: i.hash, model: this.modelId })).join('\n');
+    const meta = (i: EmbeddedImage): RowMeta => ({ path: i.path, hash: i.hash, model: this.modelId, dtype: this.precision });
+    const lines = images.map((i) => JSON.stringify(meta(i))).join('\n');
     const fd = openSync(join(this.dir, 'rows.jsonl'), 'a');
     writeSync(fd, `${lines}\n`);
     closeSync(fd);
-    this.rows.push(...images.map((i) => ({ path: i.path, hash: i.hash, model: this.modelId })));
+    this.rows.push(...images.map(meta));
   }
 
   async flush(): Promise<void> {}
@@ -136,11 +149,11 @@ function appendNpy(path: string, dim: number, start: number, vectors: Float32Arr
   }
 }
 
-function readFirstModel(dir: string): string | undefined {
+function readFirstRow(dir: string): RowMeta | undefined {
   const rowsPath = join(dir, 'rows.jsonl');
   if (!existsSync(rowsPath)) return undefined;
   const first = readFileSync(rowsPath, 'utf8').split('\n', 1)[0];
-  return first ? (JSON.parse(first) as RowMeta).model : undefined;
+  return first ? (JSON.parse(first) as RowMeta) : undefined;
 }
 
 /** The first `rows` rows of an [N, dim] float32 file this store wrote, flat. */

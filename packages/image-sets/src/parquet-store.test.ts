@@ -60,7 +60,7 @@ describe('--format parquet', () => {
     expect(new Set(rows.map((r) => r.hash)).size).toBe(images.length);
     for (const row of rows) {
       expect(row.model).toBe(model.files.source);
-      expect(row.dtype).toBe('float32');
+      expect(row.dtype).toBe('fp32');
       const direct = await model.embed(row.path);
       // Embedded in batches of 2 against one at a time: the same up to float rounding.
       expect(maxAbsDiff(row.cls.toArray(), direct.cls.data)).toBeLessThan(1e-5);

@@ -1,14 +1,16 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { VitkitError } from '@vitkit/core';
+import { type ModelDtype, VitkitError } from '@vitkit/core';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import type { EmbeddedImage } from './embed-images.js';
+import { storedPrecision } from './precision.js';
 
 /** Rows buffered before a part file is written: few enough to lose little to a kill -9, many enough to keep files few. */
 const ROWS_PER_PART = 4096;
 const PART = /^part-(\d{6})\.parquet$/;
 const MODEL_KEY = 'vitkit.model';
+const PRECISION_KEY = 'vitkit.dtype';
 
 /** A `LIST<FLOAT>` column (3-level, as Arrow and pyarrow write lists): a vector per row. */
 const vectorColumn = (name: string, repetition: 'REQUIRED' | 'OPTIONAL') => [
@@ -25,7 +27,7 @@ const stringColumn = (name: string) => ({
 
 /**
  * `--format parquet`: the index as Parquet files in a folder (`part-000000.parquet`, …), one row
- * per image with path, content hash, model id, dtype and the CLS (and pooled) vectors as
+ * per image with path, content hash, model id, dtype (the weights' precision) and the CLS (and pooled) vectors as
  * `LIST<FLOAT>` columns, readable by pyarrow, pandas, DuckDB or Polars as one dataset
  * (`pyarrow.dataset.dataset(dir)`). A Parquet file is complete only once its footer is written,
  * so rows are buffered and written a part at a time, each to a temporary name and renamed: a
@@ -37,12 +39,13 @@ export class ParquetImageStore {
   private constructor(
     readonly dir: string,
     readonly modelId: string,
+    readonly precision: ModelDtype,
     private readonly hashes: Set<string>,
     private nextPart: number,
     private rows: number,
   ) {}
 
-  static async open(dir: string, modelId: string): Promise<ParquetImageStore> {
+  static async open(dir: string, modelId: string, precision: ModelDtype = 'fp32'): Promise<ParquetImageStore> {
     mkdirSync(dir, { recursive: true });
     const hashes = new Set<string>();
     let nextPart = 0;
@@ -63,10 +66,16 @@ export class ParquetImageStore {
           `${dir} holds ${part.modelId} embeddings, not ${modelId}: use that model, or another --out.`,
         );
       }
+      if (part.precision !== precision) {
+        throw new VitkitError(
+          'INDEX_MODEL_MISMATCH',
+          `${dir} holds ${part.precision} embeddings of ${modelId}, not ${precision}: use --dtype ${part.precision}, or another --out.`,
+        );
+      }
       for (const h of part.hashes) hashes.add(h);
       rows += part.hashes.length;
     }
-    return new ParquetImageStore(dir, modelId, hashes, nextPart, rows);
+    return new ParquetImageStore(dir, modelId, precision, hashes, nextPart, rows);
   }
 
   async storedHashes(): Promise<Set<string>> {
@@ -94,7 +103,7 @@ export class ParquetImageStore {
         { name: 'path', data: rows.map((r) => r.path) },
         { name: 'hash', data: rows.map((r) => r.hash) },
         { name: 'model', data: rows.map(() => this.modelId) },
-        { name: 'dtype', data: rows.map(() => 'float32') },
+        { name: 'dtype', data: rows.map(() => this.precision) },
         { name: 'cls', data: rows.map((r) => Array.from(r.cls)) },
         ...(pooled ? [{ name: 'pooled', data: rows.map((r) => Array.from(r.pooled as Float32Array)) }] : []),
       ],
@@ -107,7 +116,10 @@ export class ParquetImageStore {
         ...vectorColumn('cls', 'REQUIRED'),
         ...(pooled ? vectorColumn('pooled', 'REQUIRED') : []),
       ],
-      kvMetadata: [{ key: MODEL_KEY, value: this.modelId }],
+      kvMetadata: [
+        { key: MODEL_KEY, value: this.modelId },
+        { key: PRECISION_KEY, value: this.precision },
+      ],
     });
     const path = join(this.dir, name);
     writeFileSync(`${path}.tmp`, new Uint8Array(bytes));
@@ -125,7 +137,9 @@ export class ParquetImageStore {
   close(): void {}
 
   /** Every row the parts hold, in part order (tests, and anyone reading the index back in JS). */
-  static async read(dir: string): Promise<{ path: string; hash: string; model: string; cls: Float32Array; pooled?: Float32Array }[]> {
+  static async read(
+    dir: string,
+  ): Promise<{ path: string; hash: string; model: string; dtype: string; cls: Float32Array; pooled?: Float32Array }[]> {
     if (!existsSync(dir)) throw new VitkitError('FILE_NOT_FOUND', `No Parquet index at ${dir}.`);
     const parts = readdirSync(dir)
       .filter((n) => PART.test(n))
@@ -136,6 +150,7 @@ export class ParquetImageStore {
         path: string;
         hash: string;
         model: string;
+        dtype: string;
         cls: number[];
         pooled?: number[];
       }[];
@@ -144,6 +159,7 @@ export class ParquetImageStore {
           path: r.path,
           hash: r.hash,
           model: r.model,
+          dtype: r.dtype,
           cls: Float32Array.from(r.cls),
           ...(r.pooled ? { pooled: Float32Array.from(r.pooled) } : {}),
         });
@@ -156,14 +172,15 @@ export class ParquetImageStore {
  * One part's model id (its key-value metadata) and hashes, read by range (footer and the hash
  * column only, not the vectors); a file that is not such a part is refused.
  */
-async function readPart(path: string): Promise<{ modelId: string; hashes: string[] }> {
+async function readPart(path: string): Promise<{ modelId: string; precision: ModelDtype; hashes: string[] }> {
   try {
     const file = await asyncBufferFromFile(path);
     const metadata = await parquetMetadataAsync(file);
     const modelId = metadata.key_value_metadata?.find((kv) => kv.key === MODEL_KEY)?.value;
-    if (modelId === undefined) throw new Error(`no ${MODEL_KEY} metadata`);
+    const precision = metadata.key_value_metadata?.find((kv) => kv.key === PRECISION_KEY)?.value;
+    if (modelId === undefined || precision === undefined) throw new Error(`no ${MODEL_KEY} / ${PRECISION_KEY} metadata`);
     const rows = (await parquetReadObjects({ file, columns: ['hash'], metadata })) as { hash: string }[];
-    return { modelId, hashes: rows.map((r) => r.hash) };
+    return { modelId, precision: storedPrecision(precision, path), hashes: rows.map((r) => r.hash) };
   } catch (cause) {
     throw new VitkitError('INDEX_INVALID', `${path} is not a part this store wrote; move it away or use another --out.`, { cause });
   }

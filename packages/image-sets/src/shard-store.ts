@@ -84,15 +84,15 @@ export async function mergeShards(shardsDir: string, out: string, options: { ann
   try {
     let stored = new Set<string>();
     for (const shard of shards) {
-      const { modelId, rows } = NpyImageStore.read(join(shardsDir, shard));
+      const { modelId, precision, rows } = NpyImageStore.read(join(shardsDir, shard));
       if (rows.length === 0) continue;
       if (!index) {
-        index = await ImageIndex.open(out, { modelId, create: true });
+        index = await ImageIndex.open(out, { modelId, precision, create: true });
         stored = await index.storedHashes();
-      } else if (modelId !== index.modelId) {
+      } else if (modelId !== index.modelId || precision !== index.precision) {
         throw new VitkitError(
           'INDEX_MODEL_MISMATCH',
-          `${shard} holds ${modelId} embeddings, not ${index.modelId}: one shards folder holds one model.`,
+          `${shard} holds ${precision} ${modelId} embeddings, not ${index.precision} ${index.modelId}: one shards folder holds one model.`,
         );
       }
       const fresh = rows.filter((r) => !stored.has(r.hash));

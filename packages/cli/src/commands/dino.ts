@@ -4,7 +4,7 @@ import { type CacheFlag, cacheOption, optimizedModelCache } from '../model-cache
 import { loadModelFor } from '../model-capabilities.js';
 import { writeFileAtomic } from '../output-file.js';
 import { writePng } from '../png.js';
-import { embedImageSet, type ImageSetFlags, imageSetOptions, isImageSet } from './image-sets.js';
+import { embedDtypeOption, embedImageSet, type ImageSetFlags, imageSetOptions, isImageSet } from './image-sets.js';
 
 interface Common extends CacheFlag {
   model: string;
@@ -28,6 +28,7 @@ export function registerDino(program: Command): void {
       'images: write cls, patches and pooled to this safetensors file; a folder: the LanceDB index to build or resume',
     )
     .addOption(deviceOption())
+    .addOption(embedDtypeOption())
     .addOption(cacheOption())
     .addOption(folder[0])
     .addOption(folder[1])
@@ -35,7 +36,11 @@ export function registerDino(program: Command): void {
     .addOption(folder[3])
     .action(async (images: string[], o: Common & ImageSetFlags & { out?: string }) => {
       if (isImageSet(images)) return embedImageSet(images[0], o);
-      const model = await loadModelFor('embed', 'embed', o.model, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
+      const model = await loadModelFor('embed', 'embed', o.model, {
+        device: o.device,
+        dtype: o.dtype,
+        optimizedModelCache: optimizedModelCache(o),
+      });
       try {
         const e = await model.embed(images);
         const tensors = {

@@ -66,6 +66,19 @@ describe('vitkit embed <folder> / search / knn-eval', () => {
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
+  it('embed --dtype int8 keeps the precision with the index: resuming in fp32 is refused, search still finds the query', async () => {
+    const int8 = join(work, 'int8');
+    const first = await vitkit('embed', photos, '--model', MODEL, '--out', int8, '--dtype', 'int8', '--workers', '0');
+    expect(first.stdout).toContain('done: 4 embedded');
+    await expect(vitkit('embed', photos, '--model', MODEL, '--out', int8, '--workers', '0')).rejects.toMatchObject({
+      code: 'INDEX_MODEL_MISMATCH',
+    });
+    const query = join(photos, 'cats', 'cats.jpg');
+    const [hit] = JSON.parse((await vitkit('search', query, '--index', int8, '-k', '1', '--json')).stdout);
+    expect(hit.path).toBe(query);
+    expect(hit.similarity).toBeGreaterThan(0.9999);
+  });
+
   it('embed of a folder needs --out; embed of images keeps printing shapes', async () => {
     await expect(vitkit('embed', photos, '--model', MODEL)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     const one = await vitkit('embed', join(PHOTOS, 'cats.png'), '--model', MODEL);

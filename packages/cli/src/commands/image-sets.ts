@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEVICES, type Device, VitkitError } from '@vitkit/core';
+import { DEVICES, type Device, type ModelDtype, VitkitError } from '@vitkit/core';
 import { buildImageIndex, type FailedImage, ImageIndex, knnEval, loadEmbedder } from '@vitkit/image-sets';
 import cliProgress from 'cli-progress';
 import { type Command, Option } from 'commander';
@@ -14,6 +14,7 @@ export interface ImageSetFlags extends CacheFlag {
   workers?: number;
   patches?: boolean;
   format?: 'lance' | 'npy' | 'parquet';
+  dtype: ModelDtype;
 }
 
 const positiveInt = (name: string) => (v: string) => {
@@ -21,6 +22,12 @@ const positiveInt = (name: string) => (v: string) => {
   if (!Number.isInteger(n) || n < 0) throw new VitkitError('INVALID_ARGUMENT', `${name} must be a whole number, got ${v}.`);
   return n;
 };
+
+/** `--dtype`: the weight precision `vitkit embed` runs the model in (an index keeps it, and search embeds queries so). */
+export const embedDtypeOption = () =>
+  new Option('--dtype <dtype>', 'weight precision (fp16: webgpu/cuda; int8, int4: cpu, wasm); an index holds one')
+    .choices(['fp32', 'fp16', 'int8', 'int4'])
+    .default('fp32');
 
 /** `--batch-size`, `--workers`, `--patches`: the options `vitkit embed` takes for a folder. */
 export const imageSetOptions = () => [
@@ -73,7 +80,7 @@ export async function embedImageSet(source: string, o: ImageSetFlags): Promise<v
   try {
     const summary = await buildImageIndex(source, {
       model: modelIdFor(o.model),
-      modelOptions: { device: o.device, optimizedModelCache: optimizedModelCache(o) },
+      modelOptions: { device: o.device, dtype: o.dtype, optimizedModelCache: optimizedModelCache(o) },
       out: o.out,
       batchSize: o.batchSize,
       decodeWorkers: o.workers,
@@ -120,7 +127,12 @@ export function registerImageSets(program: Command): void {
       const index = await ImageIndex.open(o.index);
       try {
         if (!index.modelId) throw new VitkitError('INDEX_INVALID', `${o.index} is empty: embed some images into it first.`);
-        const model = await loadEmbedder(index.modelId, { device: o.device, optimizedModelCache: optimizedModelCache(o) });
+        // The query is embedded as the index's vectors were: same model, same precision.
+        const model = await loadEmbedder(index.modelId, {
+          device: o.device,
+          dtype: index.precision,
+          optimizedModelCache: optimizedModelCache(o),
+        });
         let query: Float32Array;
         try {
           query = (await model.embed(image)).cls.data;
