@@ -3,7 +3,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { type ModelDtype, VitkitError } from '@vitkit/core';
 import { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8 } from 'apache-arrow';
 import type { EmbeddedImage } from './embed-images.js';
-import { storedPrecision } from './precision.js';
+import { precisionMismatch, storedPrecision } from './precision.js';
 
 const TABLE = 'images';
 /** Rows buffered before a LanceDB commit: few enough to lose little to a kill -9, many enough to keep fragments few. */
@@ -60,10 +60,7 @@ export class ImageIndex {
       );
     }
     if (first && options.precision !== undefined && precision !== options.precision) {
-      throw new VitkitError(
-        'INDEX_MODEL_MISMATCH',
-        `${dir} holds ${precision} embeddings of ${stored}, not ${options.precision}: use --dtype ${precision}, or another --out.`,
-      );
+      throw precisionMismatch(dir, stored, precision, options.precision);
     }
     return new ImageIndex(dir, db, table, stored ?? options.modelId, precision);
   }

@@ -2,7 +2,7 @@ import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, r
 import { join } from 'node:path';
 import { type ModelDtype, VitkitError } from '@vitkit/core';
 import type { EmbeddedImage } from './embed-images.js';
-import { storedPrecision } from './precision.js';
+import { precisionMismatch, storedPrecision } from './precision.js';
 
 // A fixed-size header (numpy format 1.0), so the row count can be rewritten in place after every append.
 const HEADER_BYTES = 128;
@@ -53,10 +53,7 @@ export class NpyImageStore {
     }
     const held = rows[0] ? storedPrecision(rows[0].dtype, rowsPath) : undefined;
     if (held !== undefined && held !== precision) {
-      throw new VitkitError(
-        'INDEX_MODEL_MISMATCH',
-        `${dir} holds ${held} embeddings of ${stored}, not ${precision}: use --dtype ${held}, or another --out.`,
-      );
+      throw precisionMismatch(dir, stored, held, precision);
     }
     let dim = 0;
     for (const name of ['cls', 'pooled']) {

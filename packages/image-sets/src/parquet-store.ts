@@ -4,7 +4,7 @@ import { type ModelDtype, VitkitError } from '@vitkit/core';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import type { EmbeddedImage } from './embed-images.js';
-import { storedPrecision } from './precision.js';
+import { precisionMismatch, storedPrecision } from './precision.js';
 
 /** Rows buffered before a part file is written: few enough to lose little to a kill -9, many enough to keep files few. */
 const ROWS_PER_PART = 4096;
@@ -67,10 +67,7 @@ export class ParquetImageStore {
         );
       }
       if (part.precision !== precision) {
-        throw new VitkitError(
-          'INDEX_MODEL_MISMATCH',
-          `${dir} holds ${part.precision} embeddings of ${modelId}, not ${precision}: use --dtype ${part.precision}, or another --out.`,
-        );
+        throw precisionMismatch(dir, modelId, part.precision, precision);
       }
       for (const h of part.hashes) hashes.add(h);
       rows += part.hashes.length;

@@ -16,3 +16,11 @@ export function storedPrecision(dtype: string | undefined, where: string): Model
 }
 
 const PRECISIONS = ['fp32', 'fp16', 'int8', 'int4'] as const satisfies readonly ModelDtype[];
+
+/** The error for an index that holds another precision's vectors than the run would add. */
+export function precisionMismatch(where: string, modelId: string | undefined, held: ModelDtype, wanted: ModelDtype): VitkitError {
+  return new VitkitError(
+    'INDEX_MODEL_MISMATCH',
+    `${where} holds ${held} embeddings of ${modelId}, not ${wanted}: use --dtype ${held}, or another --out.`,
+  );
+}
