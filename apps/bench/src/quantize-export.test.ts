@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { onnx } from '@vitkit/core/internal';
+import { cosineSimilarity, onnx } from '@vitkit/core/internal';
 import ortModule from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureQuantizedExport, QUANTIZED_EXPORT, quantizeExport } from './quantize-export.js';
@@ -64,18 +64,6 @@ function writeExport(dir: string): void {
   writeFileSync(join(dir, 'onnx', 'model.onnx'), onnx.ModelProto.encode(model).finish());
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let x = 0;
-  let y = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += a[i] * b[i];
-    x += a[i] * a[i];
-    y += b[i] * b[i];
-  }
-  return d / Math.sqrt(x * y);
-}
-
 describe('quantizeExport', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vitkit-q8-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -106,8 +94,8 @@ describe('quantizeExport', () => {
     const float = await ort.InferenceSession.create(join(dir, 'onnx', 'model.onnx'));
     const quant = await ort.InferenceSession.create(join(dir, QUANTIZED_EXPORT));
     const [a, b] = [await float.run({ x }), await quant.run({ x })];
-    expect(cosine(a.y.data as Float32Array, b.y.data as Float32Array)).toBeGreaterThan(0.999);
-    expect(cosine(a.z.data as Float32Array, b.z.data as Float32Array)).toBeGreaterThan(0.999);
+    expect(cosineSimilarity(a.y.data as Float32Array, b.y.data as Float32Array)).toBeGreaterThan(0.999);
+    expect(cosineSimilarity(a.z.data as Float32Array, b.z.data as Float32Array)).toBeGreaterThan(0.999);
   });
 
   it('ensureQuantizedExport leaves an existing file alone', () => {
