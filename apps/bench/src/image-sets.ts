@@ -2,7 +2,7 @@
 // mixed sizes, files in → vectors stored, against the model alone at the same batch size and against
 // a transformers.js pipeline loop over the same files; then the distributed mode (vitkit queue add +
 // 2 vitkit worker processes on a private redis-server) against one `vitkit embed` process.
-import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import sharp from 'sharp';
 import { CONFIGS_DIR, syntheticCheckpoint } from './checkpoints.js';
-import { childEntry } from './child-entry.js';
+import { runChild } from './child-entry.js';
 import { cliBin } from './cli-child.js';
 import type { ImageSetsRequest, ImageSetsResult } from './image-sets-child.js';
 import type { DistributedReport, DistributedRound, ImageSetsReport, ImageSetsRound, ImageSetsRunner } from './types.js';
@@ -72,29 +72,8 @@ export async function imageFolder(cacheDir: string, count: number): Promise<stri
 }
 
 /** One measurement in a fresh process. */
-export async function measure(req: ImageSetsRequest, timeoutMs = 900_000): Promise<ImageSetsResult> {
-  const entry = await childEntry('image-sets-child');
-  return new Promise((resolve, reject) => {
-    const child = fork(entry, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error(`${req.kind} took longer than ${timeoutMs / 1000} s`));
-    }, timeoutMs);
-    child.on('message', (m: { ok: boolean; result?: ImageSetsResult; error?: string }) => {
-      clearTimeout(timer);
-      if (m.ok && m.result) resolve(m.result);
-      else reject(new Error(`${req.kind} failed: ${m.error}`));
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${req.kind} exited with ${code}: ${stderr.split('\n').slice(-5).join(' ')}`));
-    });
-    child.send(req);
-  });
+export function measure(req: ImageSetsRequest, timeoutMs = 900_000): Promise<ImageSetsResult> {
+  return runChild<ImageSetsRequest, ImageSetsResult>('image-sets-child', req, req.kind, timeoutMs);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
